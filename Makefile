@@ -1,0 +1,82 @@
+# ebtop: `sudo make run` and `sudo make test` do all the set-up.
+SHELL := /bin/bash
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/;s/ppc64le/powerpc/;s/s390x/s390/')
+CLANG ?= clang
+BPFTOOL ?= bpftool
+OUT := bpf/.output
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
+TS_SRCS := $(shell find src -name '*.ts')
+WORKLOADS := $(patsubst test/workloads/%.c,test/workloads/bin/%,$(wildcard test/workloads/*.c))
+PREFIX ?= /usr/local
+
+DEBIAN_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make g++ python3 \
+	stress-ng fio iperf3 tmux nftables iproute2 procps htop
+
+.PHONY: all build deps run test test-unit test-kernel bench install uninstall clean
+
+all: build
+
+build: $(OUT)/ebtop.bpf.o build/Release/ebtop_bpf.node dist/cli.js
+
+# Installs only the missing Debian packages (as root on Debian/Ubuntu; otherwise
+# prints exactly what to install), then npm ci when the lock file changed.
+deps:
+	@missing=$$(for p in $(DEBIAN_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done | xargs); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "deps: installing $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "deps: missing Debian packages; run: sudo apt-get install $$missing" >&2; exit 1; \
+	  fi; \
+	fi
+	@$(MAKE) --no-print-directory node_modules/.package-lock.json
+
+bpf/vmlinux.h:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/ebtop.h bpf/common.bpf.h bpf/vmlinux.h | $(OUT)
+	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -c $< -o $@
+
+# All subsystems linked into one object: one ring buffer, one load.
+$(OUT)/ebtop.bpf.o: $(filter-out $(OUT)/ebtop.bpf.o,$(BPF_OBJS))
+	$(BPFTOOL) gen object $@ $^
+
+$(OUT):
+	mkdir -p $@
+
+build/Release/ebtop_bpf.node: native/ebtop_bpf.c native/layout.h bpf/ebtop.h binding.gyp node_modules/.package-lock.json
+	npx node-gyp rebuild --nodedir=$$(dirname $$(dirname $$(readlink -f $$(command -v node))))
+
+dist/cli.js: $(TS_SRCS) tsconfig.json node_modules/.package-lock.json
+	npx tsc -p tsconfig.json
+	@touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+test/workloads/bin/%: test/workloads/%.c
+	@mkdir -p $(dir $@)
+	cc -O2 -Wall -pthread -o $@ $<
+
+run: deps build
+	./bin/ebtop
+
+test: deps build $(WORKLOADS)
+	npx vitest run $(VITEST_FLAGS)
+
+test-unit: build
+	npx vitest run test/unit
+
+bench: deps build $(WORKLOADS)
+	node bench/bench.js
+
+install: build
+	ln -sf $(CURDIR)/bin/ebtop $(PREFIX)/bin/ebtop
+
+uninstall:
+	rm -f $(PREFIX)/bin/ebtop
+
+clean:
+	rm -rf $(OUT) bpf/vmlinux.h build dist test/workloads/bin

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CPU subsystem. The kernel already keeps exact per-thread counters
+ * (sum_exec_runtime, run_delay, pcount, nvcsw, nivcsw, nr_migrations); we read
+ * them with a task iterator each refresh instead of re-counting them on every
+ * switch. Hooks exist only for what a snapshot cannot see:
+ *  - the exact final counters of an exiting thread (its last switch-out: at
+ *    sched_process_exit sum_exec_runtime can be a tick stale),
+ *  - the switch-in time of the running thread, so a snapshot of a thread that
+ *    is on a CPU is not a tick stale either,
+ *  - exec (new comm and argv, which /proc no longer has once it exits) and fork.
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 capture_args = 1;
+
+/* Indexed by CPU; sized to the number of possible CPUs before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, EBTOP_MAX_CPUS);
+	__type(key, __u32);
+	__type(value, struct ebtop_cpu_run);
+} cpu_run SEC(".maps");
+
+/* Snapshotting another CPU's running thread by more than this means the
+ * switch-in we saw is not the one it is running under: trust the kernel. */
+#define MAX_CORRECTION_NS (20 * 1000 * 1000ULL)
+
+static __always_inline void read_counters(struct task_struct *t, struct ebtop_cpu_counters *c)
+{
+	c->oncpu_ns = BPF_CORE_READ(t, se.sum_exec_runtime);
+	c->runq_ns = BPF_CORE_READ(t, sched_info.run_delay);
+	c->slices = BPF_CORE_READ(t, sched_info.pcount);
+	c->nvcsw = BPF_CORE_READ(t, nvcsw);
+	c->nivcsw = BPF_CORE_READ(t, nivcsw);
+	c->migrations = BPF_CORE_READ(t, se.nr_migrations);
+}
+
+static __always_inline void fill_task(struct ebtop_task *r, struct task_struct *t, __u32 type, __u64 now)
+{
+	r->type = type;
+	r->tid = BPF_CORE_READ(t, pid);
+	r->pid = BPF_CORE_READ(t, tgid);
+	r->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	r->uid = BPF_CORE_READ(t, cred, euid.val);
+	r->state = task_state(t);
+	r->exit_code = BPF_CORE_READ(t, exit_code);
+	r->start_ns = BPF_CORE_READ(t, start_time);
+	r->time_ns = now;
+	__u32 flags = 0;
+	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
+		flags |= EBTOP_F_KTHREAD;
+	if (BPF_CORE_READ(t, exit_state))
+		flags |= EBTOP_F_ZOMBIE;
+	r->flags = flags;
+	read_counters(t, &r->cpu);
+	BPF_CORE_READ_STR_INTO(&r->comm, t, comm);
+}
+
+static __always_inline __u32 task_cpu_of(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->thread_info.cpu))
+		return BPF_CORE_READ(t, thread_info.cpu);
+	return BPF_CORE_READ(t, wake_cpu);
+}
+
+SEC("iter/task")
+int dump_task(struct bpf_iter__task *ctx)
+{
+	struct task_struct *t = ctx->task;
+	struct ebtop_task r = {};
+
+	if (!t)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	fill_task(&r, t, EBTOP_REC_TASK, now);
+
+	if (BPF_CORE_READ(t, on_cpu)) {
+		__u32 cpu = task_cpu_of(t);
+		struct ebtop_cpu_run *run = bpf_map_lookup_elem(&cpu_run, &cpu);
+
+		r.flags |= EBTOP_F_RUNNING;
+		if (run && run->tid == r.tid && run->in_ns && run->in_ns <= now &&
+		    run->oncpu_at_in <= r.cpu.oncpu_ns) {
+			__u64 exact = run->oncpu_at_in + (now - run->in_ns);
+			if (exact >= r.cpu.oncpu_ns && exact - r.cpu.oncpu_ns < MAX_CORRECTION_NS) {
+				r.cpu.oncpu_ns = exact;
+				r.flags |= EBTOP_F_CORRECTED;
+			}
+		}
+	}
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}
+
+static __always_inline int on_switch(struct task_struct *prev, struct task_struct *next, __u32 prev_state)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 cpu = bpf_get_smp_processor_id();
+	struct ebtop_cpu_run *run = bpf_map_lookup_elem(&cpu_run, &cpu);
+
+	if (run) {
+		run->tid = BPF_CORE_READ(next, pid);
+		run->in_ns = now;
+		run->oncpu_at_in = BPF_CORE_READ(next, se.sum_exec_runtime);
+	}
+	if (!(prev_state & TASK_DEAD_STATE))
+		return 0;
+
+	/* prev will never run again: its counters are final now. */
+	struct ebtop_task *r = reserve(sizeof(*r));
+	if (!r)
+		return 0;
+	fill_task(r, prev, EBTOP_REC_EXIT, now);
+	if (BPF_CORE_READ(prev, signal, live.counter) == 0)
+		r->flags |= EBTOP_F_GROUP_DEAD;
+	submit(r);
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+{
+	return on_switch(prev, next, prev_state);
+}
+
+/* Fallback for kernels without tp_btf (BTF-enabled raw tracepoints). */
+SEC("raw_tp/sched_switch")
+int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+{
+	return on_switch(prev, next, prev_state);
+}
+
+static __always_inline int on_exec(struct task_struct *p)
+{
+	struct ebtop_exec *r = reserve(sizeof(*r));
+	if (!r)
+		return 0;
+	r->type = EBTOP_REC_EXEC;
+	r->tid = BPF_CORE_READ(p, pid);
+	r->pid = BPF_CORE_READ(p, tgid);
+	r->start_ns = BPF_CORE_READ(p, start_time);
+	r->time_ns = bpf_ktime_get_ns();
+	BPF_CORE_READ_STR_INTO(&r->comm, p, comm);
+	r->args_len = 0;
+	if (capture_args) {
+		struct mm_struct *mm = BPF_CORE_READ(p, mm);
+		unsigned long start = BPF_CORE_READ(mm, arg_start);
+		unsigned long end = BPF_CORE_READ(mm, arg_end);
+		__u64 len = end > start ? end - start : 0;
+		if (len > EBTOP_ARGS_LEN)
+			len = EBTOP_ARGS_LEN;
+		/* Runs in the exec'ing task: its fresh argv is mapped and present. */
+		if (len && bpf_probe_read_user(r->args, len & (EBTOP_ARGS_LEN - 1 | EBTOP_ARGS_LEN), (void *)start) == 0)
+			r->args_len = len;
+	}
+	submit(r);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(exec_btf, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return on_exec(p);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(exec_raw, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return on_exec(p);
+}
+
+static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child)
+{
+	struct ebtop_fork *r = reserve(sizeof(*r));
+	if (!r)
+		return 0;
+	r->type = EBTOP_REC_FORK;
+	r->tid = BPF_CORE_READ(child, pid);
+	r->pid = BPF_CORE_READ(child, tgid);
+	r->ppid = BPF_CORE_READ(parent, tgid);
+	r->start_ns = BPF_CORE_READ(child, start_time);
+	r->time_ns = bpf_ktime_get_ns();
+	BPF_CORE_READ_STR_INTO(&r->comm, child, comm);
+	submit(r);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(fork_btf, struct task_struct *parent, struct task_struct *child)
+{
+	return on_fork(parent, child);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(fork_raw, struct task_struct *parent, struct task_struct *child)
+{
+	return on_fork(parent, child);
+}

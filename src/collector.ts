@@ -1,0 +1,154 @@
+// Machine side: loads the BPF programs, then turns one refresh into one
+// RawSample (task iterator dump + drained ring records + idle + BPF run stats).
+import { decodeRing, decodeTaskDump, sumStats, type TaskRecord } from './abi';
+import { UserError } from './errors';
+import type { Logger } from './log';
+import type { RawSample } from './model';
+import { BPF_OBJECT_PATH, isNativeError, loadNative, type BpfObject, type Native } from './native';
+import { planPrograms, preflight, type Source } from './probe';
+import { listPids, readIdle, readProcTasks } from './procfs';
+
+export interface CollectorOptions {
+  log: Logger;
+  /** capture argv at exec (default true) */
+  captureArgs?: boolean;
+  ringBytes?: number;
+}
+
+export class Collector {
+  readonly sources: Source[];
+  private iterLink = -1;
+  private closed = false;
+
+  private constructor(
+    private readonly native: Native,
+    private readonly obj: BpfObject,
+    sources: Source[],
+    private readonly log: Logger,
+  ) {
+    this.sources = sources;
+  }
+
+  static open(opts: CollectorOptions): Collector {
+    const why = preflight();
+    if (why) throw new UserError(why);
+    let native: Native;
+    try {
+      native = loadNative();
+    } catch (e) {
+      throw new UserError(`native addon not built (${(e as Error).message.split('\n')[0]}): run make`);
+    }
+    const plan = planPrograms({ hasType: (n) => native.btfHasType(n), rawTracepoints: true });
+    let obj: BpfObject;
+    try {
+      obj = native.open(BPF_OBJECT_PATH);
+    } catch (e) {
+      throw new UserError(`cannot open ${BPF_OBJECT_PATH}: ${(e as Error).message} (run make)`);
+    }
+    const flush = () => {
+      const text = native.takeLog();
+      if (text) opts.log.info({ libbpf: text }, 'libbpf');
+    };
+    try {
+      for (const p of plan.disable) native.setAutoload(obj, p, false);
+      native.setMaxEntries(obj, 'cpu_run', Math.max(1, native.numPossibleCpus()));
+      native.setMaxEntries(obj, 'events', opts.ringBytes ?? 8 << 20);
+      native.setConst(obj, 'capture_args', u32(opts.captureArgs === false ? 0 : 1));
+      native.load(obj);
+    } catch (e) {
+      flush();
+      native.close(obj);
+      throw new UserError(`the kernel refused ebtop's BPF programs: ${describe(e)} (details in the log)`);
+    }
+    flush();
+    const c = new Collector(native, obj, plan.sources, opts.log);
+    for (const { program, source } of plan.load) {
+      try {
+        const link = native.attach(obj, program);
+        if (program === 'dump_task') c.iterLink = link;
+      } catch (e) {
+        const s = c.sources.find((x) => x.source === source)!;
+        s.state = 'missing';
+        s.why = describe(e);
+        opts.log.warn({ program, err: describe(e) }, 'attach failed');
+      }
+    }
+    flush();
+    if (c.iterLink < 0) {
+      c.close();
+      throw new UserError(`cannot read per-task counters: ${c.sources.find((s) => s.source === 'cpu.counters')?.why}`);
+    }
+    native.ringOpen(obj, 'events');
+    try {
+      native.enableStats(obj);
+    } catch (e) {
+      opts.log.warn({ err: describe(e) }, 'BPF run-time stats unavailable');
+    }
+    const idle = readIdle();
+    c.sources.push({
+      source: 'cpu.idle',
+      what: 'per-CPU idle time (header meters, system idle_ns)',
+      state: idle ? (idle.source === 'timer_list' ? 'attached' : 'fallback') : 'missing',
+      hook: idle?.source === 'proc_stat' ? '/proc/stat (tick resolution)' : '/proc/timer_list (NO_HZ idle_sleeptime)',
+      why: idle ? undefined : 'neither /proc/timer_list nor /proc/stat readable',
+    });
+    c.sources.push({
+      source: 'proc.invisible',
+      what: 'processes the task iterator cannot see',
+      state: 'fallback',
+      hook: '/proc/<pid>/task/*/{schedstat,status,sched}',
+      why: 'read from /proc each refresh; marked source "proc"; their exit is not seen',
+    });
+    return c;
+  }
+
+  sample(): RawSample {
+    const pids = listPids();
+    const timeNs = Number(process.hrtime.bigint());
+    const wallMs = Date.now();
+    const tasks = decodeTaskDump(this.native.readIter(this.obj, this.iterLink));
+    const idle = readIdle();
+    const ring = this.native.ringDrain(this.obj);
+    const events = decodeRing(ring.data);
+    const seen = new Set<number>();
+    for (const t of tasks) seen.add(t.pid);
+    const procTasks: TaskRecord[] = [];
+    for (const pid of pids) if (!seen.has(pid)) procTasks.push(...readProcTasks(pid, timeNs));
+    let runNs = 0;
+    let runCount = 0;
+    for (const p of this.native.progStats(this.obj)) {
+      runNs += Number(p.runTimeNs);
+      runCount += Number(p.runCount);
+    }
+    const st = sumStats(this.native.mapDump(this.obj, 'stats').values);
+    this.droppedInUserspace += ring.dropped;
+    return {
+      timeNs,
+      wallMs,
+      tasks,
+      procTasks,
+      events,
+      idleNs: idle?.idleNs ?? null,
+      bpf: { runNs, runCount, records: st.records, lost: st.lost + this.droppedInUserspace },
+    };
+  }
+
+  private droppedInUserspace = 0;
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native.close(this.obj);
+  }
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v);
+  return b;
+}
+
+export function describe(e: unknown): string {
+  if (isNativeError(e)) return `${e.call}: ${e.code} (errno ${e.errno})`;
+  return e instanceof Error ? e.message : String(e);
+}

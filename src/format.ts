@@ -1,0 +1,28 @@
+// Fixed-width number formatting shared by the text views.
+
+/** ns as a short duration: 950ns, 12.3us, 4.56ms, 1.23s, 2m03s, 1h02m. */
+export function fmtDuration(ns: number): string {
+  if (ns < 1e3) return `${Math.round(ns)}ns`;
+  if (ns < 1e6) return `${(ns / 1e3).toFixed(ns < 1e4 ? 2 : 1)}us`;
+  if (ns < 1e9) return `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 1)}ms`;
+  const s = ns / 1e9;
+  if (s < 60) return `${s.toFixed(2)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** Counts: 999, 12.3k, 4.56M. */
+export function fmtCount(n: number): string {
+  if (n < 1e4) return String(Math.round(n));
+  if (n < 1e6) return `${(n / 1e3).toFixed(n < 1e5 ? 1 : 0)}k`;
+  return `${(n / 1e6).toFixed(n < 1e7 ? 2 : 1)}M`;
+}
+
+export function fmtPct(p: number): string {
+  return p >= 100 ? p.toFixed(0) : p.toFixed(1);
+}
+
+export function fit(s: string, width: number, align: 'left' | 'right'): string {
+  if (s.length > width) return align === 'left' ? s.slice(0, width) : s.slice(s.length - width);
+  return align === 'left' ? s.padEnd(width) : s.padStart(width);
+}

@@ -1,0 +1,411 @@
+// The pure model: raw samples in, per-interval process rows out. No I/O here
+// (cmdline and user names come in through callbacks), so it is tested with
+// hand-made samples and a fake clock.
+import { F_KTHREAD, F_RUNNING, F_ZOMBIE, type CpuCounters, type RingRecord, type TaskRecord } from './abi';
+
+export interface BpfCounters {
+  runNs: number;
+  runCount: number;
+  records: number;
+  lost: number;
+}
+
+export interface RawSample {
+  /** CLOCK_MONOTONIC ns when the snapshot was taken */
+  timeNs: number;
+  /** wall clock ms, for display */
+  wallMs: number;
+  /** live threads the task iterator saw */
+  tasks: TaskRecord[];
+  /** threads of processes BPF cannot see, read from /proc */
+  procTasks: TaskRecord[];
+  /** ring records since the previous sample, in arrival order */
+  events: RingRecord[];
+  /** cumulative idle ns per CPU, or null when no idle source */
+  idleNs: number[] | null;
+  /** cumulative BPF-side counters */
+  bpf: BpfCounters;
+}
+
+export interface Counters extends CpuCounters {
+  offcpuNs: number;
+}
+
+export interface ThreadRow extends Counters {
+  tid: number;
+  comm: string;
+  exited: boolean;
+  cpuPct: number;
+}
+
+export interface ProcessRow extends Counters {
+  pid: number;
+  ppid: number;
+  uid: number;
+  user: string;
+  comm: string;
+  cmdline: string;
+  /** live threads (at exit: threads that were still alive in the interval) */
+  threads: number;
+  state: string;
+  kthread: boolean;
+  /** 'bpf', or 'proc' for processes BPF cannot see */
+  source: 'bpf' | 'proc';
+  exited: boolean;
+  /** shell convention: exit status, or 128+signal; null while alive */
+  exitCode: number | null;
+  cpuPct: number;
+  threadsDetail: ThreadRow[];
+}
+
+export interface CpuTime {
+  busyNs: number;
+  idleNs: number;
+}
+
+export interface Interval {
+  wallMs: number;
+  intervalNs: number;
+  /** ns since the baseline sample */
+  elapsedNs: number;
+  ncpu: number;
+  cumulative: boolean;
+  /** per CPU, over the interval (null when no idle source) */
+  cpus: CpuTime[] | null;
+  system: {
+    busyNs: number | null;
+    idleNs: number | null;
+    exited: number;
+    forks: number;
+    execs: number;
+    tasks: number;
+    threads: number;
+    running: number;
+    /** threads that vanished without an exit record (their last partial interval is lost) */
+    lostThreads: number;
+    bpf: { runNs: number; events: number; lost: number };
+  };
+  processes: ProcessRow[];
+}
+
+export interface ModelOptions {
+  ncpu: number;
+  cumulative?: boolean;
+  userName?: (uid: number) => string;
+  /** argv of a live process (read once per process), or null */
+  cmdline?: (pid: number) => string[] | null;
+}
+
+const ZERO: CpuCounters = { oncpuNs: 0, runqNs: 0, slices: 0, nvcsw: 0, nivcsw: 0, migrations: 0 };
+const COUNTER_KEYS = ['oncpuNs', 'runqNs', 'slices', 'nvcsw', 'nivcsw', 'migrations'] as const;
+
+function zeroCounters(): Counters {
+  return { ...ZERO, offcpuNs: 0 };
+}
+
+/** Counters only grow; a negative difference (clock skew of a corrected
+ * snapshot against the exact final value) is clamped to zero. */
+function diff(now: CpuCounters, base: CpuCounters): CpuCounters {
+  const d = { ...ZERO };
+  for (const k of COUNTER_KEYS) d[k] = Math.max(0, now[k] - base[k]);
+  return d;
+}
+
+function maxCounters(a: CpuCounters, b: CpuCounters): CpuCounters {
+  const m = { ...ZERO };
+  for (const k of COUNTER_KEYS) m[k] = Math.max(a[k], b[k]);
+  return m;
+}
+
+function addInto(into: Counters, d: CpuCounters, offcpuNs: number): void {
+  for (const k of COUNTER_KEYS) into[k] += d[k];
+  into.offcpuNs += offcpuNs;
+}
+
+/** Off-CPU time of a thread over the span it was alive in the interval. */
+function offcpu(aliveNs: number, d: CpuCounters): number {
+  return Math.max(0, aliveNs - d.oncpuNs - d.runqNs);
+}
+
+export function stateLetter(state: number, flags: number): string {
+  if (flags & F_ZOMBIE) return 'Z';
+  if (flags & F_RUNNING || state === 0) return 'R';
+  if ((state & 0x402) === 0x402) return 'I';
+  if (state & 0x2) return 'D';
+  if (state & 0x1) return 'S';
+  if (state & 0x4) return 'T';
+  if (state & 0x8) return 't';
+  if (state & 0x80) return 'X';
+  return '?';
+}
+
+/** task->exit_code (wait status) to the shell's convention. */
+export function exitStatus(code: number): number {
+  const sig = code & 0x7f;
+  return sig ? 128 + sig : (code >> 8) & 0xff;
+}
+
+interface ThreadState {
+  pid: number;
+  startNs: number;
+  last: CpuCounters;
+  comm: string;
+  total: Counters;
+}
+
+interface ProcState {
+  pid: number;
+  startNs: number;
+  ppid: number;
+  uid: number;
+  comm: string;
+  cmdline: string | null;
+  kthread: boolean;
+  source: 'bpf' | 'proc';
+  state: string;
+  total: Counters;
+}
+
+/** Per-process work area for one interval. */
+interface Acc {
+  pid: number;
+  counters: Counters;
+  threads: ThreadRow[];
+  live: number;
+  liveNonZombie: number;
+  exits: TaskRecord[];
+  leader?: TaskRecord;
+  any?: TaskRecord;
+  source: 'bpf' | 'proc';
+}
+
+export class Model {
+  private threads = new Map<number, ThreadState>();
+  /** tid -> start of threads whose exit record was seen (until they are reaped) */
+  private dead = new Map<number, number>();
+  private procs = new Map<number, ProcState>();
+  /** argv from exec records, by pid, until the process is gone */
+  private execArgs = new Map<number, { args: string[]; timeNs: number }>();
+  private prev?: { timeNs: number; idleNs: number[] | null; bpf: BpfCounters };
+  private baseNs = 0;
+
+  constructor(private readonly opts: ModelOptions) {}
+
+  /** Feed one sample. The first one is the baseline and yields null. */
+  update(s: RawSample): Interval | null {
+    const prev = this.prev;
+    const prevT = prev ? prev.timeNs : s.timeNs;
+    const baseline = !prev;
+    if (baseline) this.baseNs = s.timeNs;
+    const accs = new Map<number, Acc>();
+    const acc = (pid: number, source: 'bpf' | 'proc'): Acc => {
+      let a = accs.get(pid);
+      if (!a) {
+        a = { pid, counters: zeroCounters(), threads: [], live: 0, liveNonZombie: 0, exits: [], source };
+        accs.set(pid, a);
+      }
+      return a;
+    };
+    let forks = 0;
+    let execs = 0;
+    let lostThreads = 0;
+    let running = 0;
+
+    const account = (rec: TaskRecord, base: CpuCounters, aliveFrom: number, aliveTo: number, st: ThreadState | undefined, source: 'bpf' | 'proc') => {
+      const d = diff(rec, base);
+      const off = offcpu(Math.max(0, aliveTo - aliveFrom), d);
+      const a = acc(rec.pid, source);
+      addInto(a.counters, d, off);
+      const total = st ? st.total : zeroCounters();
+      addInto(total, d, off);
+      const shown = this.opts.cumulative ? total : { ...d, offcpuNs: off };
+      a.threads.push({ tid: rec.tid, comm: rec.comm, exited: rec.kind === 'exit', cpuPct: 0, ...shown });
+      if (rec.tid === rec.pid) a.leader = rec;
+      a.any ??= rec;
+      return total;
+    };
+
+    for (const ev of s.events) {
+      if (ev.kind === 'fork') {
+        if (ev.tid === ev.pid) forks++;
+      } else if (ev.kind === 'exec') {
+        execs++;
+        this.execArgs.set(ev.pid, { args: ev.args, timeNs: ev.timeNs });
+        const p = this.procs.get(ev.pid);
+        if (p) {
+          p.cmdline = ev.args.join(' ');
+          p.comm = ev.comm;
+        }
+      } else if (ev.kind === 'exit') {
+        const st = this.threads.get(ev.tid);
+        const known = st && st.startNs === ev.startNs;
+        this.threads.delete(ev.tid);
+        this.dead.set(ev.tid, ev.startNs);
+        if (baseline) continue;
+        // A thread we never saw counts from zero only if it was born after the previous snapshot.
+        const base = known ? st.last : ev.startNs >= prevT ? ZERO : null;
+        if (!base) continue;
+        const from = known ? prevT : Math.max(prevT, ev.startNs);
+        account(ev, base, from, Math.max(from, ev.timeNs), known ? st : undefined, 'bpf');
+        acc(ev.pid, 'bpf').exits.push(ev);
+      }
+    }
+
+    const seen = new Set<number>();
+    const live = (rec: TaskRecord, source: 'bpf' | 'proc') => {
+      if (this.dead.get(rec.tid) === rec.startNs) return; // unreaped, already accounted at its exit
+      seen.add(rec.tid);
+      let st = this.threads.get(rec.tid);
+      if (st && st.startNs !== rec.startNs) st = undefined; // tid reused
+      const bornInside = rec.startNs >= prevT;
+      // Unknown history (baseline, or missed by earlier snapshots): start counting from now.
+      const base = st ? st.last : bornInside && !baseline ? ZERO : rec;
+      const from = st || !bornInside ? prevT : rec.startNs;
+      const next: ThreadState = st ?? { pid: rec.pid, startNs: rec.startNs, last: rec, comm: rec.comm, total: zeroCounters() };
+      account(rec, base, from, s.timeNs, next, source);
+      next.last = maxCounters(next.last, rec);
+      next.comm = rec.comm;
+      next.pid = rec.pid;
+      this.threads.set(rec.tid, next);
+      const a = acc(rec.pid, source);
+      a.live++;
+      if (!(rec.flags & F_ZOMBIE)) a.liveNonZombie++;
+      if (rec.state === 0 && !(rec.flags & F_ZOMBIE)) running++;
+    };
+    for (const rec of s.tasks) live(rec, 'bpf');
+    for (const rec of s.procTasks) live(rec, 'proc');
+
+    for (const [tid, st] of this.threads) {
+      if (!seen.has(tid)) {
+        this.threads.delete(tid);
+        if (!baseline) lostThreads++;
+        void st;
+      }
+    }
+    for (const tid of this.dead.keys()) if (!seen.has(tid) && !accs.has(tid)) this.dead.delete(tid);
+
+    const rows: ProcessRow[] = [];
+    let exited = 0;
+    let nthreads = 0;
+    const intervalNs = s.timeNs - prevT;
+    const elapsedNs = s.timeNs - this.baseNs;
+    const pctBase = this.opts.cumulative ? elapsedNs : intervalNs;
+    const pct = (ns: number) => (pctBase > 0 ? (ns / pctBase) * 100 : 0);
+
+    for (const a of accs.values()) {
+      const info = this.procState(a);
+      const isExited = a.exits.length > 0 && a.live === 0;
+      addInto(info.total, a.counters, a.counters.offcpuNs);
+      const shown = this.opts.cumulative ? info.total : a.counters;
+      let exitCode: number | null = null;
+      if (isExited) {
+        const last = a.exits.find((e) => e.tid === e.pid) ?? a.exits[a.exits.length - 1];
+        exitCode = exitStatus(last.exitCode);
+        exited++;
+        this.procs.delete(a.pid);
+        this.execArgs.delete(a.pid);
+      }
+      for (const t of a.threads) t.cpuPct = pct(t.oncpuNs);
+      nthreads += a.liveNonZombie;
+      if (baseline) continue;
+      rows.push({
+        pid: a.pid,
+        ppid: info.ppid,
+        uid: info.uid,
+        user: this.opts.userName ? this.opts.userName(info.uid) : String(info.uid),
+        comm: info.comm,
+        cmdline: info.cmdline ?? (info.kthread ? `[${info.comm}]` : info.comm),
+        threads: isExited ? a.threads.length : a.liveNonZombie,
+        state: isExited ? 'X' : info.state,
+        kthread: info.kthread,
+        source: info.source,
+        exited: isExited,
+        exitCode,
+        cpuPct: pct(shown.oncpuNs),
+        oncpuNs: shown.oncpuNs,
+        runqNs: shown.runqNs,
+        offcpuNs: shown.offcpuNs,
+        slices: shown.slices,
+        nvcsw: shown.nvcsw,
+        nivcsw: shown.nivcsw,
+        migrations: shown.migrations,
+        threadsDetail: a.threads,
+      });
+    }
+    for (const pid of this.procs.keys()) {
+      if (!accs.has(pid)) {
+        this.procs.delete(pid);
+        this.execArgs.delete(pid);
+      }
+    }
+
+    const bpfNow = s.bpf;
+    const bpfPrev = prev?.bpf ?? bpfNow;
+    let cpus: CpuTime[] | null = null;
+    if (s.idleNs && prev?.idleNs) {
+      cpus = s.idleNs.map((idle, i) => {
+        const idleNs = Math.min(intervalNs, Math.max(0, idle - (prev.idleNs![i] ?? idle)));
+        return { idleNs, busyNs: intervalNs - idleNs };
+      });
+    }
+    this.prev = { timeNs: s.timeNs, idleNs: s.idleNs, bpf: bpfNow };
+    if (baseline) return null;
+    return {
+      wallMs: s.wallMs,
+      intervalNs,
+      elapsedNs,
+      ncpu: s.idleNs?.length || this.opts.ncpu,
+      cumulative: Boolean(this.opts.cumulative),
+      cpus,
+      system: {
+        busyNs: cpus ? cpus.reduce((t, c) => t + c.busyNs, 0) : null,
+        idleNs: cpus ? cpus.reduce((t, c) => t + c.idleNs, 0) : null,
+        exited,
+        forks,
+        execs,
+        tasks: accs.size - exited,
+        threads: nthreads,
+        running,
+        lostThreads,
+        bpf: {
+          runNs: Math.max(0, bpfNow.runNs - bpfPrev.runNs),
+          events: Math.max(0, bpfNow.runCount - bpfPrev.runCount),
+          lost: Math.max(0, bpfNow.lost - bpfPrev.lost),
+        },
+      },
+      processes: rows,
+    };
+  }
+
+  /** The process's lasting metadata, created on first sight, refreshed from its leader. */
+  private procState(a: Acc): ProcState {
+    const rec = a.leader ?? a.any!;
+    let p = this.procs.get(a.pid);
+    if (p && a.leader && p.startNs !== a.leader.startNs) p = undefined; // pid reused
+    if (!p) {
+      const exec = this.execArgs.get(a.pid);
+      let cmdline: string | null = null;
+      if (exec && exec.timeNs >= rec.startNs) cmdline = exec.args.join(' ');
+      else if (a.live > 0 && this.opts.cmdline) cmdline = this.opts.cmdline(a.pid)?.join(' ') ?? null;
+      p = {
+        pid: a.pid,
+        startNs: rec.startNs,
+        ppid: rec.ppid,
+        uid: rec.uid,
+        comm: rec.comm,
+        cmdline,
+        kthread: Boolean(rec.flags & F_KTHREAD),
+        source: a.source,
+        state: stateLetter(rec.state, rec.flags),
+        total: zeroCounters(),
+      };
+      this.procs.set(a.pid, p);
+    } else if (a.leader) {
+      p.ppid = a.leader.ppid;
+      p.uid = a.leader.uid;
+      p.comm = a.leader.comm;
+      p.state = stateLetter(a.leader.state, a.leader.flags);
+    }
+    return p;
+  }
+}

@@ -1,0 +1,88 @@
+// One monitoring session: collector + model on a fixed cadence. Views get
+// each Interval; nothing here knows how it is shown.
+import { Collector } from './collector';
+import type { Logger } from './log';
+import { Model, type Interval, type ProcessRow } from './model';
+import { onlineCpuCount, readCmdline, UserNames } from './procfs';
+
+export interface SessionOptions {
+  log: Logger;
+  delayMs: number;
+  cumulative: boolean;
+  pids?: Set<number>;
+}
+
+export class Session {
+  readonly collector: Collector;
+  readonly model: Model;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private nextAt = 0;
+  /** userspace CPU of ebtop itself over the last interval, % of one CPU */
+  selfCpuPct = 0;
+  private lastUsage = process.cpuUsage();
+  private lastUsageAt = process.hrtime.bigint();
+
+  constructor(private readonly opts: SessionOptions) {
+    this.collector = Collector.open({ log: opts.log });
+    const users = new UserNames();
+    this.model = new Model({
+      ncpu: onlineCpuCount(),
+      cumulative: opts.cumulative,
+      userName: (uid) => users.name(uid),
+      cmdline: readCmdline,
+    });
+  }
+
+  /** Take the baseline now, then call onInterval every delayMs until stop(). */
+  start(onInterval: (iv: Interval, rows: ProcessRow[]) => void, onError: (e: unknown) => void): void {
+    this.model.update(this.collector.sample());
+    this.nextAt = Date.now() + this.opts.delayMs;
+    const tick = () => {
+      if (this.stopped) return;
+      try {
+        const iv = this.tick();
+        onInterval(iv, this.filter(iv.processes));
+      } catch (e) {
+        onError(e);
+        return;
+      }
+      this.schedule(tick);
+    };
+    this.schedule(tick);
+  }
+
+  /** Refresh now (the TUI's space key): the next interval is shorter. */
+  private tick(): Interval {
+    const iv = this.model.update(this.collector.sample())!;
+    const now = process.hrtime.bigint();
+    const usage = process.cpuUsage(this.lastUsage);
+    const wall = Number(now - this.lastUsageAt) / 1e3;
+    this.selfCpuPct = wall > 0 ? ((usage.user + usage.system) / wall) * 100 : 0;
+    this.lastUsage = process.cpuUsage();
+    this.lastUsageAt = now;
+    return iv;
+  }
+
+  private schedule(fn: () => void): void {
+    const wait = Math.max(0, this.nextAt - Date.now());
+    this.nextAt += this.opts.delayMs;
+    if (this.nextAt < Date.now()) this.nextAt = Date.now() + this.opts.delayMs; // fell behind: do not burst
+    this.timer = setTimeout(fn, wait);
+  }
+
+  setDelay(ms: number): void {
+    this.opts.delayMs = ms;
+  }
+
+  private filter(rows: ProcessRow[]): ProcessRow[] {
+    const pids = this.opts.pids;
+    return pids ? rows.filter((r) => pids.has(r.pid)) : rows;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.collector.close();
+  }
+}

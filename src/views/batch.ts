@@ -1,0 +1,36 @@
+// top -b style text: a summary line and a table per interval.
+import { headerLine, rowLine, sortRows, type Column } from '../columns';
+import { fmtDuration, fmtPct } from '../format';
+import type { Interval, ProcessRow } from '../model';
+
+export interface BatchOptions {
+  columns: Column[];
+  sortBy: Column;
+  threads: boolean;
+  width: number;
+}
+
+export function summaryLine(iv: Interval): string {
+  const busy = iv.system.busyNs !== null && iv.intervalNs > 0 ? fmtPct((iv.system.busyNs / (iv.intervalNs * iv.ncpu)) * 100) + '%' : 'n/a';
+  const bpfPct = iv.intervalNs > 0 ? fmtPct((iv.system.bpf.runNs / iv.intervalNs) * 100) : '0';
+  const t = new Date(iv.wallMs).toTimeString().slice(0, 8);
+  return (
+    `ebtop - ${t}  ${iv.cumulative ? 'since start' : 'interval'} ${fmtDuration(iv.cumulative ? iv.elapsedNs : iv.intervalNs)}` +
+    `  cpus ${iv.ncpu}  busy ${busy}  tasks ${iv.system.tasks}, ${iv.system.threads} thr, ${iv.system.running} running` +
+    `  exited ${iv.system.exited}  bpf ${bpfPct}% of a cpu, ${iv.system.bpf.lost} lost`
+  );
+}
+
+export function renderBatch(iv: Interval, rows: ProcessRow[], opts: BatchOptions): string {
+  const lines = [summaryLine(iv), '', headerLine(opts.columns, opts.width)];
+  for (const r of sortRows(rows, opts.sortBy)) {
+    lines.push(rowLine(opts.columns, r, opts.width));
+    if (opts.threads && r.threadsDetail.length > 1) {
+      for (const t of r.threadsDetail) {
+        const asRow: ProcessRow = { ...r, ...t, pid: t.tid, cmdline: `  └ ${t.comm}`, threads: 1, threadsDetail: [] };
+        lines.push(rowLine(opts.columns, asRow, opts.width));
+      }
+    }
+  }
+  return lines.join('\n') + '\n\n';
+}
