@@ -106,37 +106,42 @@ export interface IdleReading {
 }
 
 /**
- * Exact per-CPU idle ns from the kernel's NO_HZ bookkeeping. An idle period
- * still in progress is counted up to the file's own "now".
+ * Per-CPU idle ns from the kernel's NO_HZ bookkeeping (what /proc/stat's
+ * idle+iowait are made of, but in ns). Completed idle periods are in
+ * idle_sleeptime + iowait_sleeptime. An idle period still in progress is
+ * visible only when the tick is stopped (then it began at idle_entrytime);
+ * with the tick running, every tick closes the period, so at most one tick
+ * of an ongoing idle period is missing (and shows up in the next reading).
  */
-export function parseTimerList(text: string): number[] | null {
-  const nowM = /^now at (\d+) nsecs/m.exec(text);
-  if (!nowM) return null;
-  const now = Number(nowM[1]);
+export function parseTimerList(text: string, nowNs: number): number[] | null {
   const idle: number[] = [];
-  const per: Record<number, { sleep?: number; iowait?: number; entry?: number; exit?: number }> = {};
   let cpu = -1;
+  let stopped = false;
+  let entry = 0;
+  let sleep = 0;
+  const finish = () => {
+    if (cpu >= 0) idle[cpu] = sleep + (stopped && nowNs > entry ? nowNs - entry : 0);
+  };
   for (const line of text.split('\n')) {
     if (line.startsWith('cpu: ')) {
       cpu = Number(line.slice(5));
+      stopped = false;
+      entry = 0;
+      sleep = -1;
       continue;
     }
-    const m = /^\s+\.(idle_sleeptime|iowait_sleeptime|idle_entrytime|idle_exittime)\s*:\s*(\d+) nsecs/.exec(line);
-    if (!m || cpu < 0) continue;
-    const e = (per[cpu] ??= {});
+    if (cpu < 0 || line.charCodeAt(0) !== 32) continue;
+    const m = /^\s+\.(tick_stopped|idle_sleeptime|iowait_sleeptime|idle_entrytime)\s*:\s*(\d+)/.exec(line);
+    if (!m) continue;
     const v = Number(m[2]);
-    if (m[1] === 'idle_sleeptime') e.sleep = v;
-    else if (m[1] === 'iowait_sleeptime') e.iowait = v;
-    else if (m[1] === 'idle_entrytime') e.entry = v;
-    else e.exit = v;
+    if (m[1] === 'tick_stopped') stopped = v !== 0;
+    else if (m[1] === 'idle_entrytime') entry = v;
+    else {
+      sleep = Math.max(sleep, 0) + v;
+      if (m[1] === 'iowait_sleeptime') finish();
+    }
   }
-  for (const [k, e] of Object.entries(per)) {
-    if (e.sleep === undefined) continue;
-    let v = e.sleep + (e.iowait ?? 0);
-    if (e.entry !== undefined && e.exit !== undefined && e.entry > e.exit && now > e.entry) v += now - e.entry;
-    idle[Number(k)] = v;
-  }
-  return idle.length ? idle : null;
+  return idle.length && idle.every((v) => v >= 0) ? idle : null;
 }
 
 /** Fallback: /proc/stat idle + iowait, in USER_HZ ticks. */
@@ -153,7 +158,7 @@ export function parseProcStat(text: string): number[] {
 
 export function readIdle(): IdleReading | null {
   const tl = readText('/proc/timer_list');
-  const fromTimerList = tl ? parseTimerList(tl) : null;
+  const fromTimerList = tl ? parseTimerList(tl, Number(process.hrtime.bigint())) : null;
   if (fromTimerList) return { source: 'timer_list', idleNs: fromTimerList };
   const st = readText('/proc/stat');
   return st ? { source: 'proc_stat', idleNs: parseProcStat(st) } : null;

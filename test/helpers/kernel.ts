@@ -1,0 +1,118 @@
+// Shared by the kernel tests: whether BPF can run here, and a handle on a
+// running `ebtop --json` whose samples are collected as they arrive.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const EBTOP = path.join(ROOT, 'bin', 'ebtop');
+export const WORKLOAD = (name: string) => path.join(ROOT, 'test', 'workloads', 'bin', name);
+
+/**
+ * Why kernel tests cannot run here, or null. With EBTOP_REQUIRE_BPF=1 (CI)
+ * there is no reason good enough: the caller fails instead of skipping.
+ */
+export function kernelSkipReason(): string | null {
+  let why: string | null = null;
+  if (process.getuid?.() !== 0) why = 'not root';
+  else if (!fs.existsSync('/sys/kernel/btf/vmlinux')) why = 'no kernel BTF';
+  else if (!fs.existsSync(path.join(ROOT, 'bpf', '.output', 'ebtop.bpf.o'))) why = 'BPF object not built (run make)';
+  if (why && process.env.EBTOP_REQUIRE_BPF === '1') throw new Error(`EBTOP_REQUIRE_BPF=1 but kernel tests cannot run: ${why}`);
+  if (why) console.warn(`skipping kernel tests: ${why}`);
+  return why;
+}
+
+export interface Proc {
+  pid: number;
+  ppid: number;
+  comm: string;
+  cmdline: string;
+  exited: boolean;
+  exit_code: number | null;
+  cpu_pct: number;
+  oncpu_ns: number;
+  runq_ns: number;
+  offcpu_ns: number;
+  nvcsw: number;
+  nivcsw: number;
+  migrations: number;
+  threads: number;
+  source: string;
+}
+
+export interface Sample {
+  type: 'sample';
+  time: string;
+  interval_ns: number;
+  ncpu: number;
+  system: { busy_ns: number | null; idle_ns: number | null; exited: number; bpf: { run_ns: number; events: number; lost: number } };
+  processes: Proc[];
+  /** when the test received it (Date.now()) */
+  receivedAt: number;
+}
+
+export class EbtopRun {
+  readonly samples: Sample[] = [];
+  readonly child: ChildProcess;
+  stderr = '';
+  private waiters: (() => void)[] = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[]) {
+    this.child = spawn(EBTOP, ['--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stderr!.on('data', (d) => (this.stderr += d));
+    readline.createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      const s = JSON.parse(line) as Sample;
+      s.receivedAt = Date.now();
+      this.samples.push(s);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  /** Resolve once `count` samples in total have arrived. */
+  async waitSamples(count: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.samples.length < count) {
+      if (Date.now() > deadline) throw new Error(`ebtop gave ${this.samples.length}/${count} samples; stderr: ${this.stderr}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
+  }
+
+  /** Resolve with the first sample received after `afterMs`. */
+  async sampleAfter(afterMs: number, timeoutMs = 30_000): Promise<Sample> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = this.samples.find((x) => x.receivedAt > afterMs);
+      if (s) return s;
+      if (Date.now() > deadline) throw new Error(`no ebtop sample after ${new Date(afterMs).toISOString()}; stderr: ${this.stderr}`);
+      await this.waitSamples(this.samples.length + 1, timeoutMs);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) this.child.kill('SIGTERM');
+    await this.exited;
+  }
+}
+
+export function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('error', reject);
+    c.on('exit', (code) => resolve({ code, stdout, stderr, pid: c.pid! }));
+  });
+}
+
+/** Relative difference |a-b|/b. */
+export function relErr(measured: number, truth: number): number {
+  return Math.abs(measured - truth) / truth;
+}

@@ -1,0 +1,156 @@
+// CPU accounting against independent ground truth: the workloads' own
+// reports, wait4() rusage, /proc/<pid>/{schedstat,sched,status}, and the
+// machine's capacity (ncpu × elapsed). Tolerances are the issue's maxima.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import readline from 'node:readline';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EbtopRun, kernelSkipReason, relErr, run, WORKLOAD, type Proc, type Sample } from '../helpers/kernel';
+
+const skip = kernelSkipReason();
+let ebtop: EbtopRun | undefined;
+
+afterEach(async () => {
+  await ebtop?.stop();
+  ebtop = undefined;
+});
+
+/** Every row of `pid` in every sample, in order. */
+function rowsOf(samples: Sample[], pid: number): Proc[] {
+  return samples.flatMap((s) => s.processes.filter((p) => p.pid === pid));
+}
+
+describe.skipIf(skip)('CPU accounting (kernel)', () => {
+  it('on-CPU total of a CPU burner is within 1% of its own CLOCK_PROCESS_CPUTIME_ID', async () => {
+    ebtop = new EbtopRun(['-d', '0.5']);
+    await ebtop.waitSamples(1);
+    const burn = await run(WORKLOAD('burn'), ['1500']);
+    const self = Number(/cputime_ns=(\d+)/.exec(burn.stdout)![1]);
+    await ebtop.sampleAfter(Date.now() + 100);
+    const rows = rowsOf(ebtop.samples, burn.pid);
+    const total = rows.reduce((t, r) => t + r.oncpu_ns, 0);
+    console.log(`burner: self-reported ${(self / 1e6).toFixed(2)} ms, ebtop ${(total / 1e6).toFixed(2)} ms over ${rows.length} rows (err ${(relErr(total, self) * 100).toFixed(3)}%)`);
+    expect(rows.filter((r) => r.exited)).toHaveLength(1);
+    expect(rows.at(-1)!.exited).toBe(true);
+    expect(rows.at(-1)!.exit_code).toBe(0);
+    expect(rows.every((r) => r.comm === 'burn')).toBe(true);
+    expect(relErr(total, self)).toBeLessThan(0.01);
+  });
+
+  it('300 processes of 20 ms: ≥99% reported with comm and parent, on-CPU within 2% of wait4() rusage', async () => {
+    ebtop = new EbtopRun(['-d', '1']);
+    await ebtop.waitSamples(1);
+    // top, the way people measure today, over the same workload.
+    const top = spawn('top', ['-b', '-d', '1', '-w', '512'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let topBurnPct = 0;
+    readline.createInterface({ input: top.stdout }).on('line', (line) => {
+      const f = line.trim().split(/\s+/);
+      if (f[11] === 'burn') topBurnPct += Number(f[8]);
+    });
+    const spawner = await run(WORKLOAD('spawner'), ['300', '20', WORKLOAD('burn')]);
+    top.kill();
+    expect(spawner.code).toBe(0);
+    const report = JSON.parse(spawner.stdout) as { pid: number; rusage_ns: number; children: number[] };
+    await ebtop.sampleAfter(Date.now() + 100);
+
+    const children = new Set(report.children);
+    const exited = new Map<number, Proc>();
+    let ebtopNs = 0;
+    for (const s of ebtop.samples) {
+      for (const p of s.processes) {
+        if (!children.has(p.pid)) continue;
+        ebtopNs += p.oncpu_ns;
+        if (p.exited && p.comm === 'burn' && p.ppid === report.pid) exited.set(p.pid, p);
+      }
+    }
+    const topNs = topBurnPct * 1e7; // % of a CPU over 1 s samples -> ns
+    console.log(
+      `300 x 20 ms: ebtop reported ${exited.size}/300 exits, ${(ebtopNs / 1e6).toFixed(1)} ms; ` +
+        `wait4 rusage ${(report.rusage_ns / 1e6).toFixed(1)} ms (err ${(relErr(ebtopNs, report.rusage_ns) * 100).toFixed(2)}%); ` +
+        `top -b attributed ${(topNs / 1e6).toFixed(1)} ms (${((topNs / report.rusage_ns) * 100).toFixed(1)}%)`,
+    );
+    expect(exited.size).toBeGreaterThanOrEqual(297);
+    expect(relErr(ebtopNs, report.rusage_ns)).toBeLessThan(0.02);
+  });
+
+  it('run-queue wait, switches and migrations of a busy multi-thread process match /proc', async () => {
+    ebtop = new EbtopRun(['-d', '0.5', '--cumulative']);
+    await ebtop.waitSamples(1);
+    const child = spawn(WORKLOAD('mtbusy'), ['4', '3000'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve) => readline.createInterface({ input: child.stdout! }).on('line', (l) => l === 'parked' && resolve()));
+      const pid = child.pid!;
+      const truth = { runq: 0, oncpu: 0, nvcsw: 0, nivcsw: 0, migrations: 0 };
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+        const [oncpu, runq] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+        const sched = fs.readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8');
+        const get = (k: string) => Number(new RegExp(`^${k.replace('.', '\\.')}\\s*:\\s*(\\S+)`, 'm').exec(sched)![1]);
+        truth.oncpu += oncpu;
+        truth.runq += runq;
+        truth.nvcsw += get('nr_voluntary_switches');
+        truth.nivcsw += get('nr_involuntary_switches');
+        truth.migrations += get('se.nr_migrations');
+      }
+      const s = await ebtop.sampleAfter(Date.now() + 50);
+      const row = s.processes.find((p) => p.pid === pid)!;
+      console.log(`mtbusy /proc: ${JSON.stringify(truth)}; ebtop: ${JSON.stringify({ runq: row.runq_ns, oncpu: row.oncpu_ns, nvcsw: row.nvcsw, nivcsw: row.nivcsw, migrations: row.migrations })}`);
+      expect(truth.runq).toBeGreaterThan(50e6); // the workload really queued
+      expect(truth.nivcsw).toBeGreaterThan(10);
+      expect(relErr(row.runq_ns, truth.runq)).toBeLessThan(0.05);
+      expect(relErr(row.nvcsw, truth.nvcsw)).toBeLessThan(0.01);
+      expect(relErr(row.nivcsw, truth.nivcsw)).toBeLessThan(0.01);
+      expect(relErr(row.migrations, truth.migrations)).toBeLessThan(0.01);
+      expect(relErr(row.oncpu_ns, truth.oncpu)).toBeLessThan(0.01);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('conservation: all processes on-CPU + idle is within 1% of ncpu × elapsed', async () => {
+    ebtop = new EbtopRun(['-d', '1', '-n', '5']);
+    await ebtop.waitSamples(0);
+    const busy = run('stress-ng', ['--cpu', '2', '--timeout', '3', '--quiet']).then(() =>
+      run('stress-ng', ['--cpu', '1', '--timeout', '2', '--quiet']),
+    );
+    expect(await ebtop.exited).toBe(0);
+    await busy;
+    let oncpu = 0;
+    let idle = 0;
+    let capacity = 0;
+    for (const s of ebtop.samples) {
+      oncpu += s.processes.reduce((t, p) => t + p.oncpu_ns, 0);
+      idle += s.system.idle_ns!;
+      capacity += s.ncpu * s.interval_ns;
+    }
+    console.log(
+      `conservation over ${ebtop.samples.length} samples: on-CPU ${(oncpu / 1e9).toFixed(3)} s + idle ${(idle / 1e9).toFixed(3)} s ` +
+        `= ${(((oncpu + idle) / capacity) * 100).toFixed(2)}% of ${(capacity / 1e9).toFixed(3)} CPU-seconds; busy fraction ${((oncpu / capacity) * 100).toFixed(1)}%`,
+    );
+    expect(ebtop.samples).toHaveLength(5);
+    expect(oncpu / capacity).toBeGreaterThan(0.4); // there was a busy phase
+    expect(relErr(oncpu + idle, capacity)).toBeLessThan(0.01);
+  });
+
+  it('stress-ng --cpu 2 shows 200% ± 5% over its process family', async () => {
+    ebtop = new EbtopRun(['-d', '1']);
+    await ebtop.waitSamples(1);
+    const stress = spawn('stress-ng', ['--cpu', '2', '--timeout', '6s', '--quiet'], { stdio: 'ignore' });
+    const start = Date.now();
+    await ebtop.sampleAfter(start + 4500);
+    stress.kill('SIGINT');
+    // Whole intervals inside the run: skip the one it started in.
+    const steady = ebtop.samples.filter((s) => s.receivedAt > start + 1500 && s.receivedAt <= start + 4500);
+    const family = (s: Sample) => {
+      const pids = new Set([stress.pid!]);
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const p of s.processes) if (pids.has(p.ppid) && !pids.has(p.pid)) (pids.add(p.pid), (grew = true));
+      }
+      return s.processes.filter((p) => pids.has(p.pid)).reduce((t, p) => t + p.cpu_pct, 0);
+    };
+    const pcts = steady.map(family);
+    console.log(`stress-ng --cpu 2 family CPU% per interval: ${pcts.map((p) => p.toFixed(1)).join(', ')}`);
+    expect(pcts.length).toBeGreaterThanOrEqual(2);
+    for (const p of pcts) expect(Math.abs(p - 200)).toBeLessThanOrEqual(5);
+  });
+});
