@@ -1,0 +1,39 @@
+// User errors: one line on stderr, exit code 2, no stack trace.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { EBTOP } from '../helpers/kernel';
+
+function ebtop(args: string[], opts: { uid?: number; gid?: number } = {}) {
+  const r = spawnSync(EBTOP, args, { encoding: 'utf8', timeout: 20_000, ...opts });
+  return { code: r.status, stderr: r.stderr, stdout: r.stdout };
+}
+
+function expectOneLineError(r: { code: number | null; stderr: string }, pattern: RegExp) {
+  expect(r.code).toBe(2);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^ebtop: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+}
+
+describe('command-line errors', () => {
+  it('rejects an unknown flag', () => expectOneLineError(ebtop(['--bogus']), /unknown option '--bogus'/));
+  it('rejects a bad delay', () => expectOneLineError(ebtop(['-d', 'abc']), /delay must be a positive number/));
+  it('rejects a bad pid list', () => expectOneLineError(ebtop(['-p', '12,x']), /PID/));
+  it('rejects an unknown sort column', () => expectOneLineError(ebtop(['--sort', 'nope']), /expected one of/));
+  it('rejects --json with --batch', () => expectOneLineError(ebtop(['--json', '--batch']), /cannot be used with/));
+  it('prints help and exits 0', () => {
+    const r = ebtop(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--json/);
+  });
+});
+
+// Dropping to an unprivileged uid needs root to begin with.
+describe.skipIf(process.getuid?.() !== 0)('privilege errors', () => {
+  it('a non-root user gets one line and exit 2', () => {
+    const r = ebtop(['--json', '-n', '1'], { uid: 65534, gid: 65534 });
+    expectOneLineError(r, /needs root or CAP_BPF\+CAP_PERFMON/);
+  });
+});

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { COLUMNS, column, DEFAULT_COLUMNS, headerLine, rowLine, sortRows } from '../../src/columns';
+import { fmtCount, fmtDuration, fmtPct } from '../../src/format';
+import type { ProcessRow } from '../../src/model';
+
+const row = (pid: number, oncpuNs: number, cmdline = 'x'): ProcessRow => ({
+  pid, ppid: 1, uid: 0, user: 'root', comm: 'x', cmdline, threads: 1, state: 'S', kthread: false, source: 'bpf',
+  exited: false, exitCode: null, cpuPct: oncpuNs / 1e7, oncpuNs, runqNs: 0, offcpuNs: 0, slices: 0, nvcsw: 12345, nivcsw: 3, migrations: 0, threadsDetail: [],
+});
+
+describe('columns and formatting', () => {
+  it('formats durations, counts and percentages compactly', () => {
+    expect(fmtDuration(950)).toBe('950ns');
+    expect(fmtDuration(12_300)).toBe('12.3us');
+    expect(fmtDuration(4_560_000)).toBe('4.56ms');
+    expect(fmtDuration(1_230_000_000)).toBe('1.23s');
+    expect(fmtDuration(123e9)).toBe('2m03s');
+    expect(fmtCount(999)).toBe('999');
+    expect(fmtCount(12_345)).toBe('12.3k');
+    expect(fmtPct(99.44)).toBe('99.4');
+    expect(fmtPct(200.2)).toBe('200');
+  });
+
+  it('renders every row to exactly the requested width', () => {
+    const cols = DEFAULT_COLUMNS.map(column);
+    for (const w of [80, 120, 200]) {
+      expect(headerLine(cols, w).length).toBe(w);
+      expect(rowLine(cols, row(1, 5e8, 'a'.repeat(300)), w).length).toBe(w);
+    }
+    expect(headerLine(cols, 200)).toMatch(/^\s+PID USER\s+S\s+CPU%\s+ONCPU\s+RUNQ\s+OFFCPU\s+CSW v\/iv\s+MIGR\s+THR CMD/);
+  });
+
+  it('sorts in each column\'s natural direction, pid as tie-break', () => {
+    const rows = [row(3, 10), row(1, 30), row(2, 30)];
+    expect(sortRows(rows, column('cpu')).map((r) => r.pid)).toEqual([1, 2, 3]);
+    expect(sortRows(rows, column('cpu'), true).map((r) => r.pid)).toEqual([3, 1, 2]);
+    expect(sortRows(rows, column('pid')).map((r) => r.pid)).toEqual([1, 2, 3]);
+  });
+
+  it('declares each column once', () => {
+    expect(new Set(COLUMNS.map((c) => c.id)).size).toBe(COLUMNS.length);
+  });
+});

@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { F_GROUP_DEAD, F_KTHREAD, F_ZOMBIE, type RingRecord, type TaskRecord } from '../../src/abi';
+import { exitStatus, Model, stateLetter, type RawSample } from '../../src/model';
+
+const MS = 1e6;
+const S = 1e9;
+
+function task(over: Partial<TaskRecord> & { tid: number }): TaskRecord {
+  return {
+    kind: 'task',
+    pid: over.tid,
+    ppid: 1,
+    uid: 0,
+    flags: 0,
+    state: 1,
+    exitCode: 0,
+    startNs: 0,
+    timeNs: 0,
+    oncpuNs: 0,
+    runqNs: 0,
+    slices: 0,
+    nvcsw: 0,
+    nivcsw: 0,
+    migrations: 0,
+    comm: 'x',
+    ...over,
+  };
+}
+
+function sample(timeNs: number, tasks: TaskRecord[], events: RingRecord[] = [], idleNs: number[] | null = null): RawSample {
+  return { timeNs, wallMs: timeNs / MS, tasks, procTasks: [], events, idleNs, bpf: { runNs: 0, runCount: 0, records: 0, lost: 0 } };
+}
+
+const model = (cumulative = false) => new Model({ ncpu: 2, cumulative, userName: (u) => (u === 0 ? 'root' : `u${u}`), cmdline: () => ['prog', '--flag'] });
+
+describe('Model', () => {
+  it('takes the first sample as a baseline and reports deltas after it', () => {
+    const m = model();
+    expect(m.update(sample(10 * S, [task({ tid: 100, oncpuNs: 5 * S, nvcsw: 10 })]))).toBeNull();
+    const iv = m.update(sample(11 * S, [task({ tid: 100, oncpuNs: 5 * S + 250 * MS, nvcsw: 14, runqNs: 10 * MS })]))!;
+    expect(iv.intervalNs).toBe(S);
+    const p = iv.processes.find((r) => r.pid === 100)!;
+    expect(p.oncpuNs).toBe(250 * MS);
+    expect(p.cpuPct).toBeCloseTo(25);
+    expect(p.nvcsw).toBe(4);
+    expect(p.offcpuNs).toBe(S - 250 * MS - 10 * MS);
+    expect(p.user).toBe('root');
+    expect(p.cmdline).toBe('prog --flag');
+  });
+
+  it('folds threads into their process: two busy threads on two CPUs = 200%', () => {
+    const m = model();
+    m.update(sample(0, [task({ tid: 10, startNs: 0 }), task({ tid: 11, pid: 10 })]));
+    const iv = m.update(sample(S, [task({ tid: 10, oncpuNs: S }), task({ tid: 11, pid: 10, oncpuNs: S })]))!;
+    const p = iv.processes.find((r) => r.pid === 10)!;
+    expect(p.threads).toBe(2);
+    expect(p.cpuPct).toBeCloseTo(200);
+    expect(p.threadsDetail.map((t) => t.tid).sort()).toEqual([10, 11]);
+  });
+
+  it('reports an exited process once, with the final counters of its exit record', () => {
+    const m = model();
+    m.update(sample(0, [task({ tid: 20, oncpuNs: 100 * MS })]));
+    const exit = task({ tid: 20, kind: 'exit', oncpuNs: 400 * MS, exitCode: 3 << 8, flags: F_GROUP_DEAD, timeNs: 500 * MS });
+    // Unreaped: the zombie is still in the snapshot; it must not count twice.
+    const zombie = task({ tid: 20, oncpuNs: 400 * MS, flags: F_ZOMBIE });
+    const iv = m.update(sample(S, [zombie], [exit]))!;
+    const p = iv.processes.find((r) => r.pid === 20)!;
+    expect(p.exited).toBe(true);
+    expect(p.exitCode).toBe(3);
+    expect(p.oncpuNs).toBe(300 * MS);
+    expect(p.offcpuNs).toBe(500 * MS - 300 * MS); // alive until its exit, not the whole interval
+    expect(iv.system.exited).toBe(1);
+    const next = m.update(sample(2 * S, [zombie]))!;
+    expect(next.processes.find((r) => r.pid === 20)).toBeUndefined();
+    expect(next.system.lostThreads).toBe(0);
+  });
+
+  it('counts a process born and dead inside one interval from zero', () => {
+    const m = model();
+    m.update(sample(10 * S, []));
+    const born = task({ tid: 30, kind: 'exit', startNs: 10 * S + 100 * MS, timeNs: 10 * S + 130 * MS, oncpuNs: 20 * MS, comm: 'short' });
+    const iv = m.update(sample(11 * S, [], [
+      { kind: 'fork', tid: 30, pid: 30, ppid: 1, startNs: born.startNs, timeNs: born.startNs, comm: 'sh' },
+      { kind: 'exec', tid: 30, pid: 30, startNs: born.startNs, timeNs: born.startNs + MS, comm: 'short', args: ['short', '-x'] },
+      born,
+    ]))!;
+    const p = iv.processes.find((r) => r.pid === 30)!;
+    expect(p.oncpuNs).toBe(20 * MS);
+    expect(p.exited).toBe(true);
+    expect(p.comm).toBe('short');
+    expect(p.cmdline).toBe('short -x');
+    expect(iv.system.forks).toBe(1);
+    expect(iv.system.execs).toBe(1);
+  });
+
+  it('does not count the history of a thread born before the previous snapshot but never seen', () => {
+    const m = model();
+    m.update(sample(10 * S, []));
+    const old = task({ tid: 31, kind: 'exit', startNs: 5 * S, timeNs: 10 * S + MS, oncpuNs: 3 * S });
+    const iv = m.update(sample(11 * S, [], [old]))!;
+    expect(iv.processes.find((r) => r.pid === 31)).toBeUndefined();
+  });
+
+  it('treats a reused tid (new start time) as a new thread counted from zero', () => {
+    const m = model();
+    m.update(sample(0, [task({ tid: 40, startNs: 0, oncpuNs: 900 * MS })]));
+    const iv = m.update(sample(S, [task({ tid: 40, startNs: 500 * MS, oncpuNs: 50 * MS })]))!;
+    expect(iv.processes.find((r) => r.pid === 40)!.oncpuNs).toBe(50 * MS);
+  });
+
+  it('keeps a process alive while a thread lives after its leader exited', () => {
+    const m = model();
+    m.update(sample(0, [task({ tid: 50 }), task({ tid: 51, pid: 50 })]));
+    const leaderExit = task({ tid: 50, kind: 'exit', oncpuNs: 10 * MS, timeNs: S / 2 });
+    const iv = m.update(sample(S, [task({ tid: 51, pid: 50, oncpuNs: 20 * MS })], [leaderExit]))!;
+    const p = iv.processes.find((r) => r.pid === 50)!;
+    expect(p.exited).toBe(false);
+    expect(p.oncpuNs).toBe(30 * MS);
+    const iv2 = m.update(sample(2 * S, [], [task({ tid: 51, pid: 50, kind: 'exit', oncpuNs: 25 * MS, timeNs: 1.5 * S, flags: F_GROUP_DEAD })]))!;
+    const p2 = iv2.processes.find((r) => r.pid === 50)!;
+    expect(p2.exited).toBe(true);
+    expect(p2.oncpuNs).toBe(5 * MS);
+  });
+
+  it('derives per-CPU busy/idle from cumulative idle, guarding a missing previous value', () => {
+    const m = model();
+    m.update(sample(0, [], [], [10 * S, 20 * S]));
+    const iv = m.update(sample(S, [], [], [10.75 * S, 21 * S]))!;
+    expect(iv.cpus).toEqual([
+      { idleNs: 750 * MS, busyNs: 250 * MS },
+      { idleNs: S, busyNs: 0 },
+    ]);
+    expect(iv.system.idleNs).toBe(1.75 * S);
+    expect(iv.system.busyNs).toBe(0.25 * S);
+    const noIdle = model();
+    noIdle.update(sample(0, []));
+    expect(noIdle.update(sample(S, []))!.system.idleNs).toBeNull();
+  });
+
+  it('reports totals since the baseline with cumulative, including after exit', () => {
+    const m = model(true);
+    m.update(sample(0, [task({ tid: 60, oncpuNs: 100 * MS })]));
+    m.update(sample(S, [task({ tid: 60, oncpuNs: 300 * MS })]));
+    const iv = m.update(sample(2 * S, [], [task({ tid: 60, kind: 'exit', oncpuNs: 500 * MS, timeNs: 1.5 * S })]))!;
+    const p = iv.processes.find((r) => r.pid === 60)!;
+    expect(p.oncpuNs).toBe(400 * MS);
+    expect(p.cpuPct).toBeCloseTo(20); // 400 ms over 2 s
+    expect(iv.cumulative).toBe(true);
+  });
+
+  it('counts a thread that vanished without an exit record as lost', () => {
+    const m = model();
+    m.update(sample(0, [task({ tid: 70 }), task({ tid: 71, pid: 70 })]));
+    const iv = m.update(sample(S, [task({ tid: 70 })]))!;
+    expect(iv.system.lostThreads).toBe(1);
+  });
+
+  it('marks kernel threads and gives them a bracketed command line', () => {
+    const m = new Model({ ncpu: 1 });
+    m.update(sample(0, [task({ tid: 2, flags: F_KTHREAD, comm: 'kthreadd' })]));
+    const p = m.update(sample(S, [task({ tid: 2, flags: F_KTHREAD, comm: 'kthreadd' })]))!.processes[0];
+    expect(p.kthread).toBe(true);
+    expect(p.cmdline).toBe('[kthreadd]');
+  });
+
+  it('guards a zero-length interval', () => {
+    const m = model();
+    m.update(sample(S, [task({ tid: 80 })]));
+    const iv = m.update(sample(S, [task({ tid: 80, oncpuNs: 5 })]))!;
+    expect(iv.processes[0].cpuPct).toBe(0);
+  });
+});
+
+describe('state and exit status', () => {
+  it('maps task states like ps', () => {
+    expect(stateLetter(0, 0)).toBe('R');
+    expect(stateLetter(1, 0)).toBe('S');
+    expect(stateLetter(2, 0)).toBe('D');
+    expect(stateLetter(0x402, 0)).toBe('I');
+    expect(stateLetter(1, F_ZOMBIE)).toBe('Z');
+  });
+  it('maps wait status to the shell convention', () => {
+    expect(exitStatus(0)).toBe(0);
+    expect(exitStatus(1 << 8)).toBe(1);
+    expect(exitStatus(9)).toBe(137);
+  });
+});
