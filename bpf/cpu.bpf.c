@@ -153,7 +153,7 @@ static __always_inline int on_exec(struct task_struct *p)
 		if (len > EBTOP_ARGS_LEN)
 			len = EBTOP_ARGS_LEN;
 		/* Runs in the exec'ing task: its fresh argv is mapped and present. */
-		if (len && bpf_probe_read_user(r->args, len & (EBTOP_ARGS_LEN - 1 | EBTOP_ARGS_LEN), (void *)start) == 0)
+		if (len && bpf_probe_read_user(r->args, len, (void *)start) == 0)
 			r->args_len = len;
 	}
 	submit(r);

@@ -52,7 +52,7 @@ export class Session {
     this.schedule(tick);
   }
 
-  /** Refresh now (the TUI's space key): the next interval is shorter. */
+  /** One refresh: sample, fold into the model, and measure our own CPU since the last one. */
   private tick(): Interval {
     const iv = this.model.update(this.collector.sample())!;
     const now = process.hrtime.bigint();
