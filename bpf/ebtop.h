@@ -45,7 +45,7 @@ struct ebtop_task {
 	__u32 state;     /* task __state */
 	__s32 exit_code; /* task->exit_code (wait status encoding) */
 	__u64 start_ns;  /* task->start_time, CLOCK_MONOTONIC: identity with tid */
-	__u64 time_ns;   /* when the record was taken, CLOCK_MONOTONIC */
+	__u64 time_ns;   /* exit records: when it exited, CLOCK_MONOTONIC; snapshots: 0 */
 	struct ebtop_cpu_counters cpu;
 	char comm[EBTOP_COMM_LEN];
 };

@@ -161,6 +161,37 @@ export function decodeTaskDump(b: Buffer): TaskRecord[] {
   return out;
 }
 
+/**
+ * Decodes successive iterator dumps. A thread whose record is byte-identical
+ * to the previous dump's (it did not run, switch or change) gets the very same
+ * TaskRecord object back, so neither the decoder nor the model redo its work.
+ */
+export class TaskDumpDecoder {
+  private prev: Buffer = Buffer.alloc(0);
+  private prevAt = new Map<number, number>();
+  private prevRecs = new Map<number, TaskRecord>();
+
+  decode(b: Buffer): TaskRecord[] {
+    const size = LAYOUT.ebtop_task.size;
+    if (b.length % size !== 0) throw new Error(`task dump of ${b.length} bytes is not a multiple of ${size}`);
+    const out: TaskRecord[] = new Array(b.length / size);
+    const at = new Map<number, number>();
+    const recs = new Map<number, TaskRecord>();
+    for (let i = 0, o = 0; o < b.length; i++, o += size) {
+      const tid = b.readUInt32LE(o + T.tid[0]);
+      const po = this.prevAt.get(tid);
+      const rec = po !== undefined && b.compare(this.prev, po, po + size, o, o + size) === 0 ? this.prevRecs.get(tid)! : decodeTask(b, o);
+      out[i] = rec;
+      at.set(tid, o);
+      recs.set(tid, rec);
+    }
+    this.prev = b;
+    this.prevAt = at;
+    this.prevRecs = recs;
+    return out;
+  }
+}
+
 /** The addon's framing of ring records: [u32 length][record][pad to 8]. Unknown types are skipped. */
 export function decodeRing(b: Buffer): RingRecord[] {
   const out: RingRecord[] = [];

@@ -78,7 +78,7 @@ function printCaps(log: Logger): void {
 }
 
 function runStream(flags: Flags, log: Logger): void {
-  const session = new Session({ log, delayMs: flags.delay * 1000, cumulative: flags.cumulative, pids: flags.pid });
+  const session = new Session({ log, delayMs: flags.delay * 1000, cumulative: flags.cumulative, pids: flags.pid, threads: flags.threads });
   const cols = DEFAULT_COLUMNS.map(column);
   const width = process.stdout.columns || 200;
   let left = flags.iterations ?? Infinity;

@@ -1,12 +1,15 @@
 // Machine side: loads the BPF programs, then turns one refresh into one
 // RawSample (task iterator dump + drained ring records + idle + BPF run stats).
-import { decodeRing, decodeTaskDump, sumStats, type TaskRecord } from './abi';
+import { decodeRing, sumStats, TaskDumpDecoder, type TaskRecord } from './abi';
 import { UserError } from './errors';
 import type { Logger } from './log';
 import type { RawSample } from './model';
 import { BPF_OBJECT_PATH, isNativeError, loadNative, type BpfObject, type Native } from './native';
 import { planPrograms, preflight, type Source } from './probe';
-import { listPids, readIdle, readProcTasks } from './procfs';
+import { listPids, ProcTaskReader, readProcStatIdle } from './procfs';
+
+/** How often /proc is scanned for processes BPF cannot see. */
+const RESCAN_MS = 5000;
 
 export interface CollectorOptions {
   log: Logger;
@@ -84,36 +87,42 @@ export class Collector {
     } catch (e) {
       opts.log.warn({ err: describe(e) }, 'BPF run-time stats unavailable');
     }
-    const idle = readIdle();
+    const idle = readProcStatIdle();
     c.sources.push({
       source: 'cpu.idle',
-      what: 'per-CPU idle time (header meters, system idle_ns)',
-      state: idle ? (idle.source === 'timer_list' ? 'attached' : 'fallback') : 'missing',
-      hook: idle?.source === 'proc_stat' ? '/proc/stat (tick resolution)' : '/proc/timer_list (NO_HZ idle_sleeptime)',
-      why: idle ? undefined : 'neither /proc/timer_list nor /proc/stat readable',
+      what: 'per-CPU idle time (header meters, system idle_ns), 10 ms resolution',
+      state: idle ? 'attached' : 'missing',
+      hook: '/proc/stat (kernel NO_HZ idle + iowait)',
+      why: idle ? undefined : '/proc/stat unreadable',
     });
     c.sources.push({
       source: 'proc.invisible',
       what: 'processes the task iterator cannot see',
       state: 'fallback',
-      hook: '/proc/<pid>/task/*/{schedstat,status,sched}',
-      why: 'read from /proc each refresh; marked source "proc"; their exit is not seen',
+      hook: '/proc/<pid>/task/*/{schedstat,stat,sched}',
+      why: `found by a /proc scan every ${RESCAN_MS / 1000} s, read each refresh; marked source "proc"; their exit is not seen`,
     });
     return c;
   }
 
   sample(): RawSample {
-    const pids = listPids();
+    // Scan /proc first: a process it lists that the iterator then misses is invisible to BPF.
+    const scan = Date.now() >= this.nextScanAt ? listPids() : null;
     const timeNs = Number(process.hrtime.bigint());
     const wallMs = Date.now();
-    const tasks = decodeTaskDump(this.native.readIter(this.obj, this.iterLink));
-    const idle = readIdle();
+    const tasks = this.taskDecoder.decode(this.native.readIter(this.obj, this.iterLink));
+    const idleNs = readProcStatIdle();
     const ring = this.native.ringDrain(this.obj);
     const events = decodeRing(ring.data);
-    const seen = new Set<number>();
-    for (const t of tasks) seen.add(t.pid);
+    if (scan) {
+      const seen = new Set<number>();
+      for (const t of tasks) seen.add(t.pid);
+      this.invisible = scan.filter((pid) => !seen.has(pid));
+      this.nextScanAt = Date.now() + RESCAN_MS;
+    }
     const procTasks: TaskRecord[] = [];
-    for (const pid of pids) if (!seen.has(pid)) procTasks.push(...readProcTasks(pid, timeNs));
+    for (const pid of this.invisible) for (const t of this.procReader.read(pid, timeNs)) procTasks.push(t);
+    this.procReader.prune(new Set(procTasks.map((t) => t.tid)));
     let runNs = 0;
     let runCount = 0;
     for (const p of this.native.progStats(this.obj)) {
@@ -128,12 +137,16 @@ export class Collector {
       tasks,
       procTasks,
       events,
-      idleNs: idle?.idleNs ?? null,
+      idleNs,
       bpf: { runNs, runCount, records: st.records, lost: st.lost + this.droppedInUserspace },
     };
   }
 
   private droppedInUserspace = 0;
+  private invisible: number[] = [];
+  private nextScanAt = 0;
+  private readonly procReader = new ProcTaskReader();
+  private readonly taskDecoder = new TaskDumpDecoder();
 
   close(): void {
     if (this.closed) return;

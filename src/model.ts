@@ -94,32 +94,54 @@ export interface ModelOptions {
   userName?: (uid: number) => string;
   /** argv of a live process (read once per process), or null */
   cmdline?: (pid: number) => string[] | null;
+  /** build ProcessRow.threadsDetail (otherwise it is empty) */
+  threads?: boolean;
 }
 
 const ZERO: CpuCounters = { oncpuNs: 0, runqNs: 0, slices: 0, nvcsw: 0, nivcsw: 0, migrations: 0 };
-const COUNTER_KEYS = ['oncpuNs', 'runqNs', 'slices', 'nvcsw', 'nivcsw', 'migrations'] as const;
 
+// One literal shape for every counter object keeps the arithmetic below monomorphic.
 function zeroCounters(): Counters {
-  return { ...ZERO, offcpuNs: 0 };
+  return { oncpuNs: 0, runqNs: 0, slices: 0, nvcsw: 0, nivcsw: 0, migrations: 0, offcpuNs: 0 };
 }
 
-/** Counters only grow; a negative difference (clock skew of a corrected
- * snapshot against the exact final value) is clamped to zero. */
-function diff(now: CpuCounters, base: CpuCounters): CpuCounters {
-  const d = { ...ZERO };
-  for (const k of COUNTER_KEYS) d[k] = Math.max(0, now[k] - base[k]);
-  return d;
+/** out = now - base, per counter. Counters only grow; a negative difference
+ * (a corrected snapshot against the exact final value) is clamped to zero. */
+function diffInto(out: CpuCounters, now: CpuCounters, base: CpuCounters): CpuCounters {
+  out.oncpuNs = Math.max(0, now.oncpuNs - base.oncpuNs);
+  out.runqNs = Math.max(0, now.runqNs - base.runqNs);
+  out.slices = Math.max(0, now.slices - base.slices);
+  out.nvcsw = Math.max(0, now.nvcsw - base.nvcsw);
+  out.nivcsw = Math.max(0, now.nivcsw - base.nivcsw);
+  out.migrations = Math.max(0, now.migrations - base.migrations);
+  return out;
 }
 
-function maxCounters(a: CpuCounters, b: CpuCounters): CpuCounters {
-  const m = { ...ZERO };
-  for (const k of COUNTER_KEYS) m[k] = Math.max(a[k], b[k]);
-  return m;
+function maxInto(into: CpuCounters, v: CpuCounters): void {
+  into.oncpuNs = Math.max(into.oncpuNs, v.oncpuNs);
+  into.runqNs = Math.max(into.runqNs, v.runqNs);
+  into.slices = Math.max(into.slices, v.slices);
+  into.nvcsw = Math.max(into.nvcsw, v.nvcsw);
+  into.nivcsw = Math.max(into.nivcsw, v.nivcsw);
+  into.migrations = Math.max(into.migrations, v.migrations);
 }
 
 function addInto(into: Counters, d: CpuCounters, offcpuNs: number): void {
-  for (const k of COUNTER_KEYS) into[k] += d[k];
+  into.oncpuNs += d.oncpuNs;
+  into.runqNs += d.runqNs;
+  into.slices += d.slices;
+  into.nvcsw += d.nvcsw;
+  into.nivcsw += d.nivcsw;
+  into.migrations += d.migrations;
   into.offcpuNs += offcpuNs;
+}
+
+function copyCounters(c: CpuCounters): CpuCounters {
+  return { oncpuNs: c.oncpuNs, runqNs: c.runqNs, slices: c.slices, nvcsw: c.nvcsw, nivcsw: c.nivcsw, migrations: c.migrations };
+}
+
+function sameCounters(a: CpuCounters, b: CpuCounters): boolean {
+  return a.oncpuNs === b.oncpuNs && a.slices === b.slices && a.nvcsw === b.nvcsw && a.nivcsw === b.nivcsw && a.runqNs === b.runqNs && a.migrations === b.migrations;
 }
 
 /** Off-CPU time of a thread over the span it was alive in the interval. */
@@ -171,6 +193,8 @@ interface Acc {
   pid: number;
   counters: Counters;
   threads: ThreadRow[];
+  /** threads accounted in this interval (live or exited in it) */
+  nthreads: number;
   live: number;
   liveNonZombie: number;
   exits: TaskRecord[];
@@ -201,7 +225,7 @@ export class Model {
     const acc = (pid: number, source: 'bpf' | 'proc'): Acc => {
       let a = accs.get(pid);
       if (!a) {
-        a = { pid, counters: zeroCounters(), threads: [], live: 0, liveNonZombie: 0, exits: [], source };
+        a = { pid, counters: zeroCounters(), threads: [], nthreads: 0, live: 0, liveNonZombie: 0, exits: [], source };
         accs.set(pid, a);
       }
       return a;
@@ -211,18 +235,23 @@ export class Model {
     let lostThreads = 0;
     let running = 0;
 
-    const account = (rec: TaskRecord, base: CpuCounters, aliveFrom: number, aliveTo: number, st: ThreadState | undefined, source: 'bpf' | 'proc') => {
-      const d = diff(rec, base);
+    const d: CpuCounters = zeroCounters();
+    const account = (rec: TaskRecord, base: CpuCounters | null, aliveFrom: number, aliveTo: number, st: ThreadState | undefined, source: 'bpf' | 'proc') => {
+      // base null: nothing changed since the last snapshot (most threads, most of the time)
+      if (base) diffInto(d, rec, base);
+      else diffInto(d, rec, rec);
       const off = offcpu(Math.max(0, aliveTo - aliveFrom), d);
       const a = acc(rec.pid, source);
       addInto(a.counters, d, off);
+      a.nthreads++;
       const total = st ? st.total : zeroCounters();
       addInto(total, d, off);
-      const shown = this.opts.cumulative ? total : { ...d, offcpuNs: off };
-      a.threads.push({ tid: rec.tid, comm: rec.comm, exited: rec.kind === 'exit', cpuPct: 0, ...shown });
+      if (this.opts.threads) {
+        const shown = this.opts.cumulative ? total : { ...d, offcpuNs: off };
+        a.threads.push({ tid: rec.tid, comm: rec.comm, exited: rec.kind === 'exit', cpuPct: 0, ...shown });
+      }
       if (rec.tid === rec.pid) a.leader = rec;
       a.any ??= rec;
-      return total;
     };
 
     for (const ev of s.events) {
@@ -259,14 +288,18 @@ export class Model {
       if (st && st.startNs !== rec.startNs) st = undefined; // tid reused
       const bornInside = rec.startNs >= prevT;
       // Unknown history (baseline, or missed by earlier snapshots): start counting from now.
-      const base = st ? st.last : bornInside && !baseline ? ZERO : rec;
+      const base = st ? (sameCounters(st.last, rec) ? null : st.last) : bornInside && !baseline ? ZERO : rec;
       const from = st || !bornInside ? prevT : rec.startNs;
-      const next: ThreadState = st ?? { pid: rec.pid, startNs: rec.startNs, last: rec, comm: rec.comm, total: zeroCounters() };
-      account(rec, base, from, s.timeNs, next, source);
-      next.last = maxCounters(next.last, rec);
-      next.comm = rec.comm;
-      next.pid = rec.pid;
-      this.threads.set(rec.tid, next);
+      if (st) {
+        account(rec, base, from, s.timeNs, st, source);
+        if (base) maxInto(st.last, rec);
+        st.comm = rec.comm;
+        st.pid = rec.pid;
+      } else {
+        st = { pid: rec.pid, startNs: rec.startNs, last: copyCounters(rec), comm: rec.comm, total: zeroCounters() };
+        account(rec, base, from, s.timeNs, st, source);
+        this.threads.set(rec.tid, st);
+      }
       const a = acc(rec.pid, source);
       a.live++;
       if (!(rec.flags & F_ZOMBIE)) a.liveNonZombie++;
@@ -315,7 +348,7 @@ export class Model {
         user: this.opts.userName ? this.opts.userName(info.uid) : String(info.uid),
         comm: info.comm,
         cmdline: info.cmdline ?? (info.kthread ? `[${info.comm}]` : info.comm),
-        threads: isExited ? a.threads.length : a.liveNonZombie,
+        threads: isExited ? a.nthreads : a.liveNonZombie,
         state: isExited ? 'X' : info.state,
         kthread: info.kthread,
         source: info.source,

@@ -31,120 +31,97 @@ export function readCmdline(pid: number): string[] | null {
   return args.length ? args : null;
 }
 
-function field(text: string, name: string): string | undefined {
-  const i = text.indexOf(`\n${name}:`);
-  if (i < 0) return undefined;
-  const start = i + name.length + 2;
-  const end = text.indexOf('\n', start);
-  return text.slice(start, end < 0 ? undefined : end).trim();
-}
-
-/** /proc/<pid>/sched prints "name : value"; value may be "ms.nnnnnn". */
-function schedField(text: string, name: string): number | undefined {
-  const re = new RegExp(`^${name.replace(/\./g, '\\.')}\\s*:\\s*(\\S+)`, 'm');
-  const m = re.exec(text);
-  return m ? Number(m[1]) : undefined;
+/** /proc/<pid>/sched prints "name : value". */
+function schedField(text: string, name: string): number {
+  const i = text.indexOf(`\n${name} `);
+  if (i < 0) return 0;
+  const colon = text.indexOf(':', i);
+  return Number.parseInt(text.slice(colon + 1, text.indexOf('\n', colon)), 10) || 0;
 }
 
 const STATE_BITS: Record<string, number> = { R: 0, S: 1, D: 2, T: 4, t: 8, X: 0x10, Z: 0x20, P: 0x40, I: 0x402 };
 
 /**
- * A thread read from /proc, for processes BPF cannot see (on these VMs, PID 1).
- * Same fields as the iterator's record; start time is /proc's (boot-based),
- * only ever compared with itself.
+ * Threads of processes BPF cannot see (on these VMs, PID 1), read from /proc
+ * into the iterator's record shape. Per refresh one schedstat read per
+ * thread; the other files only when that shows the thread ran. Start time is
+ * /proc's (boot-based) and only ever compared with itself.
  */
-export function readProcTask(pid: number, tid: number, nowNs: number): TaskRecord | null {
-  const dir = `/proc/${pid}/task/${tid}`;
-  const schedstat = readText(`${dir}/schedstat`);
-  const status = readText(`${dir}/status`);
-  const stat = readText(`${dir}/stat`);
-  if (!schedstat || !status || !stat) return null;
-  const sched = readText(`${dir}/sched`) ?? '';
-  const [oncpu, runq, slices] = schedstat.trim().split(/\s+/).map(Number);
-  const afterComm = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const state = (field('\n' + status, 'State') ?? 'S').charAt(0);
-  return {
-    kind: 'task',
-    tid,
-    pid,
-    ppid: Number(field(status, 'PPid') ?? 0),
-    uid: Number((field(status, 'Uid') ?? '0').split(/\s+/)[1] ?? 0),
-    flags: 0,
-    state: STATE_BITS[state] ?? 1,
-    exitCode: 0,
-    startNs: Number(afterComm[19]) * (1e9 / CLK_TCK),
-    timeNs: nowNs,
-    oncpuNs: oncpu,
-    runqNs: runq,
-    slices,
-    nvcsw: Number(field(status, 'voluntary_ctxt_switches') ?? 0),
-    nivcsw: Number(field(status, 'nonvoluntary_ctxt_switches') ?? 0),
-    migrations: schedField(sched, 'se.nr_migrations') ?? 0,
-    comm: (field('\n' + status, 'Name') ?? '').slice(0, 15),
-  };
-}
+export class ProcTaskReader {
+  private cache = new Map<number, TaskRecord>();
 
-export function readProcTasks(pid: number, nowNs: number): TaskRecord[] {
-  let tids: string[];
-  try {
-    tids = fs.readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return [];
+  read(pid: number, nowNs: number): TaskRecord[] {
+    let tids: string[];
+    try {
+      tids = fs.readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return [];
+    }
+    const out: TaskRecord[] = [];
+    for (const t of tids) {
+      const rec = this.readTask(pid, Number(t), nowNs);
+      if (rec) out.push(rec);
+    }
+    return out;
   }
-  const out: TaskRecord[] = [];
-  for (const t of tids) {
-    const rec = readProcTask(pid, Number(t), nowNs);
-    if (rec) out.push(rec);
-  }
-  return out;
-}
 
-export interface IdleReading {
-  source: 'timer_list' | 'proc_stat';
-  /** cumulative idle (incl. iowait) ns per CPU, index = CPU number */
-  idleNs: number[];
+  /** Forget threads not returned by the last read() calls' processes. */
+  prune(live: Set<number>): void {
+    for (const tid of this.cache.keys()) if (!live.has(tid)) this.cache.delete(tid);
+  }
+
+  private readTask(pid: number, tid: number, nowNs: number): TaskRecord | null {
+    const dir = `/proc/${pid}/task/${tid}`;
+    const schedstat = readText(`${dir}/schedstat`);
+    if (!schedstat) return null;
+    const [oncpuNs, runqNs, slices] = schedstat.trim().split(' ').map(Number);
+    const cached = this.cache.get(tid);
+    if (cached && cached.oncpuNs === oncpuNs && cached.slices === slices && cached.runqNs === runqNs) {
+      cached.timeNs = nowNs;
+      return cached;
+    }
+    const stat = readText(`${dir}/stat`);
+    const sched = readText(`${dir}/sched`);
+    if (!stat || !sched) return null;
+    const afterComm = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let uid = cached?.uid;
+    let comm = cached?.comm;
+    if (uid === undefined || comm === undefined) {
+      const status = readText(`${dir}/status`) ?? '';
+      uid = Number(/^Uid:\s+\d+\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).slice(0, 15);
+    }
+    const rec: TaskRecord = {
+      kind: 'task',
+      tid,
+      pid,
+      ppid: Number(afterComm[1]),
+      uid,
+      flags: 0,
+      state: STATE_BITS[afterComm[0]] ?? 1,
+      exitCode: 0,
+      startNs: Number(afterComm[19]) * (1e9 / CLK_TCK),
+      timeNs: nowNs,
+      oncpuNs,
+      runqNs,
+      slices,
+      nvcsw: schedField(sched, 'nr_voluntary_switches'),
+      nivcsw: schedField(sched, 'nr_involuntary_switches'),
+      migrations: schedField(sched, 'se.nr_migrations'),
+      comm,
+    };
+    this.cache.set(tid, rec);
+    return rec;
+  }
 }
 
 /**
- * Per-CPU idle ns from the kernel's NO_HZ bookkeeping (what /proc/stat's
- * idle+iowait are made of, but in ns). Completed idle periods are in
- * idle_sleeptime + iowait_sleeptime. An idle period still in progress is
- * visible only when the tick is stopped (then it began at idle_entrytime);
- * with the tick running, every tick closes the period, so at most one tick
- * of an ongoing idle period is missing (and shows up in the next reading).
+ * Per-CPU idle + iowait from /proc/stat: the kernel's NO_HZ idle bookkeeping
+ * (ongoing idle periods included), truncated to USER_HZ ticks. Exact to the
+ * ns in /proc/timer_list, but that file lists every pending timer and costs
+ * milliseconds per read on a busy machine; a 10 ms truncation per reading
+ * does not accumulate over intervals.
  */
-export function parseTimerList(text: string, nowNs: number): number[] | null {
-  const idle: number[] = [];
-  let cpu = -1;
-  let stopped = false;
-  let entry = 0;
-  let sleep = 0;
-  const finish = () => {
-    if (cpu >= 0) idle[cpu] = sleep + (stopped && nowNs > entry ? nowNs - entry : 0);
-  };
-  for (const line of text.split('\n')) {
-    if (line.startsWith('cpu: ')) {
-      cpu = Number(line.slice(5));
-      stopped = false;
-      entry = 0;
-      sleep = -1;
-      continue;
-    }
-    if (cpu < 0 || line.charCodeAt(0) !== 32) continue;
-    const m = /^\s+\.(tick_stopped|idle_sleeptime|iowait_sleeptime|idle_entrytime)\s*:\s*(\d+)/.exec(line);
-    if (!m) continue;
-    const v = Number(m[2]);
-    if (m[1] === 'tick_stopped') stopped = v !== 0;
-    else if (m[1] === 'idle_entrytime') entry = v;
-    else {
-      sleep = Math.max(sleep, 0) + v;
-      if (m[1] === 'iowait_sleeptime') finish();
-    }
-  }
-  return idle.length && idle.every((v) => v >= 0) ? idle : null;
-}
-
-/** Fallback: /proc/stat idle + iowait, in USER_HZ ticks. */
 export function parseProcStat(text: string): number[] {
   const idle: number[] = [];
   for (const line of text.split('\n')) {
@@ -156,12 +133,10 @@ export function parseProcStat(text: string): number[] {
   return idle;
 }
 
-export function readIdle(): IdleReading | null {
-  const tl = readText('/proc/timer_list');
-  const fromTimerList = tl ? parseTimerList(tl, Number(process.hrtime.bigint())) : null;
-  if (fromTimerList) return { source: 'timer_list', idleNs: fromTimerList };
+/** Cumulative idle ns per CPU (index = CPU), at USER_HZ (10 ms) resolution. */
+export function readProcStatIdle(): number[] | null {
   const st = readText('/proc/stat');
-  return st ? { source: 'proc_stat', idleNs: parseProcStat(st) } : null;
+  return st ? parseProcStat(st) : null;
 }
 
 export function onlineCpuCount(): number {

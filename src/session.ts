@@ -10,6 +10,8 @@ export interface SessionOptions {
   delayMs: number;
   cumulative: boolean;
   pids?: Set<number>;
+  /** keep per-thread rows (ProcessRow.threadsDetail) */
+  threads?: boolean;
 }
 
 export class Session {
@@ -29,6 +31,7 @@ export class Session {
     this.model = new Model({
       ncpu: onlineCpuCount(),
       cumulative: opts.cumulative,
+      threads: opts.threads,
       userName: (uid) => users.name(uid),
       cmdline: readCmdline,
     });

@@ -71,6 +71,15 @@ export function segments(parts: Segment[], width: number): string {
   return left > 0 ? out + ' '.repeat(left) : out;
 }
 
+/**
+ * Control characters (C0, DEL, C1) as spaces, one for one so column widths
+ * hold: a command line may contain newlines, or escape sequences that would
+ * otherwise reach the terminal.
+ */
+export function printable(s: string): string {
+  return /[\x00-\x1f\x7f-\x9f]/.test(s) ? s.replace(/[\x00-\x1f\x7f-\x9f]/g, ' ') : s;
+}
+
 export function escapeTags(s: string): string {
   return s.indexOf('{') < 0 && s.indexOf('}') < 0 ? s : s.replace(/[{}]/g, (c) => (c === '{' ? '{open}' : '{close}'));
 }
@@ -144,7 +153,7 @@ export function infoLines(iv: Interval | null, selfCpuPct: number, delayMs: numb
   return [
     [['Tasks: ', L], [String(s.tasks), 'bold'], [', '], [String(s.threads), 'bold'], [' thr; '], [String(s.running), 'green-fg'], [' running']],
     [['Exited: ', L], [String(s.exited), 'bold'], ['  forks '], [String(s.forks), 'bold'], ['  execs '], [String(s.execs), 'bold']],
-    [['Overhead: ', L], ['ebtop '], [`${fmtPct(selfCpuPct)}%`, 'bold'], ['  bpf '], [`${pctSmall(bpfPct)}%`, 'bold'], [' of a cpu']],
+    [['Overhead: ', L], ['ebtop '], [`${fmtPct(selfCpuPct)}%`, 'bold'], [' + bpf '], [`${pctSmall(bpfPct)}%`, 'bold'], [' cpu']],
     bpf,
     iv.cumulative
       ? [['Since start: ', L], [fmtDuration(iv.elapsedNs), 'bold'], [`  ${time}`]]
@@ -183,13 +192,13 @@ export function headerBlock(iv: Interval | null, ncpu: number, selfCpuPct: numbe
         const i = c * lay.rows + r; // column-major, like htop
         line += i < ncpu ? cpuMeter(String(i).padStart(digits), pctOf(i), colW - 1) + ' ' : ' '.repeat(colW);
       }
-      lines.push(line.padEnd(width));
+      lines.push(line + ' '.repeat(Math.max(0, width - 1 - lay.cols * colW)));
     }
   }
   const half = Math.floor(width / 2);
   for (let i = 0; i < info.length; i += 2) {
     const left = segments(info[i], half - 2);
-    const right = i + 1 < info.length ? segments(info[i + 1], width - half - 1) : ' '.repeat(width - half - 1);
+    const right = i + 1 < info.length ? segments(info[i + 1], width - half) : ' '.repeat(width - half);
     lines.push(` ${left} ${right}`);
   }
   return lines;
@@ -232,11 +241,13 @@ export const KEYS: Array<[key: string, label: string]> = [
   ['F10', 'Quit'],
 ];
 
-function footerLine(sortBy: Column, descending: boolean, threads: boolean, width: number): string {
+function footerLine(sortBy: Column, descending: boolean, threads: boolean | null, width: number): string {
+  // threads null: no per-thread rows were collected (no --threads), so no H key
+  const keys = threads === null ? KEYS.filter(([k]) => k !== 'H') : KEYS;
   let s = '';
-  for (const [k, label] of KEYS) s += `{white-fg}{black-bg}${escapeTags(k)}{/black-bg}{/white-fg}${label.padEnd(label.length + 1)}`;
+  for (const [k, label] of keys) s += `{white-fg}{black-bg}${escapeTags(k)}{/black-bg}{/white-fg}${label.padEnd(label.length + 1)}`;
   const state = `sort ${sortBy.title} ${descending ? 'desc' : 'asc'}${threads ? ', threads' : ''} `;
-  const used = KEYS.reduce((n, [k, l]) => n + k.length + l.length + 1, 0);
+  const used = keys.reduce((n, [k, l]) => n + k.length + l.length + 1, 0);
   return used + state.length <= width ? s + ' '.repeat(width - used - state.length) + state : s;
 }
 
@@ -254,7 +265,9 @@ export function runTui(opts: TuiOptions): void {
   const { log } = opts;
   // Everything that can fail with a one-line message happens before the screen exists.
   checkTerminal(process.stdout);
-  const session = new Session({ log, delayMs: opts.delayMs, cumulative: opts.cumulative, pids: opts.pids });
+  // threads: the model builds per-thread rows only when asked (for --threads / H)
+  const sessionOpts = { log, delayMs: opts.delayMs, cumulative: opts.cumulative, pids: opts.pids, threads: opts.threads };
+  const session = new Session(sessionOpts);
 
   let screen: blessed.Widgets.Screen | undefined;
   let restored = false;
@@ -354,8 +367,11 @@ export function runTui(opts: TuiOptions): void {
       title: 'ebtop',
       autoPadding: false,
     });
-    const tput = (screen.program as unknown as { tput: unknown }).tput as { unicode?: boolean; colors: number; numbers?: Record<string, number> };
+    const tput = (screen.program as unknown as { tput: unknown }).tput as { unicode?: boolean; brokenACS?: boolean; colors: number; numbers?: Record<string, number> };
     unicode = Boolean(tput.unicode || tput.numbers?.U8 === 1);
+    // A UTF-8 terminal draws box characters itself: skip blessed's ACS
+    // translation (what NCURSES_NO_UTF8_ACS=1 does for ncurses).
+    if (unicode) tput.brokenACS = true;
     // blessed cannot parse ncurses 6 terminfo files (extended number format,
     // e.g. tmux-256color on Debian 12+) and falls back to its 8-colour xterm
     // entry, which would draw grey as black. Trust the terminal's own claim.
@@ -387,13 +403,22 @@ export function runTui(opts: TuiOptions): void {
       if (showThreads && r.threadsDetail.length > 1) {
         let kids = threadItems.get(r);
         if (!kids) {
-          const branch = unicode ? '└ ' : '`-';
-          const asRows = r.threadsDetail.map((t): ProcessRow => ({ ...r, ...t, pid: t.tid, cmdline: `  ${branch}${t.comm}`, threads: 1, threadsDetail: [] }));
+          const asRows = r.threadsDetail.map((t): ProcessRow => ({ ...r, ...t, pid: t.tid, cmdline: '', threads: 1, threadsDetail: [] }));
           kids = asRows.map((tr) => ({ key: `t${tr.pid}`, row: tr }));
           threadItems.set(r, kids);
         }
         const order = new Map(kids.map((k) => [k.row, k] as const));
-        for (const tr of sortRows(kids.map((k) => k.row), sortBy, invert)) next.push(order.get(tr)!);
+        const sorted = sortRows(kids.map((k) => k.row), sortBy, invert);
+        sorted.forEach((tr, i) => {
+          const kid = order.get(tr)!;
+          const last = i === sorted.length - 1;
+          const cmd = `  ${unicode ? (last ? '└─' : '├─') : last ? '`-' : '|-'} ${tr.comm}`;
+          if (tr.cmdline !== cmd) {
+            tr.cmdline = cmd; // our own copy of the thread row; its tree branch depends on the order
+            kid.line = undefined;
+          }
+          next.push(kid);
+        });
       }
     }
     view = next;
@@ -425,7 +450,7 @@ export function runTui(opts: TuiOptions): void {
     const height = scr.height as number;
     header.setContent(headerBlock(iv, ncpu, session.selfCpuPct, opts.delayMs, width, height).join('\n'));
     titles.setContent(titleLine(cols, sortBy, descending(), width, unicode));
-    footer.setContent(footerLine(sortBy, descending(), showThreads, width));
+    footer.setContent(footerLine(sortBy, descending(), opts.threads ? showThreads : null, width));
     const n = bodyRows();
     if (!iv) {
       body.setContent(` collecting the first interval (${fmtDuration(opts.delayMs * 1e6)})...`);
@@ -437,7 +462,7 @@ export function runTui(opts: TuiOptions): void {
       const end = Math.min(view.length, top + n);
       for (let i = top; i < end; i++) {
         const it = view[i];
-        it.line ??= escapeTags(rowLine(cols, it.row, width));
+        it.line ??= escapeTags(printable(rowLine(cols, it.row, width)));
         if (i === selIdx) out.push(`{black-fg}{cyan-bg}${it.line}{/cyan-bg}{/black-fg}`);
         else if (it.row.exited) out.push(`{${dim}}${it.line}{/${dim}}`);
         else out.push(it.line);
@@ -473,7 +498,7 @@ export function runTui(opts: TuiOptions): void {
     setSort(cols[j]);
   };
 
-  scr.on('keypress', (ch: string | undefined, key: { name?: string; full?: string; ctrl?: boolean } | undefined) => {
+  scr.on('keypress', (ch: string | undefined, key: { name?: string; full?: string } | undefined) => {
     const name = key?.name;
     if (ch === 'q' || name === 'f10' || key?.full === 'C-c') return void quit(0);
     switch (name) {
@@ -508,6 +533,7 @@ export function runTui(opts: TuiOptions): void {
         rebuildView();
         return requestDraw();
       case 'H':
+        if (!opts.threads) return; // per-thread rows are only collected with --threads
         showThreads = !showThreads;
         rebuildView();
         return requestDraw();
@@ -518,26 +544,30 @@ export function runTui(opts: TuiOptions): void {
     requestDraw();
   });
 
-  layout();
-  draw();
-  log.info({ delayMs: opts.delayMs, sort: sortBy.id }, 'tui started');
-
-  session.start(
-    (next, filtered) => {
-      iv = next;
-      rows = filtered;
-      items = new Map();
-      threadItems = new Map();
-      if (next.ncpu !== ncpu) {
-        ncpu = next.ncpu;
-        layout();
-      }
-      rebuildView();
-      requestDraw();
-    },
-    (e) => {
-      log.error({ err: e }, 'sampling failed');
-      quit(1, `ebtop: ${describe(e)}`);
-    },
-  );
+  try {
+    layout();
+    draw();
+    log.info({ delayMs: opts.delayMs, sort: sortBy.id }, 'tui started');
+    session.start(
+      (next, filtered) => {
+        iv = next;
+        rows = filtered;
+        items = new Map();
+        threadItems = new Map();
+        if (next.ncpu !== ncpu) {
+          ncpu = next.ncpu;
+          layout();
+        }
+        rebuildView();
+        requestDraw();
+      },
+      (e) => {
+        log.error({ err: e }, 'sampling failed');
+        quit(1, `ebtop: ${describe(e)}`);
+      },
+    );
+  } catch (e) {
+    restore(); // give the terminal back before cli.ts prints the error
+    throw e;
+  }
 }

@@ -75,3 +75,17 @@ describe('ABI decoders', () => {
     expect(sumStats(v)).toEqual({ records: 12, lost: 3 });
   });
 });
+
+describe('TaskDumpDecoder', () => {
+  it('returns the same object for a byte-identical record and decodes changed ones', async () => {
+    const { TaskDumpDecoder } = await import('../../src/abi');
+    const d = new TaskDumpDecoder();
+    const a = d.decode(Buffer.concat([taskBytes(REC_TASK, 1, 10n, 'a'), taskBytes(REC_TASK, 2, 20n, 'b')]));
+    // order changed, one thread gone, one ran, one new
+    const b = d.decode(Buffer.concat([taskBytes(REC_TASK, 3, 5n, 'c'), taskBytes(REC_TASK, 2, 20n, 'b'), taskBytes(REC_TASK, 1, 11n, 'a')]));
+    expect(b[1]).toBe(a[1]);
+    expect(b[2]).not.toBe(a[0]);
+    expect(b[2].oncpuNs).toBe(11);
+    expect(b[0].tid).toBe(3);
+  });
+});

@@ -31,7 +31,7 @@ function sample(timeNs: number, tasks: TaskRecord[], events: RingRecord[] = [], 
   return { timeNs, wallMs: timeNs / MS, tasks, procTasks: [], events, idleNs, bpf: { runNs: 0, runCount: 0, records: 0, lost: 0 } };
 }
 
-const model = (cumulative = false) => new Model({ ncpu: 2, cumulative, userName: (u) => (u === 0 ? 'root' : `u${u}`), cmdline: () => ['prog', '--flag'] });
+const model = (cumulative = false) => new Model({ ncpu: 2, cumulative, threads: true, userName: (u) => (u === 0 ? 'root' : `u${u}`), cmdline: () => ['prog', '--flag'] });
 
 describe('Model', () => {
   it('takes the first sample as a baseline and reports deltas after it', () => {

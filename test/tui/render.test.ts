@@ -1,0 +1,140 @@
+// The TUI's pure parts (no terminal, no BPF): sizes, meters, header layout,
+// the sort indicator. Every line must be exactly as wide as asked, or blessed
+// would wrap or leave stale cells.
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_COLUMNS, column, headerLine } from '../../src/columns';
+import { UserError } from '../../src/errors';
+import type { Interval } from '../../src/model';
+import { checkTerminal, cpuMeter, headerBlock, headerLayout, infoLines, printable, segments, titleLine } from '../../src/views/tui';
+
+/** Visible text of a blessed-tagged string. */
+const visible = (s: string) => s.replace(/\{\/?(bold|[a-z]+-[fb]g)\}|\{\/\}/g, '').replace(/\{open\}/g, '{').replace(/\{close\}/g, '}');
+
+function interval(ncpu: number, busy: (i: number) => number | null): Interval {
+  const intervalNs = 1e9;
+  const cpus = busy(0) === null ? null : Array.from({ length: ncpu }, (_, i) => ({ busyNs: busy(i)! * 1e7, idleNs: intervalNs - busy(i)! * 1e7 }));
+  return {
+    wallMs: Date.UTC(2026, 0, 1, 12, 0, 0),
+    intervalNs,
+    elapsedNs: 5e9,
+    ncpu,
+    cumulative: false,
+    cpus,
+    system: {
+      busyNs: null,
+      idleNs: null,
+      exited: 3,
+      forks: 4,
+      execs: 2,
+      tasks: 120,
+      threads: 300,
+      running: 2,
+      lostThreads: 0,
+      bpf: { runNs: 2.5e6, events: 12345, lost: 0 },
+    },
+    processes: [],
+  };
+}
+
+describe('checkTerminal', () => {
+  it('refuses anything smaller than 80x15 with one line', () => {
+    expect(() => checkTerminal({ isTTY: true, columns: 60, rows: 10 })).toThrow(new UserError('terminal too small (60x10); need at least 80x15'));
+    expect(() => checkTerminal({ isTTY: true, columns: 80, rows: 14 })).toThrow(UserError);
+    expect(() => checkTerminal({ isTTY: true, columns: 80, rows: 15 })).not.toThrow();
+  });
+  it('refuses a pipe', () => {
+    expect(() => checkTerminal({ isTTY: false })).toThrow(/needs a terminal; use --batch or --json/);
+  });
+});
+
+describe('cpuMeter', () => {
+  it('is exactly as wide as asked, whatever the value', () => {
+    for (const w of [14, 20, 37, 98]) {
+      for (const p of [undefined, null, 0, 0.04, 23.4, 99.96, 100, 180]) expect(visible(cpuMeter(' 0', p, w))).toHaveLength(w);
+    }
+  });
+  it('draws bars in proportion and the value at the right', () => {
+    const m = visible(cpuMeter('0', 50, 24)); // 21 cells inside the brackets
+    expect(m).toMatch(/^0\[\|{11} +50\.0%\]$/);
+    expect(visible(cpuMeter('0', 100, 24))).toBe(`0[${'|'.repeat(17)}100%]`);
+    expect(visible(cpuMeter('0', 0, 24))).toBe(`0[${' '.repeat(17)}0.0%]`);
+  });
+  it('says n/a without a source, never a fabricated 0', () => {
+    expect(visible(cpuMeter('0', null, 24))).toBe(`0[${' '.repeat(18)}n/a]`);
+  });
+});
+
+describe('segments', () => {
+  it('pads, truncates and escapes braces', () => {
+    expect(visible(segments([['ab', 'bold'], ['{x}']], 8))).toBe('ab{x}   ');
+    expect(visible(segments([['abcdef', 'cyan-fg'], ['gh']], 4))).toBe('abcd');
+  });
+});
+
+describe('printable', () => {
+  it('keeps a command line on one row and escape sequences away from the terminal', () => {
+    expect(printable('node -e\nconsole.log(1)\t\x1b[2J\x9b1m')).toBe('node -e console.log(1)  [2J 1m');
+    expect(printable('plain ünïcode')).toBe('plain ünïcode');
+  });
+});
+
+describe('headerLayout / headerBlock', () => {
+  it('puts few CPUs beside the summary, like htop', () => {
+    expect(headerLayout(2, 200, 50)).toMatchObject({ beside: true, rows: 2, height: 5 });
+    expect(headerLayout(8, 80, 15)).toMatchObject({ beside: true, rows: 8, height: 8 });
+  });
+  it('spreads many CPUs over columns and keeps room for the table', () => {
+    for (const [ncpu, w, h] of [
+      [16, 80, 15],
+      [64, 200, 50],
+      [64, 80, 24],
+      [128, 200, 50],
+    ]) {
+      const l = headerLayout(ncpu, w, h);
+      expect(l.average || l.cols * l.rows >= ncpu).toBe(true);
+      expect(h - l.height - 3).toBeGreaterThanOrEqual(5);
+    }
+    expect(headerLayout(512, 80, 15).average).toBe(true);
+  });
+  it('draws every header line exactly screen-wide', () => {
+    for (const ncpu of [1, 2, 4, 8, 12, 64, 512]) {
+      for (const [w, h] of [
+        [80, 15],
+        [200, 50],
+        [133, 41],
+      ]) {
+        for (const iv of [null, interval(ncpu, (i) => (i * 7) % 101), interval(ncpu, () => null)]) {
+          const lines = headerBlock(iv, ncpu, 0.4, 1000, w, h);
+          expect(lines).toHaveLength(headerLayout(ncpu, w, h).height);
+          for (const l of lines) expect(visible(l)).toHaveLength(w);
+        }
+      }
+    }
+  });
+  it('shows tasks, exits and ebtop overhead (bpf run time as % of one cpu)', () => {
+    const text = infoLines(interval(2, () => 10), 0.4, 1000).map((l) => visible(segments(l, 60)).trimEnd());
+    expect(text).toContain('Tasks: 120, 300 thr; 2 running');
+    expect(text).toContain('Exited: 3  forks 4  execs 2');
+    expect(text).toContain('Overhead: ebtop 0.4% + bpf 0.25% cpu');
+    expect(text).toContain('BPF: 12.3k runs, 0 lost');
+    const meters = headerBlock(interval(2, (i) => [23.4, 100][i]), 2, 0, 1000, 80, 15).map(visible);
+    expect(meters[0]).toMatch(/^ {2}0\[\|+ +23\.4%\]/);
+    expect(meters[1]).toMatch(/^ {2}1\[\|+100%\]/);
+  });
+});
+
+describe('titleLine', () => {
+  const cols = DEFAULT_COLUMNS.map(column);
+  it('marks the sort column and its direction within the column widths', () => {
+    const t = titleLine(cols, column('cpu'), true, 120, true);
+    expect(visible(t)).toHaveLength(120);
+    expect(visible(t)).toBe(headerLine(cols, 120).replace('  CPU%', ' ▼CPU%'));
+    expect(t).toContain('{cyan-bg} ▼CPU%{/cyan-bg}');
+    expect(visible(titleLine(cols, column('pid'), false, 120, false))).toContain('   ^PID USER');
+  });
+  it('highlights a column too narrow for an arrow', () => {
+    const t = titleLine(cols, column('state'), false, 120, true);
+    expect(visible(t)).toBe(headerLine(cols, 120));
+    expect(t).toContain('{cyan-bg}S{/cyan-bg}');
+  });
+});
