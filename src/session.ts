@@ -59,10 +59,11 @@ export class Session {
   private tick(): Interval {
     const iv = this.model.update(this.collector.sample())!;
     const now = process.hrtime.bigint();
-    const usage = process.cpuUsage(this.lastUsage);
+    const usage = process.cpuUsage();
     const wall = Number(now - this.lastUsageAt) / 1e3;
-    this.selfCpuPct = wall > 0 ? ((usage.user + usage.system) / wall) * 100 : 0;
-    this.lastUsage = process.cpuUsage();
+    const used = usage.user + usage.system - this.lastUsage.user - this.lastUsage.system;
+    this.selfCpuPct = wall > 0 ? (used / wall) * 100 : 0;
+    this.lastUsage = usage;
     this.lastUsageAt = now;
     return iv;
   }
