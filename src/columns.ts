@@ -1,6 +1,6 @@
 // Every process-table column, declared once: title, width, sort direction,
 // the source it needs, how to format and compare it. Views only pick ids.
-import { fit, fmtCount, fmtDuration, fmtPct } from './format';
+import { fit, fmtCount, fmtDuration, fmtPct, printable } from './format';
 import type { ProcessRow } from './model';
 
 export interface Column {
@@ -23,7 +23,7 @@ const str = (get: (r: ProcessRow) => string) => (a: ProcessRow, b: ProcessRow) =
 export const COLUMNS: Column[] = [
   { id: 'pid', title: 'PID', width: 7, align: 'right', descending: false, source: 'cpu.counters', help: 'process id', format: (r) => String(r.pid), compare: num((r) => r.pid) },
   { id: 'ppid', title: 'PPID', width: 7, align: 'right', descending: false, source: 'cpu.counters', help: 'parent process id', format: (r) => String(r.ppid), compare: num((r) => r.ppid) },
-  { id: 'user', title: 'USER', width: 9, align: 'left', descending: false, source: 'cpu.counters', help: 'effective user', format: (r) => r.user, compare: str((r) => r.user) },
+  { id: 'user', title: 'USER', width: 9, align: 'left', descending: false, source: 'cpu.counters', help: 'effective user', format: (r) => printable(r.user), compare: str((r) => r.user) },
   { id: 'state', title: 'S', width: 1, align: 'left', descending: false, source: 'cpu.counters', help: 'state of the main thread (X: exited this interval)', format: (r) => r.state, compare: str((r) => r.state) },
   { id: 'threads', title: 'THR', width: 4, align: 'right', descending: true, source: 'cpu.counters', help: 'live threads', format: (r) => fmtCount(r.threads), compare: num((r) => r.threads) },
   { id: 'cpu', title: 'CPU%', width: 6, align: 'right', descending: true, source: 'cpu.counters', help: 'on-CPU time / interval (100% = one CPU)', format: (r) => fmtPct(r.cpuPct), compare: num((r) => r.oncpuNs) },
@@ -32,7 +32,7 @@ export const COLUMNS: Column[] = [
   { id: 'offcpu', title: 'OFFCPU', width: 8, align: 'right', descending: true, source: 'cpu.counters', help: 'time alive but neither running nor runnable (summed over threads)', format: (r) => fmtDuration(r.offcpuNs), compare: num((r) => r.offcpuNs) },
   { id: 'csw', title: 'CSW v/iv', width: 11, align: 'right', descending: true, source: 'cpu.counters', help: 'voluntary / involuntary context switches', format: (r) => `${fmtCount(r.nvcsw)}/${fmtCount(r.nivcsw)}`, compare: num((r) => r.nvcsw + r.nivcsw) },
   { id: 'migr', title: 'MIGR', width: 6, align: 'right', descending: true, source: 'cpu.counters', help: 'migrations between CPUs', format: (r) => fmtCount(r.migrations), compare: num((r) => r.migrations) },
-  { id: 'cmd', title: 'CMD', width: 0, align: 'left', descending: false, source: 'lifecycle.exec', help: 'command line (width: the rest of the line)', format: (r) => r.cmdline || r.comm, compare: str((r) => r.cmdline || r.comm) },
+  { id: 'cmd', title: 'CMD', width: 0, align: 'left', descending: false, source: 'lifecycle.exec', help: 'command line (width: the rest of the line)', format: (r) => printable(r.cmdline || r.comm), compare: str((r) => r.cmdline || r.comm) },
 ];
 
 export const DEFAULT_COLUMNS = ['pid', 'user', 'state', 'cpu', 'oncpu', 'runq', 'offcpu', 'csw', 'migr', 'threads', 'cmd'];

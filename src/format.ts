@@ -2,9 +2,10 @@
 
 /** ns as a short duration: 950ns, 12.3us, 4.56ms, 1.23s, 2m03s, 1h02m. */
 export function fmtDuration(ns: number): string {
-  if (ns < 1e3) return `${Math.round(ns)}ns`;
-  if (ns < 1e6) return `${(ns / 1e3).toFixed(ns < 1e4 ? 2 : 1)}us`;
-  if (ns < 1e9) return `${(ns / 1e6).toFixed(ns < 1e7 ? 2 : 1)}ms`;
+  // thresholds just below each unit, so rounding never prints 1000.0ms
+  if (ns < 999.5) return `${Math.round(ns)}ns`;
+  if (ns < 999.95e3) return `${(ns / 1e3).toFixed(ns < 9.995e3 ? 2 : 1)}us`;
+  if (ns < 999.95e6) return `${(ns / 1e6).toFixed(ns < 9.995e6 ? 2 : 1)}ms`;
   const s = ns / 1e9;
   if (s < 60) return `${s.toFixed(2)}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
@@ -25,4 +26,13 @@ export function fmtPct(p: number): string {
 export function fit(s: string, width: number, align: 'left' | 'right'): string {
   if (s.length > width) return align === 'left' ? s.slice(0, width) : s.slice(s.length - width);
   return align === 'left' ? s.padEnd(width) : s.padStart(width);
+}
+
+/**
+ * Control characters (C0, DEL, C1) as spaces, one for one so column widths
+ * hold: a command line may contain newlines, or escape sequences that would
+ * otherwise reach the terminal.
+ */
+export function printable(s: string): string {
+  return /[\x00-\x1f\x7f-\x9f]/.test(s) ? s.replace(/[\x00-\x1f\x7f-\x9f]/g, ' ') : s;
 }

@@ -71,15 +71,6 @@ export function segments(parts: Segment[], width: number): string {
   return left > 0 ? out + ' '.repeat(left) : out;
 }
 
-/**
- * Control characters (C0, DEL, C1) as spaces, one for one so column widths
- * hold: a command line may contain newlines, or escape sequences that would
- * otherwise reach the terminal.
- */
-export function printable(s: string): string {
-  return /[\x00-\x1f\x7f-\x9f]/.test(s) ? s.replace(/[\x00-\x1f\x7f-\x9f]/g, ' ') : s;
-}
-
 export function escapeTags(s: string): string {
   return s.indexOf('{') < 0 && s.indexOf('}') < 0 ? s : s.replace(/[{}]/g, (c) => (c === '{' ? '{open}' : '{close}'));
 }
@@ -462,7 +453,7 @@ export function runTui(opts: TuiOptions): void {
       const end = Math.min(view.length, top + n);
       for (let i = top; i < end; i++) {
         const it = view[i];
-        it.line ??= escapeTags(printable(rowLine(cols, it.row, width)));
+        it.line ??= escapeTags(rowLine(cols, it.row, width));
         if (i === selIdx) out.push(`{black-fg}{cyan-bg}${it.line}{/cyan-bg}{/black-fg}`);
         else if (it.row.exited) out.push(`{${dim}}${it.line}{/${dim}}`);
         else out.push(it.line);

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_COLUMNS, column, headerLine } from '../../src/columns';
 import { UserError } from '../../src/errors';
 import type { Interval } from '../../src/model';
-import { checkTerminal, cpuMeter, headerBlock, headerLayout, infoLines, printable, segments, titleLine } from '../../src/views/tui';
+import { printable } from '../../src/format';
+import { checkTerminal, cpuMeter, headerBlock, headerLayout, infoLines, segments, titleLine } from '../../src/views/tui';
 
 /** Visible text of a blessed-tagged string. */
 const visible = (s: string) => s.replace(/\{\/?(bold|[a-z]+-[fb]g)\}|\{\/\}/g, '').replace(/\{open\}/g, '{').replace(/\{close\}/g, '}');

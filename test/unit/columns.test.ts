@@ -15,6 +15,9 @@ describe('columns and formatting', () => {
     expect(fmtDuration(4_560_000)).toBe('4.56ms');
     expect(fmtDuration(1_230_000_000)).toBe('1.23s');
     expect(fmtDuration(123e9)).toBe('2m03s');
+    expect(fmtDuration(999_990_000)).toBe('1.00s');
+    expect(fmtDuration(999_960)).toBe('1.00ms');
+    expect(fmtDuration(9_999)).toBe('10.0us');
     expect(fmtCount(999)).toBe('999');
     expect(fmtCount(12_345)).toBe('12.3k');
     expect(fmtPct(99.44)).toBe('99.4');
@@ -27,6 +30,7 @@ describe('columns and formatting', () => {
       expect(headerLine(cols, w).length).toBe(w);
       expect(rowLine(cols, row(1, 5e8, 'a'.repeat(300)), w).length).toBe(w);
     }
+    expect(rowLine(cols, row(1, 0, 'a\nb\x1b[2J'), 80)).not.toMatch(/[\n\x1b]/);
     expect(headerLine(cols, 200)).toMatch(/^\s+PID USER\s+S\s+CPU%\s+ONCPU\s+RUNQ\s+OFFCPU\s+CSW v\/iv\s+MIGR\s+THR CMD/);
   });
 
