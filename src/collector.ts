@@ -5,7 +5,7 @@ import { UserError } from './errors';
 import type { Logger } from './log';
 import type { RawSample } from './model';
 import { BPF_OBJECT_PATH, isNativeError, loadNative, type BpfObject, type Native } from './native';
-import { planPrograms, preflight, type Source } from './probe';
+import { planPrograms, preflight, type Features, type Source } from './probe';
 import { listPids, ProcTaskReader, readProcStatIdle } from './procfs';
 
 /** How often /proc is scanned for processes BPF cannot see. */
@@ -16,6 +16,8 @@ export interface CollectorOptions {
   /** capture argv at exec (default true) */
   captureArgs?: boolean;
   ringBytes?: number;
+  /** override feature probes (tests force the fallback variants this way) */
+  features?: Partial<Features>;
 }
 
 export class Collector {
@@ -41,7 +43,7 @@ export class Collector {
     } catch (e) {
       throw new UserError(`native addon not built (${(e as Error).message.split('\n')[0]}): run make`);
     }
-    const plan = planPrograms({ hasType: (n) => native.btfHasType(n), rawTracepoints: true });
+    const plan = planPrograms({ hasType: (n) => native.btfHasType(n), rawTracepoints: true, ...opts.features });
     let obj: BpfObject;
     try {
       obj = native.open(BPF_OBJECT_PATH);

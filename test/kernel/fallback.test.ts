@@ -1,0 +1,37 @@
+// The raw_tp fallbacks cannot be chosen on this kernel by the probes (it has
+// tp_btf), so force them and check they produce the same exact numbers.
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { Collector } from '../../src/collector';
+import { Model } from '../../src/model';
+import { kernelSkipReason, relErr, run, WORKLOAD } from '../helpers/kernel';
+
+const skip = kernelSkipReason();
+
+describe.skipIf(skip)('raw_tp fallback variants (kernel)', () => {
+  it('report exits, execs and exact final CPU time like the tp_btf primaries', async () => {
+    const c = Collector.open({ log: pino({ level: 'silent' }), features: { hasType: (n) => !n.startsWith('btf_trace_') } });
+    try {
+      expect(c.sources.filter((s) => s.state === 'fallback' && s.source !== 'proc.invisible').map((s) => s.hook)).toEqual([
+        'raw_tp/sched_switch',
+        'raw_tp/sched_process_exec',
+        'raw_tp/sched_process_fork',
+      ]);
+      const model = new Model({ ncpu: 2 });
+      model.update(c.sample());
+      const burn = await run(WORKLOAD('burn'), ['300']);
+      const self = Number(/cputime_ns=(\d+)/.exec(burn.stdout)![1]);
+      const iv = model.update(c.sample())!;
+      const row = iv.processes.find((p) => p.pid === burn.pid)!;
+      console.log(`raw_tp: burner self ${(self / 1e6).toFixed(2)} ms, ebtop ${(row.oncpuNs / 1e6).toFixed(2)} ms, forks ${iv.system.forks}, execs ${iv.system.execs}`);
+      expect(row.exited).toBe(true);
+      expect(row.comm).toBe('burn');
+      expect(row.cmdline).toBe(`${WORKLOAD('burn')} 300`);
+      expect(iv.system.forks).toBeGreaterThanOrEqual(1);
+      expect(iv.system.execs).toBeGreaterThanOrEqual(1);
+      expect(relErr(row.oncpuNs, self)).toBeLessThan(0.01);
+    } finally {
+      c.close();
+    }
+  });
+});
