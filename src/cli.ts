@@ -80,7 +80,8 @@ function printCaps(log: Logger): void {
 function runStream(flags: Flags, log: Logger): void {
   const session = new Session({ log, delayMs: flags.delay * 1000, cumulative: flags.cumulative, pids: flags.pid, threads: flags.threads });
   const cols = DEFAULT_COLUMNS.map(column);
-  const width = process.stdout.columns || 200;
+  // like top -b: the terminal's width, else $COLUMNS, else wide enough for long command lines
+  const width = process.stdout.columns || Number(process.env.COLUMNS) || 512;
   let left = flags.iterations ?? Infinity;
   const stop = (code: number) => {
     session.stop();

@@ -22,14 +22,16 @@ export function summaryLine(iv: Interval): string {
 }
 
 export function renderBatch(iv: Interval, rows: ProcessRow[], opts: BatchOptions): string {
-  const lines = [summaryLine(iv), '', headerLine(opts.columns, opts.width)];
+  const lines = [summaryLine(iv), '', headerLine(opts.columns, opts.width).trimEnd()];
   for (const r of sortRows(rows, opts.sortBy)) {
-    lines.push(rowLine(opts.columns, r, opts.width));
+    lines.push(rowLine(opts.columns, r, opts.width).trimEnd());
     if (opts.threads && r.threadsDetail.length > 1) {
-      for (const t of r.threadsDetail) {
-        const asRow: ProcessRow = { ...r, ...t, pid: t.tid, cmdline: `  └ ${t.comm}`, threads: 1, threadsDetail: [] };
-        lines.push(rowLine(opts.columns, asRow, opts.width));
-      }
+      const threads = r.threadsDetail;
+      threads.forEach((t, i) => {
+        const branch = i === threads.length - 1 ? '`-' : '|-';
+        const asRow: ProcessRow = { ...r, ...t, pid: t.tid, cmdline: `  ${branch} ${t.comm}`, threads: 1, threadsDetail: [] };
+        lines.push(rowLine(opts.columns, asRow, opts.width).trimEnd());
+      });
     }
   }
   return lines.join('\n') + '\n\n';
