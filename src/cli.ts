@@ -52,6 +52,7 @@ export function buildProgram(): Command {
   return new Command()
     .name('ebtop')
     .description('htop-style process monitor with exact numbers from kernel events (eBPF)')
+    .version((require('../package.json') as { version: string }).version, '-V, --version')
     .option('-d, --delay <seconds>', 'refresh interval in seconds', positive('delay'), 1)
     .option('-n, --iterations <count>', 'exit after this many samples', count)
     .option('-p, --pid <pids>', 'only these processes (comma-separated PIDs)', pidList)

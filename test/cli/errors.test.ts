@@ -23,6 +23,11 @@ describe('command-line errors', () => {
   it('rejects a bad pid list', () => expectOneLineError(ebtop(['-p', '12,x']), /PID/));
   it('rejects an unknown sort column', () => expectOneLineError(ebtop(['--sort', 'nope']), /expected one of/));
   it('rejects --json with --batch', () => expectOneLineError(ebtop(['--json', '--batch']), /cannot be used with/));
+  it('prints its version and exits 0', () => {
+    const r = ebtop(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
   it('prints help and exits 0', () => {
     const r = ebtop(['--help']);
     expect(r.code).toBe(0);
