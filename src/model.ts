@@ -205,8 +205,9 @@ interface Acc {
 
 export class Model {
   private threads = new Map<number, ThreadState>();
-  /** tid -> start of threads whose exit record was seen (until they are reaped) */
-  private dead = new Map<number, number>();
+  /** tid -> threads whose exit record was seen, kept while their zombie can still show up */
+  private dead = new Map<number, { startNs: number; tick: number }>();
+  private tick = 0;
   private procs = new Map<number, ProcState>();
   /** argv from exec records, by pid, until the process is gone */
   private execArgs = new Map<number, { args: string[]; timeNs: number }>();
@@ -221,6 +222,7 @@ export class Model {
     const prevT = prev ? prev.timeNs : s.timeNs;
     const baseline = !prev;
     if (baseline) this.baseNs = s.timeNs;
+    const tick = ++this.tick;
     const accs = new Map<number, Acc>();
     const acc = (pid: number, source: 'bpf' | 'proc'): Acc => {
       let a = accs.get(pid);
@@ -269,7 +271,7 @@ export class Model {
         const st = this.threads.get(ev.tid);
         const known = st && st.startNs === ev.startNs;
         this.threads.delete(ev.tid);
-        this.dead.set(ev.tid, ev.startNs);
+        this.dead.set(ev.tid, { startNs: ev.startNs, tick });
         if (baseline) continue;
         // A thread we never saw counts from zero only if it was born after the previous snapshot.
         const base = known ? st.last : ev.startNs >= prevT ? ZERO : null;
@@ -282,8 +284,8 @@ export class Model {
 
     const seen = new Set<number>();
     const live = (rec: TaskRecord, source: 'bpf' | 'proc') => {
-      if (this.dead.get(rec.tid) === rec.startNs) return; // unreaped, already accounted at its exit
       seen.add(rec.tid);
+      if (this.dead.get(rec.tid)?.startNs === rec.startNs) return; // unreaped, already accounted at its exit
       let st = this.threads.get(rec.tid);
       if (st && st.startNs !== rec.startNs) st = undefined; // tid reused
       const bornInside = rec.startNs >= prevT;
@@ -308,14 +310,14 @@ export class Model {
     for (const rec of s.tasks) live(rec, 'bpf');
     for (const rec of s.procTasks) live(rec, 'proc');
 
-    for (const [tid, st] of this.threads) {
+    for (const tid of this.threads.keys()) {
       if (!seen.has(tid)) {
         this.threads.delete(tid);
         if (!baseline) lostThreads++;
-        void st;
       }
     }
-    for (const tid of this.dead.keys()) if (!seen.has(tid) && !accs.has(tid)) this.dead.delete(tid);
+    // A thread that exited after this snapshot may still show up, unreaped, in the next one.
+    for (const [tid, d] of this.dead) if (!seen.has(tid) && d.tick < tick) this.dead.delete(tid);
 
     const rows: ProcessRow[] = [];
     let exited = 0;

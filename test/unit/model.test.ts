@@ -71,9 +71,21 @@ describe('Model', () => {
     expect(p.oncpuNs).toBe(300 * MS);
     expect(p.offcpuNs).toBe(500 * MS - 300 * MS); // alive until its exit, not the whole interval
     expect(iv.system.exited).toBe(1);
-    const next = m.update(sample(2 * S, [zombie]))!;
-    expect(next.processes.find((r) => r.pid === 20)).toBeUndefined();
-    expect(next.system.lostThreads).toBe(0);
+    for (let i = 2; i < 5; i++) {
+      const next = m.update(sample(i * S, [zombie]))!; // its parent has not reaped it yet
+      expect(next.processes.find((r) => r.pid === 20)).toBeUndefined();
+      expect(next.system.lostThreads).toBe(0);
+    }
+  });
+
+  it('does not resurrect a process that died after a snapshot and shows up as a zombie in the next', () => {
+    const m = model();
+    m.update(sample(0, []));
+    const exit = task({ tid: 21, kind: 'exit', startNs: 0.5 * S, timeNs: 0.6 * S, oncpuNs: 10 * MS, flags: F_GROUP_DEAD });
+    expect(m.update(sample(S, [], [exit]))!.processes.find((r) => r.pid === 21)!.exited).toBe(true);
+    const zombie = task({ tid: 21, startNs: 0.5 * S, oncpuNs: 10 * MS, flags: F_ZOMBIE });
+    expect(m.update(sample(2 * S, [zombie]))!.processes.find((r) => r.pid === 21)).toBeUndefined();
+    expect(m.update(sample(3 * S, [zombie]))!.processes.find((r) => r.pid === 21)).toBeUndefined();
   });
 
   it('counts a process born and dead inside one interval from zero', () => {
