@@ -135,7 +135,7 @@ int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_str
 	return on_switch(prev, next, prev_state);
 }
 
-static __always_inline int on_exec(struct task_struct *p)
+static __always_inline int on_exec(struct task_struct *p, pid_t old_tid)
 {
 	struct ebtop_exec *r = reserve(sizeof(*r));
 	if (!r)
@@ -143,6 +143,8 @@ static __always_inline int on_exec(struct task_struct *p)
 	r->type = EBTOP_REC_EXEC;
 	r->tid = BPF_CORE_READ(p, pid);
 	r->pid = BPF_CORE_READ(p, tgid);
+	r->old_tid = old_tid;
+	r->pad = 0;
 	r->start_ns = BPF_CORE_READ(p, start_time);
 	r->time_ns = bpf_ktime_get_ns();
 	BPF_CORE_READ_STR_INTO(&r->comm, p, comm);
@@ -165,13 +167,13 @@ static __always_inline int on_exec(struct task_struct *p)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(exec_btf, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	return on_exec(p);
+	return on_exec(p, old_pid);
 }
 
 SEC("raw_tp/sched_process_exec")
 int BPF_PROG(exec_raw, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	return on_exec(p);
+	return on_exec(p, old_pid);
 }
 
 static __always_inline int on_fork(struct task_struct *parent, struct task_struct *child)

@@ -55,7 +55,9 @@ struct ebtop_exec {
 	__u32 type;
 	__u32 tid;
 	__u32 pid;
+	__u32 old_tid; /* a non-leader thread that execs takes over the leader's tid */
 	__u32 args_len;
+	__u32 pad;
 	__u64 start_ns;
 	__u64 time_ns;
 	char comm[EBTOP_COMM_LEN];
@@ -90,7 +92,7 @@ struct ebtop_stats {
 #define EBTOP_ASSERT_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), #t " size changed: update src/abi.ts")
 EBTOP_ASSERT_SIZE(ebtop_cpu_counters, 48);
 EBTOP_ASSERT_SIZE(ebtop_task, 112);
-EBTOP_ASSERT_SIZE(ebtop_exec, 304);
+EBTOP_ASSERT_SIZE(ebtop_exec, 312);
 EBTOP_ASSERT_SIZE(ebtop_fork, 48);
 EBTOP_ASSERT_SIZE(ebtop_cpu_run, 24);
 EBTOP_ASSERT_SIZE(ebtop_stats, 16);

@@ -38,6 +38,7 @@ static const struct layout_entry layout_table[] = {
 	LAYOUT_FIELD(ebtop_exec, type),
 	LAYOUT_FIELD(ebtop_exec, tid),
 	LAYOUT_FIELD(ebtop_exec, pid),
+	LAYOUT_FIELD(ebtop_exec, old_tid),
 	LAYOUT_FIELD(ebtop_exec, args_len),
 	LAYOUT_FIELD(ebtop_exec, start_ns),
 	LAYOUT_FIELD(ebtop_exec, time_ns),

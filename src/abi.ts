@@ -16,10 +16,10 @@ export const LAYOUT = {
     },
   },
   ebtop_exec: {
-    size: 304,
+    size: 312,
     fields: {
-      type: [0, 4], tid: [4, 4], pid: [8, 4], args_len: [12, 4], start_ns: [16, 8], time_ns: [24, 8],
-      comm: [32, 16], args: [48, 256],
+      type: [0, 4], tid: [4, 4], pid: [8, 4], old_tid: [12, 4], args_len: [16, 4], start_ns: [24, 8], time_ns: [32, 8],
+      comm: [40, 16], args: [56, 256],
     },
   },
   ebtop_fork: {
@@ -68,6 +68,8 @@ export interface ExecRecord {
   kind: 'exec';
   tid: number;
   pid: number;
+  /** the exec'ing thread's tid before exec (differs from tid when a non-leader thread execs) */
+  oldTid: number;
   startNs: number;
   timeNs: number;
   comm: string;
@@ -133,6 +135,7 @@ export function decodeExec(b: Buffer, o: number): ExecRecord {
     kind: 'exec',
     tid: b.readUInt32LE(o + E.tid[0]),
     pid: b.readUInt32LE(o + E.pid[0]),
+    oldTid: b.readUInt32LE(o + E.old_tid[0]),
     startNs: u64(b, o + E.start_ns[0]),
     timeNs: u64(b, o + E.time_ns[0]),
     comm: cstr(b, o + E.comm[0], E.comm[1]),

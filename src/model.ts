@@ -1,7 +1,7 @@
 // The pure model: raw samples in, per-interval process rows out. No I/O here
 // (cmdline and user names come in through callbacks), so it is tested with
 // hand-made samples and a fake clock.
-import { F_KTHREAD, F_RUNNING, F_ZOMBIE, type CpuCounters, type RingRecord, type TaskRecord } from './abi';
+import { F_GROUP_DEAD, F_KTHREAD, F_RUNNING, F_ZOMBIE, type CpuCounters, type ExecRecord, type RingRecord, type TaskRecord } from './abi';
 
 export interface BpfCounters {
   runNs: number;
@@ -207,6 +207,8 @@ export class Model {
   private threads = new Map<number, ThreadState>();
   /** tid -> threads whose exit record was seen, kept while their zombie can still show up */
   private dead = new Map<number, { startNs: number; tick: number }>();
+  /** old leaders replaced by an exec'ing thread whose exit record is still to come, by tid */
+  private replacedLeaders = new Map<number, ThreadState>();
   private tick = 0;
   private procs = new Map<number, ProcState>();
   /** argv from exec records, by pid, until the process is gone */
@@ -262,12 +264,21 @@ export class Model {
       } else if (ev.kind === 'exec') {
         execs++;
         this.execArgs.set(ev.pid, { args: ev.args, timeNs: ev.timeNs });
+        if (ev.oldTid !== ev.tid) this.leaderReplaced(ev);
         const p = this.procs.get(ev.pid);
         if (p) {
           p.cmdline = ev.args.join(' ');
           p.comm = ev.comm;
         }
       } else if (ev.kind === 'exit') {
+        const old = this.replacedLeaders.get(ev.tid);
+        if (old && !(ev.flags & F_GROUP_DEAD)) {
+          // the old leader of a process whose other thread exec'd, dying after that exec
+          this.replacedLeaders.delete(ev.tid);
+          if (baseline) continue;
+          account(ev, old.last, prevT, Math.max(prevT, ev.timeNs), old, 'bpf');
+          continue;
+        }
         const st = this.threads.get(ev.tid);
         const known = st && st.startNs === ev.startNs;
         this.threads.delete(ev.tid);
@@ -410,6 +421,23 @@ export class Model {
       },
       processes: rows,
     };
+  }
+
+  /**
+   * A non-leader thread exec'd: the kernel gave it the leader's tid and start
+   * time (de_thread) and the old leader dies. Keep following the same task
+   * under its new identity, and keep the old leader's state for its exit
+   * record if that has not arrived yet.
+   */
+  private leaderReplaced(ev: ExecRecord): void {
+    const moved = this.threads.get(ev.oldTid);
+    const oldLeader = this.threads.get(ev.tid);
+    if (oldLeader && oldLeader !== moved) this.replacedLeaders.set(ev.tid, oldLeader);
+    this.dead.delete(ev.tid); // the old leader's exit came first: the tid lives on
+    if (!moved) return;
+    this.threads.delete(ev.oldTid);
+    moved.startNs = ev.startNs;
+    this.threads.set(ev.tid, moved);
   }
 
   /** The process's lasting metadata, created on first sight, refreshed from its leader. */

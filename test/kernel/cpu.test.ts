@@ -73,6 +73,22 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
     expect(relErr(ebtopNs, report.rusage_ns)).toBeLessThan(0.02);
   });
 
+  it('follows a process whose second thread execs (it takes over the leader\'s tid)', async () => {
+    ebtop = new EbtopRun(['-d', '0.3']);
+    await ebtop.waitSamples(1);
+    const r = await run(WORKLOAD('texec'), [WORKLOAD('burn')]);
+    const report = JSON.parse(r.stdout) as { pid: number; status: number; rusage_ns: number };
+    await ebtop.sampleAfter(Date.now() + 100);
+    const rows = rowsOf(ebtop.samples, report.pid);
+    const total = rows.reduce((t, p) => t + p.oncpu_ns, 0);
+    const lost = ebtop.samples.reduce((t, s) => t + (s.system as { lost_threads?: number }).lost_threads!, 0);
+    console.log(`thread exec: wait4 ${(report.rusage_ns / 1e6).toFixed(1)} ms, ebtop ${(total / 1e6).toFixed(1)} ms over ${rows.length} rows, lost threads ${lost}`);
+    expect(report.status).toBe(0);
+    expect(rows.filter((p) => p.exited)).toHaveLength(1);
+    expect(rows.at(-1)!.comm).toBe('burn');
+    expect(relErr(total, report.rusage_ns)).toBeLessThan(0.02);
+  });
+
   it('run-queue wait, switches and migrations of a busy multi-thread process match /proc', async () => {
     ebtop = new EbtopRun(['-d', '0.5', '--cumulative']);
     await ebtop.waitSamples(1);

@@ -40,6 +40,7 @@ describe('ABI decoders', () => {
     const E = LAYOUT.ebtop_exec.fields;
     exec.writeUInt32LE(REC_EXEC, E.type[0]);
     exec.writeUInt32LE(42, E.pid[0]);
+    exec.writeUInt32LE(44, E.old_tid[0]);
     const args = Buffer.from('sleep\u00001\u0000');
     args.copy(exec, E.args[0]);
     exec.writeUInt32LE(args.length, E.args_len[0]);
@@ -54,7 +55,7 @@ describe('ABI decoders', () => {
     const recs = decodeRing(ring);
     expect(recs.map((r) => r.kind)).toEqual(['exit', 'exec', 'fork']);
     expect(recs[0]).toMatchObject({ tid: 42, exitCode: 256, oncpuNs: 3 });
-    expect(recs[1]).toMatchObject({ pid: 42, comm: 'sleep', args: ['sleep', '1'] });
+    expect(recs[1]).toMatchObject({ pid: 42, oldTid: 44, comm: 'sleep', args: ['sleep', '1'] });
     expect(recs[2]).toMatchObject({ tid: 43, ppid: 42 });
   });
 

@@ -94,7 +94,7 @@ describe('Model', () => {
     const born = task({ tid: 30, kind: 'exit', startNs: 10 * S + 100 * MS, timeNs: 10 * S + 130 * MS, oncpuNs: 20 * MS, comm: 'short' });
     const iv = m.update(sample(11 * S, [], [
       { kind: 'fork', tid: 30, pid: 30, ppid: 1, startNs: born.startNs, timeNs: born.startNs, comm: 'sh' },
-      { kind: 'exec', tid: 30, pid: 30, startNs: born.startNs, timeNs: born.startNs + MS, comm: 'short', args: ['short', '-x'] },
+      { kind: 'exec', tid: 30, pid: 30, oldTid: 30, startNs: born.startNs, timeNs: born.startNs + MS, comm: 'short', args: ['short', '-x'] },
       born,
     ]))!;
     const p = iv.processes.find((r) => r.pid === 30)!;
@@ -160,6 +160,28 @@ describe('Model', () => {
     expect(p.cpuPct).toBeCloseTo(20); // 400 ms over 2 s
     expect(iv.cumulative).toBe(true);
   });
+
+  for (const order of ['exit first', 'exec first'] as const) {
+    it(`follows a non-leader thread that execs and takes over the leader's tid (${order})`, () => {
+      const m = model();
+      // de_thread gives the exec'ing thread (91) the leader's tid and start time
+      m.update(sample(0, [task({ tid: 90, startNs: 0, oncpuNs: 10 * MS }), task({ tid: 91, pid: 90, startNs: 5, oncpuNs: 100 * MS })]));
+      const leaderExit = task({ tid: 90, kind: 'exit', startNs: 0, oncpuNs: 11 * MS, timeNs: S / 2 });
+      const exec = { kind: 'exec' as const, tid: 90, pid: 90, oldTid: 91, startNs: 0, timeNs: S / 2, comm: 'new', args: ['new'] };
+      const events = order === 'exit first' ? [leaderExit, exec] : [exec, leaderExit];
+      const iv = m.update(sample(S, [task({ tid: 90, startNs: 0, oncpuNs: 300 * MS, comm: 'new' })], events))!;
+      const p = iv.processes.find((r) => r.pid === 90)!;
+      expect(p.exited).toBe(false);
+      expect(p.oncpuNs).toBe(1 * MS + 200 * MS);
+      expect(p.cmdline).toBe('new');
+      expect(iv.system.lostThreads).toBe(0);
+      const end = task({ tid: 90, kind: 'exit', startNs: 0, oncpuNs: 350 * MS, timeNs: 1.5 * S, flags: F_GROUP_DEAD, comm: 'new' });
+      const iv2 = m.update(sample(2 * S, [], [end]))!;
+      const p2 = iv2.processes.find((r) => r.pid === 90)!;
+      expect(p2.exited).toBe(true);
+      expect(p2.oncpuNs).toBe(50 * MS);
+    });
+  }
 
   it('counts a thread that vanished without an exit record as lost', () => {
     const m = model();
