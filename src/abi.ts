@@ -155,15 +155,6 @@ export function decodeFork(b: Buffer, o: number): ForkRecord {
   };
 }
 
-/** The iterator's output: back-to-back ebtop_task records. */
-export function decodeTaskDump(b: Buffer): TaskRecord[] {
-  const size = LAYOUT.ebtop_task.size;
-  if (b.length % size !== 0) throw new Error(`task dump of ${b.length} bytes is not a multiple of ${size}`);
-  const out: TaskRecord[] = new Array(b.length / size);
-  for (let i = 0, o = 0; o < b.length; i++, o += size) out[i] = decodeTask(b, o);
-  return out;
-}
-
 /**
  * Decodes successive iterator dumps. A thread whose record is byte-identical
  * to the previous dump's (it did not run, switch or change) gets the very same

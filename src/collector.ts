@@ -24,12 +24,18 @@ export class Collector {
   readonly sources: Source[];
   private iterLink = -1;
   private closed = false;
+  private readonly taskDecoder = new TaskDumpDecoder();
+  /** processes BPF cannot see (found by the last /proc scan) and their reader */
+  private invisible: number[] = [];
+  private nextScanAt = 0;
+  private readonly procReader = new ProcTaskReader();
+  /** ring records the addon dropped because they were not drained in time */
+  private droppedInUserspace = 0;
 
   private constructor(
     private readonly native: Native,
     private readonly obj: BpfObject,
     sources: Source[],
-    private readonly log: Logger,
   ) {
     this.sources = sources;
   }
@@ -66,7 +72,7 @@ export class Collector {
       throw new UserError(`the kernel refused ebtop's BPF programs: ${describe(e)} (details in the log)`);
     }
     flush();
-    const c = new Collector(native, obj, plan.sources, opts.log);
+    const c = new Collector(native, obj, plan.sources);
     for (const { program, source } of plan.load) {
       try {
         const link = native.attach(obj, program);
@@ -143,12 +149,6 @@ export class Collector {
       bpf: { runNs, runCount, records: st.records, lost: st.lost + this.droppedInUserspace },
     };
   }
-
-  private droppedInUserspace = 0;
-  private invisible: number[] = [];
-  private nextScanAt = 0;
-  private readonly procReader = new ProcTaskReader();
-  private readonly taskDecoder = new TaskDumpDecoder();
 
   close(): void {
     if (this.closed) return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeExec, decodeRing, decodeTaskDump, LAYOUT, REC_EXEC, REC_EXIT, REC_FORK, REC_TASK, sumStats } from '../../src/abi';
+import { decodeExec, decodeRing, LAYOUT, REC_EXEC, REC_EXIT, REC_FORK, REC_TASK, sumStats, TaskDumpDecoder } from '../../src/abi';
 
 const T = LAYOUT.ebtop_task.fields;
 
@@ -29,10 +29,10 @@ function frame(rec: Buffer): Buffer {
 describe('ABI decoders', () => {
   it('decodes an iterator dump of task records, u64 above 2^32 exactly', () => {
     const dump = Buffer.concat([taskBytes(REC_TASK, 10, 5_000_000_000n, 'bash'), taskBytes(REC_TASK, 11, 1n, 'fifteen-chars-x')]);
-    const [a, b] = decodeTaskDump(dump);
+    const [a, b] = new TaskDumpDecoder().decode(dump);
     expect(a).toMatchObject({ kind: 'task', tid: 10, pid: 10, ppid: 1, oncpuNs: 5_000_000_000, migrations: 7, comm: 'bash', startNs: 123456789012345 });
     expect(b.comm).toBe('fifteen-chars-x');
-    expect(() => decodeTaskDump(Buffer.alloc(LAYOUT.ebtop_task.size + 1))).toThrow(/multiple/);
+    expect(() => new TaskDumpDecoder().decode(Buffer.alloc(LAYOUT.ebtop_task.size + 1))).toThrow(/multiple/);
   });
 
   it('decodes framed ring records of every type and skips unknown ones', () => {
@@ -78,8 +78,7 @@ describe('ABI decoders', () => {
 });
 
 describe('TaskDumpDecoder', () => {
-  it('returns the same object for a byte-identical record and decodes changed ones', async () => {
-    const { TaskDumpDecoder } = await import('../../src/abi');
+  it('returns the same object for a byte-identical record and decodes changed ones', () => {
     const d = new TaskDumpDecoder();
     const a = d.decode(Buffer.concat([taskBytes(REC_TASK, 1, 10n, 'a'), taskBytes(REC_TASK, 2, 20n, 'b')]));
     // order changed, one thread gone, one ran, one new
