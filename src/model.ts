@@ -242,8 +242,7 @@ export class Model {
     const d: CpuCounters = zeroCounters();
     const account = (rec: TaskRecord, base: CpuCounters | null, aliveFrom: number, aliveTo: number, st: ThreadState | undefined, source: 'bpf' | 'proc') => {
       // base null: nothing changed since the last snapshot (most threads, most of the time)
-      if (base) diffInto(d, rec, base);
-      else diffInto(d, rec, rec);
+      diffInto(d, rec, base ?? rec);
       const off = offcpu(Math.max(0, aliveTo - aliveFrom), d);
       const a = acc(rec.pid, source);
       addInto(a.counters, d, off);
