@@ -161,6 +161,12 @@ class CpuTracker {
 }
 
 /** Processes (like `ls /proc | grep -c '^[0-9]'`) and threads on the machine. */
+/** Resident memory of a process, MiB (null when it is gone). */
+function rssMiB(pid) {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readText(`/proc/${pid}/status`) || '');
+  return m ? Number(m[1]) / 1024 : null;
+}
+
 function countTasks() {
   let procs = 0;
   let threads = 0;
@@ -455,6 +461,7 @@ async function measure(tool) {
     row.tickPct = tick0 !== null && tick1 !== null ? ((tick1 - tick0) / wall) * 100 : null;
     row.tmuxPct = srv ? (srv.since(srvSnap) / wall) * 100 : null;
     row.wallS = wall / 1e9;
+    row.rssMiB = rssMiB(h.pid);
     return row;
   } finally {
     await h.stop();
@@ -600,10 +607,10 @@ function report(env, tools, bpf, st) {
   out.push('');
   out.push(
     table(
-      ['tool', 'command', 'CPU % of one core', '(ticks)', 'CPU ms per 1 s refresh', 'start-up CPU, first ' + CFG.warmup + ' s', 'tmux server CPU %', 'processes / threads'],
+      ['tool', 'command', 'CPU % of one core', '(ticks)', 'CPU ms per 1 s refresh', 'start-up CPU, first ' + CFG.warmup + ' s', 'tmux server CPU %', 'RSS MiB', 'processes / threads'],
       tools.map((t) =>
         t.na
-          ? [t.name, `\`${t.command}\``, t.naShort || `n/a (${t.na})`, '', '', '', '', '']
+          ? [t.name, `\`${t.command}\``, t.naShort || `n/a (${t.na})`, '', '', '', '', '', '']
           : [
               t.name,
               `\`${t.command}\``,
@@ -612,6 +619,7 @@ function report(env, tools, bpf, st) {
               fx(t.cpuPct * 10, 1),
               t.startupMs === null ? '—' : `${fint(t.startupMs)} ms`,
               t.tmuxPct === null ? '—' : fx(t.tmuxPct),
+              t.rssMiB === null ? '—' : fx(t.rssMiB, 1),
               `${t.counts.procs} / ${t.counts.threads}`,
             ],
       ),
