@@ -90,13 +90,14 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
   });
 
   it('run-queue wait, switches and migrations of a busy multi-thread process match /proc', async () => {
-    ebtop = new EbtopRun(['-d', '0.5', '--cumulative']);
+    ebtop = new EbtopRun(['-d', '0.5', '--cumulative', '--threads']);
     await ebtop.waitSamples(1);
     const child = spawn(WORKLOAD('mtbusy'), ['4', '3000'], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
       await new Promise<void>((resolve) => readline.createInterface({ input: child.stdout! }).on('line', (l) => l === 'parked' && resolve()));
       const pid = child.pid!;
       const truth = { runq: 0, oncpu: 0, nvcsw: 0, nivcsw: 0, migrations: 0 };
+      const perThread = new Map<number, { oncpu: number; nivcsw: number }>();
       for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
         const [oncpu, runq] = fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
         const sched = fs.readFileSync(`/proc/${pid}/task/${tid}/sched`, 'utf8');
@@ -106,6 +107,7 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
         truth.nvcsw += get('nr_voluntary_switches');
         truth.nivcsw += get('nr_involuntary_switches');
         truth.migrations += get('se.nr_migrations');
+        perThread.set(Number(tid), { oncpu, nivcsw: get('nr_involuntary_switches') });
       }
       const s = await ebtop.sampleAfter(Date.now() + 50);
       const row = s.processes.find((p) => p.pid === pid)!;
@@ -117,6 +119,15 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
       expect(relErr(row.nivcsw, truth.nivcsw)).toBeLessThan(0.01);
       expect(relErr(row.migrations, truth.migrations)).toBeLessThan(0.01);
       expect(relErr(row.oncpu_ns, truth.oncpu)).toBeLessThan(0.01);
+      // and thread by thread (the four busy workers)
+      const detail = (row as Proc & { threads_detail: { tid: number; oncpu_ns: number; nivcsw: number }[] }).threads_detail;
+      const workers = [...perThread].filter(([, t]) => t.oncpu > 100e6);
+      expect(workers).toHaveLength(4);
+      for (const [tid, t] of workers) {
+        const d = detail.find((x) => x.tid === tid)!;
+        expect(relErr(d.oncpu_ns, t.oncpu)).toBeLessThan(0.01);
+        expect(relErr(d.nivcsw, t.nivcsw)).toBeLessThan(0.01);
+      }
     } finally {
       child.kill('SIGKILL');
     }
