@@ -161,6 +161,19 @@ export function stateLetter(state: number, flags: number): string {
   return '?';
 }
 
+function newThread(rec: TaskRecord): ThreadState {
+  return { pid: rec.pid, startNs: rec.startNs, last: copyCounters(rec), comm: rec.comm, total: zeroCounters() };
+}
+
+/** Per-CPU busy/idle over the interval from two cumulative idle readings. */
+function cpuTimes(intervalNs: number, before: number[] | null, after: number[] | null): CpuTime[] | null {
+  if (!before || !after) return null;
+  return after.map((idle, i) => {
+    const idleNs = Math.min(intervalNs, Math.max(0, idle - (before[i] ?? idle)));
+    return { idleNs, busyNs: intervalNs - idleNs };
+  });
+}
+
 /** task->exit_code (wait status) to the shell's convention. */
 export function exitStatus(code: number): number {
   const sig = code & 0x7f;
@@ -203,6 +216,24 @@ interface Acc {
   source: 'bpf' | 'proc';
 }
 
+/** What one update works on: the interval's bounds and its per-process accumulators. */
+interface Tick {
+  n: number;
+  /** the previous snapshot's time: the interval starts there */
+  fromNs: number;
+  toNs: number;
+  baseline: boolean;
+  accs: Map<number, Acc>;
+  /** tids present in this snapshot (dead or alive) */
+  seen: Set<number>;
+  forks: number;
+  execs: number;
+  running: number;
+  lostThreads: number;
+  /** scratch delta, reused for every thread */
+  d: CpuCounters;
+}
+
 export class Model {
   private threads = new Map<number, ThreadState>();
   /** tid -> threads whose exit record was seen, kept while their zombie can still show up */
@@ -221,47 +252,92 @@ export class Model {
   /** Feed one sample. The first one is the baseline and yields null. */
   update(s: RawSample): Interval | null {
     const prev = this.prev;
-    const prevT = prev ? prev.timeNs : s.timeNs;
     const baseline = !prev;
     if (baseline) this.baseNs = s.timeNs;
-    const tick = ++this.tick;
-    const accs = new Map<number, Acc>();
-    const acc = (pid: number, source: 'bpf' | 'proc'): Acc => {
-      let a = accs.get(pid);
-      if (!a) {
-        a = { pid, counters: zeroCounters(), threads: [], nthreads: 0, live: 0, liveNonZombie: 0, exits: [], source };
-        accs.set(pid, a);
-      }
-      return a;
+    const t: Tick = {
+      n: ++this.tick,
+      fromNs: prev ? prev.timeNs : s.timeNs,
+      toNs: s.timeNs,
+      baseline,
+      accs: new Map(),
+      seen: new Set(),
+      forks: 0,
+      execs: 0,
+      running: 0,
+      lostThreads: 0,
+      d: zeroCounters(),
     };
-    let forks = 0;
-    let execs = 0;
-    let lostThreads = 0;
-    let running = 0;
+    this.applyEvents(t, s.events);
+    for (const rec of s.tasks) this.applyLive(t, rec, 'bpf');
+    for (const rec of s.procTasks) this.applyLive(t, rec, 'proc');
+    this.forgetGone(t);
+    const { rows, exited, threads } = this.buildRows(t);
+    this.prev = { timeNs: s.timeNs, idleNs: s.idleNs, bpf: s.bpf };
+    if (baseline) return null;
 
-    const d: CpuCounters = zeroCounters();
-    const account = (rec: TaskRecord, base: CpuCounters | null, aliveFrom: number, aliveTo: number, st: ThreadState | undefined, source: 'bpf' | 'proc') => {
-      // base null: nothing changed since the last snapshot (most threads, most of the time)
-      diffInto(d, rec, base ?? rec);
-      const off = offcpu(Math.max(0, aliveTo - aliveFrom), d);
-      const a = acc(rec.pid, source);
-      addInto(a.counters, d, off);
-      a.nthreads++;
-      const total = st ? st.total : zeroCounters();
-      addInto(total, d, off);
-      if (this.opts.threads) {
-        const shown = this.opts.cumulative ? total : { ...d, offcpuNs: off };
-        a.threads.push({ tid: rec.tid, comm: rec.comm, exited: rec.kind === 'exit', cpuPct: 0, ...shown });
-      }
-      if (rec.tid === rec.pid) a.leader = rec;
-      a.any ??= rec;
+    const intervalNs = t.toNs - t.fromNs;
+    const cpus = cpuTimes(intervalNs, prev!.idleNs, s.idleNs);
+    return {
+      wallMs: s.wallMs,
+      intervalNs,
+      elapsedNs: s.timeNs - this.baseNs,
+      ncpu: s.idleNs?.length || this.opts.ncpu,
+      cumulative: Boolean(this.opts.cumulative),
+      cpus,
+      system: {
+        busyNs: cpus ? cpus.reduce((sum, c) => sum + c.busyNs, 0) : null,
+        idleNs: cpus ? cpus.reduce((sum, c) => sum + c.idleNs, 0) : null,
+        exited,
+        forks: t.forks,
+        execs: t.execs,
+        tasks: t.accs.size - exited,
+        threads,
+        running: t.running,
+        lostThreads: t.lostThreads,
+        bpf: {
+          runNs: Math.max(0, s.bpf.runNs - prev!.bpf.runNs),
+          events: Math.max(0, s.bpf.runCount - prev!.bpf.runCount),
+          lost: Math.max(0, s.bpf.lost - prev!.bpf.lost),
+        },
+      },
+      processes: rows,
     };
+  }
 
-    for (const ev of s.events) {
+  private acc(t: Tick, pid: number, source: 'bpf' | 'proc'): Acc {
+    let a = t.accs.get(pid);
+    if (!a) {
+      a = { pid, counters: zeroCounters(), threads: [], nthreads: 0, live: 0, liveNonZombie: 0, exits: [], source };
+      t.accs.set(pid, a);
+    }
+    return a;
+  }
+
+  /**
+   * Add one thread's delta (rec - base; base null: unchanged since the last
+   * snapshot, as most threads are) over the span it was alive, to its process.
+   */
+  private account(t: Tick, rec: TaskRecord, base: CpuCounters | null, aliveFrom: number, aliveTo: number, st: ThreadState, source: 'bpf' | 'proc'): void {
+    const d = diffInto(t.d, rec, base ?? rec);
+    const off = offcpu(Math.max(0, aliveTo - aliveFrom), d);
+    const a = this.acc(t, rec.pid, source);
+    addInto(a.counters, d, off);
+    a.nthreads++;
+    addInto(st.total, d, off);
+    if (this.opts.threads) {
+      const shown = this.opts.cumulative ? st.total : { ...d, offcpuNs: off };
+      a.threads.push({ tid: rec.tid, comm: rec.comm, exited: rec.kind === 'exit', cpuPct: 0, ...shown });
+    }
+    if (rec.tid === rec.pid) a.leader = rec;
+    a.any ??= rec;
+  }
+
+  private applyEvents(t: Tick, events: RingRecord[]): void {
+    for (const ev of events) {
       if (ev.kind === 'fork') {
-        if (ev.tid === ev.pid) forks++;
+        if (ev.tid === ev.pid) t.forks++;
       } else if (ev.kind === 'exec') {
-        execs++;
+        t.execs++;
         this.execArgs.set(ev.pid, { args: ev.args, timeNs: ev.timeNs });
         if (ev.oldTid !== ev.tid) this.leaderReplaced(ev);
         const p = this.procs.get(ev.pid);
@@ -269,75 +345,78 @@ export class Model {
           p.cmdline = ev.args.join(' ');
           p.comm = ev.comm;
         }
-      } else if (ev.kind === 'exit') {
-        const old = this.replacedLeaders.get(ev.tid);
-        if (old && !(ev.flags & F_GROUP_DEAD)) {
-          // the old leader of a process whose other thread exec'd, dying after that exec
-          this.replacedLeaders.delete(ev.tid);
-          if (baseline) continue;
-          account(ev, old.last, prevT, Math.max(prevT, ev.timeNs), old, 'bpf');
-          continue;
-        }
-        const st = this.threads.get(ev.tid);
-        const known = st && st.startNs === ev.startNs;
-        this.threads.delete(ev.tid);
-        this.dead.set(ev.tid, { startNs: ev.startNs, tick });
-        if (baseline) continue;
-        // A thread we never saw counts from zero only if it was born after the previous snapshot.
-        const base = known ? st.last : ev.startNs >= prevT ? ZERO : null;
-        if (!base) continue;
-        const from = known ? prevT : Math.max(prevT, ev.startNs);
-        account(ev, base, from, Math.max(from, ev.timeNs), known ? st : undefined, 'bpf');
-        acc(ev.pid, 'bpf').exits.push(ev);
+      } else {
+        this.applyExit(t, ev);
       }
     }
+  }
 
-    const seen = new Set<number>();
-    const live = (rec: TaskRecord, source: 'bpf' | 'proc') => {
-      seen.add(rec.tid);
-      if (this.dead.get(rec.tid)?.startNs === rec.startNs) return; // unreaped, already accounted at its exit
-      let st = this.threads.get(rec.tid);
-      if (st && st.startNs !== rec.startNs) st = undefined; // tid reused
-      const bornInside = rec.startNs >= prevT;
-      // Unknown history (baseline, or missed by earlier snapshots): start counting from now.
-      const base = st ? (sameCounters(st.last, rec) ? null : st.last) : bornInside && !baseline ? ZERO : rec;
-      const from = st || !bornInside ? prevT : rec.startNs;
-      if (st) {
-        account(rec, base, from, s.timeNs, st, source);
-        if (base) maxInto(st.last, rec);
-        st.comm = rec.comm;
-        st.pid = rec.pid;
-      } else {
-        st = { pid: rec.pid, startNs: rec.startNs, last: copyCounters(rec), comm: rec.comm, total: zeroCounters() };
-        account(rec, base, from, s.timeNs, st, source);
-        this.threads.set(rec.tid, st);
-      }
-      const a = acc(rec.pid, source);
-      a.live++;
-      if (!(rec.flags & F_ZOMBIE)) a.liveNonZombie++;
-      if (rec.state === 0 && !(rec.flags & F_ZOMBIE)) running++;
-    };
-    for (const rec of s.tasks) live(rec, 'bpf');
-    for (const rec of s.procTasks) live(rec, 'proc');
+  private applyExit(t: Tick, ev: TaskRecord): void {
+    const old = this.replacedLeaders.get(ev.tid);
+    if (old && !(ev.flags & F_GROUP_DEAD)) {
+      // the old leader of a process whose other thread exec'd, dying after that exec
+      this.replacedLeaders.delete(ev.tid);
+      if (!t.baseline) this.account(t, ev, old.last, t.fromNs, Math.max(t.fromNs, ev.timeNs), old, 'bpf');
+      return;
+    }
+    const st = this.threads.get(ev.tid);
+    const known = st !== undefined && st.startNs === ev.startNs;
+    this.threads.delete(ev.tid);
+    this.dead.set(ev.tid, { startNs: ev.startNs, tick: t.n });
+    if (t.baseline) return;
+    // A thread we never saw counts from zero only if it was born after the previous snapshot.
+    if (!known && ev.startNs < t.fromNs) return;
+    const from = known ? t.fromNs : Math.max(t.fromNs, ev.startNs);
+    this.account(t, ev, known ? st.last : ZERO, from, Math.max(from, ev.timeNs), known ? st : newThread(ev), 'bpf');
+    this.acc(t, ev.pid, 'bpf').exits.push(ev);
+  }
 
+  private applyLive(t: Tick, rec: TaskRecord, source: 'bpf' | 'proc'): void {
+    t.seen.add(rec.tid);
+    if (this.dead.get(rec.tid)?.startNs === rec.startNs) return; // unreaped, already accounted at its exit
+    let st = this.threads.get(rec.tid);
+    if (st && st.startNs !== rec.startNs) st = undefined; // tid reused
+    const bornInside = rec.startNs >= t.fromNs;
+    if (st) {
+      const base = sameCounters(st.last, rec) ? null : st.last;
+      this.account(t, rec, base, t.fromNs, t.toNs, st, source);
+      if (base) maxInto(st.last, rec);
+      st.comm = rec.comm;
+      st.pid = rec.pid;
+    } else {
+      // Unknown history (baseline, or missed by earlier snapshots): count from now.
+      st = newThread(rec);
+      const counted = bornInside && !t.baseline;
+      this.account(t, rec, counted ? ZERO : null, counted ? rec.startNs : t.fromNs, t.toNs, st, source);
+      this.threads.set(rec.tid, st);
+    }
+    const a = this.acc(t, rec.pid, source);
+    a.live++;
+    if (!(rec.flags & F_ZOMBIE)) {
+      a.liveNonZombie++;
+      if (rec.state === 0) t.running++;
+    }
+  }
+
+  /** Threads that vanished without an exit record, and dead ones no longer shown. */
+  private forgetGone(t: Tick): void {
     for (const tid of this.threads.keys()) {
-      if (!seen.has(tid)) {
+      if (!t.seen.has(tid)) {
         this.threads.delete(tid);
-        if (!baseline) lostThreads++;
+        if (!t.baseline) t.lostThreads++;
       }
     }
     // A thread that exited after this snapshot may still show up, unreaped, in the next one.
-    for (const [tid, d] of this.dead) if (!seen.has(tid) && d.tick < tick) this.dead.delete(tid);
+    for (const [tid, d] of this.dead) if (!t.seen.has(tid) && d.tick < t.n) this.dead.delete(tid);
+  }
 
+  private buildRows(t: Tick): { rows: ProcessRow[]; exited: number; threads: number } {
     const rows: ProcessRow[] = [];
     let exited = 0;
-    let nthreads = 0;
-    const intervalNs = s.timeNs - prevT;
-    const elapsedNs = s.timeNs - this.baseNs;
-    const pctBase = this.opts.cumulative ? elapsedNs : intervalNs;
+    let threads = 0;
+    const pctBase = this.opts.cumulative ? t.toNs - this.baseNs : t.toNs - t.fromNs;
     const pct = (ns: number) => (pctBase > 0 ? (ns / pctBase) * 100 : 0);
-
-    for (const a of accs.values()) {
+    for (const a of t.accs.values()) {
       const info = this.procState(a);
       const isExited = a.exits.length > 0 && a.live === 0;
       addInto(info.total, a.counters, a.counters.offcpuNs);
@@ -350,9 +429,9 @@ export class Model {
         this.procs.delete(a.pid);
         this.execArgs.delete(a.pid);
       }
-      for (const t of a.threads) t.cpuPct = pct(t.oncpuNs);
-      nthreads += a.liveNonZombie;
-      if (baseline) continue;
+      threads += a.liveNonZombie;
+      if (t.baseline) continue;
+      for (const th of a.threads) th.cpuPct = pct(th.oncpuNs);
       rows.push({
         pid: a.pid,
         ppid: info.ppid,
@@ -378,48 +457,12 @@ export class Model {
       });
     }
     for (const pid of this.procs.keys()) {
-      if (!accs.has(pid)) {
+      if (!t.accs.has(pid)) {
         this.procs.delete(pid);
         this.execArgs.delete(pid);
       }
     }
-
-    const bpfNow = s.bpf;
-    const bpfPrev = prev?.bpf ?? bpfNow;
-    let cpus: CpuTime[] | null = null;
-    if (s.idleNs && prev?.idleNs) {
-      cpus = s.idleNs.map((idle, i) => {
-        const idleNs = Math.min(intervalNs, Math.max(0, idle - (prev.idleNs![i] ?? idle)));
-        return { idleNs, busyNs: intervalNs - idleNs };
-      });
-    }
-    this.prev = { timeNs: s.timeNs, idleNs: s.idleNs, bpf: bpfNow };
-    if (baseline) return null;
-    return {
-      wallMs: s.wallMs,
-      intervalNs,
-      elapsedNs,
-      ncpu: s.idleNs?.length || this.opts.ncpu,
-      cumulative: Boolean(this.opts.cumulative),
-      cpus,
-      system: {
-        busyNs: cpus ? cpus.reduce((t, c) => t + c.busyNs, 0) : null,
-        idleNs: cpus ? cpus.reduce((t, c) => t + c.idleNs, 0) : null,
-        exited,
-        forks,
-        execs,
-        tasks: accs.size - exited,
-        threads: nthreads,
-        running,
-        lostThreads,
-        bpf: {
-          runNs: Math.max(0, bpfNow.runNs - bpfPrev.runNs),
-          events: Math.max(0, bpfNow.runCount - bpfPrev.runCount),
-          lost: Math.max(0, bpfNow.lost - bpfPrev.lost),
-        },
-      },
-      processes: rows,
-    };
+    return { rows, exited, threads };
   }
 
   /**
