@@ -6,7 +6,7 @@ import type { Logger } from './log';
 import type { RawSample } from './model';
 import { BPF_OBJECT_PATH, isNativeError, loadNative, type BpfObject, type Native } from './native';
 import { planPrograms, preflight, type Features, type Source } from './probe';
-import { listPids, ProcTaskReader, readProcStatIdle } from './procfs';
+import { listPids, ProcTaskReader, readLoadavg, readProcStatIdle } from './procfs';
 
 /** How often /proc is scanned for processes BPF cannot see. */
 const RESCAN_MS = 5000;
@@ -147,6 +147,7 @@ export class Collector {
       events,
       idleNs,
       bpf: { runNs, runCount, records: st.records, lost: st.lost + this.droppedInUserspace },
+      loadavg: readLoadavg(),
     };
   }
 

@@ -25,6 +25,8 @@ export interface RawSample {
   idleNs: number[] | null;
   /** cumulative BPF-side counters */
   bpf: BpfCounters;
+  /** 1, 5 and 15 minute load averages, or null */
+  loadavg: number[] | null;
 }
 
 export interface Counters extends CpuCounters {
@@ -84,6 +86,8 @@ export interface Interval {
     /** threads that vanished without an exit record (their last partial interval is lost) */
     lostThreads: number;
     bpf: { runNs: number; events: number; lost: number };
+    /** 1, 5 and 15 minute load averages at the end of the interval, or null */
+    loadavg: number[] | null;
   };
   processes: ProcessRow[];
 }
@@ -299,6 +303,7 @@ export class Model {
           events: Math.max(0, s.bpf.runCount - prev!.bpf.runCount),
           lost: Math.max(0, s.bpf.lost - prev!.bpf.lost),
         },
+        loadavg: s.loadavg,
       },
       processes: rows,
     };

@@ -133,6 +133,11 @@ export function parseProcStat(text: string): number[] {
   return idle;
 }
 
+export function readLoadavg(): number[] | null {
+  const text = readText('/proc/loadavg');
+  return text ? text.split(' ', 3).map(Number) : null;
+}
+
 /** Cumulative idle ns per CPU (index = CPU), at USER_HZ (10 ms) resolution. */
 export function readProcStatIdle(): number[] | null {
   const st = readText('/proc/stat');

@@ -17,7 +17,8 @@ export function summaryLine(iv: Interval): string {
   return (
     `ebtop - ${t}  ${iv.cumulative ? 'since start' : 'interval'} ${fmtDuration(iv.cumulative ? iv.elapsedNs : iv.intervalNs)}` +
     `  cpus ${iv.ncpu}  busy ${busy}  tasks ${iv.system.tasks}, ${iv.system.threads} thr, ${iv.system.running} running` +
-    `  exited ${iv.system.exited}  bpf ${bpfPct}% of a cpu, ${iv.system.bpf.lost} lost`
+    `  exited ${iv.system.exited}  load ${iv.system.loadavg ? iv.system.loadavg.map((l) => l.toFixed(2)).join(' ') : 'n/a'}` +
+    `  bpf ${bpfPct}% of a cpu, ${iv.system.bpf.lost} lost`
   );
 }
 

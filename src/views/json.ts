@@ -53,6 +53,7 @@ export function intervalJson(iv: Interval, rows: ProcessRow[], opts: JsonOptions
       forks: iv.system.forks,
       execs: iv.system.execs,
       lost_threads: iv.system.lostThreads,
+      loadavg: iv.system.loadavg,
     },
     processes: rows.map((r) => processJson(r, opts)),
   });

@@ -13,6 +13,7 @@
 // the session and hands the terminal back.
 import blessed from 'blessed';
 import fs from 'node:fs';
+import os from 'node:os';
 import tty from 'node:tty';
 import { DEFAULT_COLUMNS, column, headerLine, rowLine, sortRows, type Column } from '../columns';
 import { describe } from '../collector';
@@ -36,7 +37,7 @@ export const MIN_WIDTH = 80;
 export const MIN_HEIGHT = 15;
 
 /** Lines of the summary block next to (or under) the CPU meters. */
-const INFO_LINES = 5;
+const INFO_LINES = 6;
 /** Rows below the header: a blank line, the column titles, the footer. */
 const CHROME_ROWS = 3;
 /** Rows of the process table the header layout leaves at least. */
@@ -130,11 +131,19 @@ function pctSmall(p: number): string {
   return p < 10 ? p.toFixed(2) : fmtPct(p);
 }
 
-/** The summary block: tasks, exits, ebtop's own overhead, BPF health, interval. */
+/** Seconds as htop shows uptime: 01:02:03, or 3 days, 01:02:03. */
+export function fmtUptime(seconds: number): string {
+  const s = Math.floor(seconds);
+  const hms = [Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60), s % 60].map((v) => String(v).padStart(2, '0')).join(':');
+  const days = Math.floor(s / 86400);
+  return days ? `${days} day${days > 1 ? 's' : ''}, ${hms}` : hms;
+}
+
+/** The summary block: tasks, load, exits, ebtop's own overhead, BPF health, interval. */
 export function infoLines(iv: Interval | null, selfCpuPct: number, delayMs: number): Segment[][] {
   const L = 'cyan-fg';
   if (!iv) {
-    return [[['Tasks: ', L], ['-']], [['Exited: ', L], ['-']], [['Overhead: ', L], ['-']], [['BPF: ', L], ['-']], [['Interval: ', L], [`first sample in ${fmtDuration(delayMs * 1e6)}`]]];
+    return [[['Tasks: ', L], ['-']], [['Load average: ', L], ['-']], [['Exited: ', L], ['-']], [['Overhead: ', L], ['-']], [['BPF: ', L], ['-']], [['Interval: ', L], [`first sample in ${fmtDuration(delayMs * 1e6)}`]]];
   }
   const s = iv.system;
   const bpfPct = iv.intervalNs > 0 ? (s.bpf.runNs / iv.intervalNs) * 100 : 0;
@@ -143,6 +152,7 @@ export function infoLines(iv: Interval | null, selfCpuPct: number, delayMs: numb
   if (s.lostThreads > 0) bpf.push([', '], [String(s.lostThreads), 'yellow-fg'], [' vanished']);
   return [
     [['Tasks: ', L], [String(s.tasks), 'bold'], [', '], [String(s.threads), 'bold'], [' thr; '], [String(s.running), 'green-fg'], [' running']],
+    [['Load average: ', L], ...(s.loadavg ? s.loadavg.map((l, i): Segment => [`${l.toFixed(2)} `, i === 0 ? 'bold' : '']) : [['n/a'] as Segment]), ['  Uptime: '], [fmtUptime(os.uptime()), 'bold']],
     [['Exited: ', L], [String(s.exited), 'bold'], ['  forks '], [String(s.forks), 'bold'], ['  execs '], [String(s.execs), 'bold']],
     [['Overhead: ', L], ['ebtop '], [`${fmtPct(selfCpuPct)}%`, 'bold'], [' + bpf '], [`${pctSmall(bpfPct)}%`, 'bold'], [' cpu']],
     bpf,

@@ -6,7 +6,7 @@ import { DEFAULT_COLUMNS, column, headerLine } from '../../src/columns';
 import { UserError } from '../../src/errors';
 import type { Interval } from '../../src/model';
 import { printable } from '../../src/format';
-import { checkTerminal, cpuMeter, headerBlock, headerLayout, infoLines, segments, titleLine } from '../../src/views/tui';
+import { checkTerminal, cpuMeter, fmtUptime, headerBlock, headerLayout, infoLines, segments, titleLine } from '../../src/views/tui';
 
 /** Visible text of a blessed-tagged string. */
 const visible = (s: string) => s.replace(/\{\/?(bold|[a-z]+-[fb]g)\}|\{\/\}/g, '').replace(/\{open\}/g, '{').replace(/\{close\}/g, '}');
@@ -32,6 +32,7 @@ function interval(ncpu: number, busy: (i: number) => number | null): Interval {
       running: 2,
       lostThreads: 0,
       bpf: { runNs: 2.5e6, events: 12345, lost: 0 },
+      loadavg: [0.5, 1.25, 2],
     },
     processes: [],
   };
@@ -81,7 +82,7 @@ describe('printable', () => {
 
 describe('headerLayout / headerBlock', () => {
   it('puts few CPUs beside the summary, like htop', () => {
-    expect(headerLayout(2, 200, 50)).toMatchObject({ beside: true, rows: 2, height: 5 });
+    expect(headerLayout(2, 200, 50)).toMatchObject({ beside: true, rows: 2, height: 6 });
     expect(headerLayout(8, 80, 15)).toMatchObject({ beside: true, rows: 8, height: 8 });
   });
   it('spreads many CPUs over columns and keeps room for the table', () => {
@@ -116,6 +117,7 @@ describe('headerLayout / headerBlock', () => {
     const text = infoLines(interval(2, () => 10), 0.4, 1000).map((l) => visible(segments(l, 60)).trimEnd());
     expect(text).toContain('Tasks: 120, 300 thr; 2 running');
     expect(text).toContain('Exited: 3  forks 4  execs 2');
+    expect(text.find((l) => l.startsWith('Load average: '))).toMatch(/^Load average: 0\.50 1\.25 2\.00 {3}Uptime: \d\d:\d\d:\d\d/);
     expect(text).toContain('Overhead: ebtop 0.4% + bpf 0.25% cpu');
     expect(text).toContain('BPF: 12.3k runs, 0 lost');
     const meters = headerBlock(interval(2, (i) => [23.4, 100][i]), 2, 0, 1000, 80, 15).map(visible);
@@ -137,5 +139,13 @@ describe('titleLine', () => {
     const t = titleLine(cols, column('state'), false, 120, true);
     expect(visible(t)).toBe(headerLine(cols, 120));
     expect(t).toContain('{cyan-bg}S{/cyan-bg}');
+  });
+});
+
+describe('fmtUptime', () => {
+  it('formats like htop', () => {
+    expect(fmtUptime(3723.9)).toBe('01:02:03');
+    expect(fmtUptime(86400 + 59)).toBe('1 day, 00:00:59');
+    expect(fmtUptime(3 * 86400)).toBe('3 days, 00:00:00');
   });
 });

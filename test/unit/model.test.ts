@@ -28,7 +28,7 @@ function task(over: Partial<TaskRecord> & { tid: number }): TaskRecord {
 }
 
 function sample(timeNs: number, tasks: TaskRecord[], events: RingRecord[] = [], idleNs: number[] | null = null): RawSample {
-  return { timeNs, wallMs: timeNs / MS, tasks, procTasks: [], events, idleNs, bpf: { runNs: 0, runCount: 0, records: 0, lost: 0 } };
+  return { timeNs, wallMs: timeNs / MS, tasks, procTasks: [], events, idleNs, bpf: { runNs: 0, runCount: 0, records: 0, lost: 0 }, loadavg: [0.5, 0.25, 0.125] };
 }
 
 const model = (cumulative = false) => new Model({ ncpu: 2, cumulative, threads: true, userName: (u) => (u === 0 ? 'root' : `u${u}`), cmdline: () => ['prog', '--flag'] });
