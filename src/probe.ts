@@ -116,10 +116,14 @@ export function hasBpfPrivilege(caps: bigint): boolean {
   return Boolean(has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)));
 }
 
+/** Why ebtop cannot run with these capabilities and this kernel, or null. */
+export function preflightReason(caps: bigint, hasBtf: boolean): string | null {
+  if (!hasBpfPrivilege(caps)) return 'needs root or CAP_BPF+CAP_PERFMON to load BPF programs (try: sudo ebtop)';
+  if (!hasBtf) return `no kernel BTF at ${VMLINUX_BTF} (kernel built without CONFIG_DEBUG_INFO_BTF)`;
+  return null;
+}
+
 /** The reason ebtop cannot run here at all, or null. */
 export function preflight(): string | null {
-  const caps = effectiveCaps(fs.readFileSync('/proc/self/status', 'latin1'));
-  if (!hasBpfPrivilege(caps)) return 'needs root or CAP_BPF+CAP_PERFMON to load BPF programs (try: sudo ebtop)';
-  if (!fs.existsSync(VMLINUX_BTF)) return `no kernel BTF at ${VMLINUX_BTF} (kernel built without CONFIG_DEBUG_INFO_BTF)`;
-  return null;
+  return preflightReason(effectiveCaps(fs.readFileSync('/proc/self/status', 'latin1')), fs.existsSync(VMLINUX_BTF));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { effectiveCaps, hasBpfPrivilege, HOOKS, planPrograms } from '../../src/probe';
+import { effectiveCaps, hasBpfPrivilege, HOOKS, planPrograms, preflightReason } from '../../src/probe';
 
 const all = { hasType: () => true, rawTracepoints: true };
 
@@ -44,5 +44,10 @@ describe('privilege check', () => {
     const bpfPerfmon = (1n << 39n) | (1n << 38n);
     expect(hasBpfPrivilege(bpfPerfmon)).toBe(true);
     expect(hasBpfPrivilege(1n << 39n)).toBe(false);
+  });
+  it('says what is missing: privilege first, then kernel BTF', () => {
+    expect(preflightReason(0n, true)).toMatch(/needs root or CAP_BPF\+CAP_PERFMON/);
+    expect(preflightReason(1n << 21n, false)).toMatch(/no kernel BTF at \/sys\/kernel\/btf\/vmlinux/);
+    expect(preflightReason(1n << 21n, true)).toBeNull();
   });
 });
