@@ -260,6 +260,10 @@ static napi_value js_open(napi_env env, napi_callback_info info)
 	if (!obj)
 		return throw_errno(env, "bpf_object__open_file", errno);
 	struct handle *h = calloc(1, sizeof(*h));
+	if (!h) {
+		bpf_object__close(obj);
+		return throw_errno(env, "open", ENOMEM);
+	}
 	h->obj = obj;
 	h->stats_fd = -1;
 	napi_create_external(env, h, finalize_handle, NULL, &out);
@@ -581,6 +585,8 @@ static napi_value js_ring_open(napi_env env, napi_callback_info info)
 		return throw_errno(env, "ring_buffer__new", errno);
 	napi_get_uv_event_loop(env, &loop);
 	h->poll = calloc(1, sizeof(*h->poll));
+	if (!h->poll)
+		return throw_errno(env, "ringOpen", ENOMEM);
 	h->poll->data = h;
 	int err = uv_poll_init(loop, h->poll, ring_buffer__epoll_fd(h->ring));
 	if (!err)
