@@ -198,6 +198,27 @@ describe('Model', () => {
     expect(p.cmdline).toBe('[kthreadd]');
   });
 
+  it('keeps no state for processes that came and went (no leak under churn)', () => {
+    const m = model();
+    m.update(sample(0, [task({ tid: 1 })]));
+    let pid = 1000;
+    for (let tick = 1; tick <= 50; tick++) {
+      const events: RingRecord[] = [];
+      for (let i = 0; i < 20; i++, pid++) {
+        const start = (tick - 1) * S + i * MS;
+        events.push({ kind: 'fork', tid: pid, pid, ppid: 1, startNs: start, timeNs: start, comm: 'sh' });
+        events.push({ kind: 'exec', tid: pid, pid, oldTid: pid, startNs: start, timeNs: start, comm: 'true', args: ['true'] });
+        events.push(task({ tid: pid, kind: 'exit', startNs: start, timeNs: start + MS, oncpuNs: MS, flags: F_GROUP_DEAD }));
+      }
+      expect(m.update(sample(tick * S, [task({ tid: 1 })], events))!.system.exited).toBe(20);
+    }
+    const state = m as unknown as Record<'threads' | 'dead' | 'procs' | 'execArgs', Map<number, unknown>>;
+    expect(state.threads.size).toBe(1);
+    expect(state.procs.size).toBe(1);
+    expect(state.execArgs.size).toBe(0);
+    expect(state.dead.size).toBeLessThanOrEqual(20); // only the last interval's, while their zombies may show
+  });
+
   it('guards a zero-length interval', () => {
     const m = model();
     m.update(sample(S, [task({ tid: 80 })]));
