@@ -239,15 +239,16 @@ export const KEYS: Array<[key: string, label: string]> = [
   ['P', 'CPU%'],
   ['T', 'ONCPU'],
   ['H', 'Threads'],
+  ['K', 'Kernel'],
   ['F10', 'Quit'],
 ];
 
-function footerLine(sortBy: Column, descending: boolean, threads: boolean | null, width: number): string {
+function footerLine(sortBy: Column, descending: boolean, threads: boolean | null, hideKernel: boolean, width: number): string {
   // threads null: no per-thread rows were collected (no --threads), so no H key
   const keys = threads === null ? KEYS.filter(([k]) => k !== 'H') : KEYS;
   let s = '';
   for (const [k, label] of keys) s += `{white-fg}{black-bg}${escapeTags(k)}{/black-bg}{/white-fg}${label.padEnd(label.length + 1)}`;
-  const state = `sort ${sortBy.title} ${descending ? 'desc' : 'asc'}${threads ? ', threads' : ''} `;
+  const state = `sort ${sortBy.title} ${descending ? 'desc' : 'asc'}${threads ? ', threads' : ''}${hideKernel ? ', kernel hidden' : ''} `;
   const used = keys.reduce((n, [k, l]) => n + k.length + l.length + 1, 0);
   return used + state.length <= width ? s + ' '.repeat(width - used - state.length) + state : s;
 }
@@ -338,6 +339,8 @@ export function runTui(opts: TuiOptions): void {
   let sortBy = column(opts.sort);
   let invert = false;
   let showThreads = opts.threads;
+  /** htop's K: hide kernel threads */
+  let hideKernel = false;
 
   let iv: Interval | null = null;
   let rows: ProcessRow[] = [];
@@ -398,6 +401,7 @@ export function runTui(opts: TuiOptions): void {
   const rebuildView = () => {
     const next: Item[] = [];
     for (const r of sortRows(rows, sortBy, invert)) {
+      if (hideKernel && r.kthread) continue;
       let it = items.get(r);
       if (!it) items.set(r, (it = { key: `p${r.pid}`, row: r }));
       next.push(it);
@@ -451,7 +455,7 @@ export function runTui(opts: TuiOptions): void {
     const height = scr.height as number;
     header.setContent(headerBlock(iv, ncpu, session.selfCpuPct, opts.delayMs, width, height).join('\n'));
     titles.setContent(titleLine(cols, sortBy, descending(), width, unicode));
-    footer.setContent(footerLine(sortBy, descending(), opts.threads ? showThreads : null, width));
+    footer.setContent(footerLine(sortBy, descending(), opts.threads ? showThreads : null, hideKernel, width));
     const n = bodyRows();
     if (!iv) {
       body.setContent(` collecting the first interval (${fmtDuration(opts.delayMs * 1e6)})...`);
@@ -531,6 +535,10 @@ export function runTui(opts: TuiOptions): void {
         return setSort(column('oncpu'));
       case 'I':
         invert = !invert;
+        rebuildView();
+        return requestDraw();
+      case 'K':
+        hideKernel = !hideKernel;
         rebuildView();
         return requestDraw();
       case 'H':

@@ -142,6 +142,15 @@ describe.skipIf(why)('TUI in tmux', () => {
     expect(p.length).toBeGreaterThan(20);
     expect(p).toEqual([...p].sort((a, b) => a - b));
 
+    // 'K' hides kernel threads (their command is [name]), as in htop; again shows them
+    const kernelRow = /^\s*\d+ .* \[[^\]]+\]\s*$/m;
+    expect(s).toMatch(kernelRow);
+    keys('main', 'K');
+    s = await waitFor('main', 'kernel threads hidden', (x) => x.includes('kernel hidden'));
+    expect(s).not.toMatch(kernelRow);
+    keys('main', 'K');
+    s = await waitFor('main', 'kernel threads shown', (x) => !x.includes('kernel hidden') && kernelRow.test(x));
+
     // selection: Home selects the first row, Down the next (sorted by PID the order is stable)
     keys('main', 'Home');
     await waitFor('main', 'the first row selected', (x) => selectedRow(x) === 0, 3000, true);
