@@ -1,7 +1,7 @@
 // Every process-table column, declared once: title, width, sort direction,
 // the source it needs, how to format and compare it. Views only pick ids.
 import { fit, fmtCount, fmtDuration, fmtPct, printable } from './format';
-import type { ProcessRow } from './model';
+import type { ProcessRow, ThreadRow } from './model';
 
 export interface Column {
   id: string;
@@ -41,6 +41,12 @@ export function column(id: string): Column {
   const c = COLUMNS.find((x) => x.id === id);
   if (!c) throw new Error(`unknown column ${id}`);
   return c;
+}
+
+/** A thread shown as a row of its process's table (cmd: its branch in the tree). */
+export function threadAsRow(proc: ProcessRow, t: ThreadRow, last: boolean, unicode: boolean): ProcessRow {
+  const branch = unicode ? (last ? '└─' : '├─') : last ? '`-' : '|-';
+  return { ...proc, ...t, pid: t.tid, cmdline: `  ${branch} ${t.comm}`, threads: 1, threadsDetail: [] };
 }
 
 /** Sort rows by a column; ties broken by pid so the order is stable between refreshes. */

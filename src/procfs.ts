@@ -145,8 +145,7 @@ export function readProcStatIdle(): number[] | null {
 }
 
 export function onlineCpuCount(): number {
-  const st = readText('/proc/stat') ?? '';
-  return (st.match(/^cpu\d+ /gm) ?? []).length || 1;
+  return readProcStatIdle()?.length || 1;
 }
 
 /** uid -> user name, from /etc/passwd, read again only for an unknown uid. */

@@ -1,5 +1,5 @@
 // top -b style text: a summary line and a table per interval.
-import { headerLine, rowLine, sortRows, type Column } from '../columns';
+import { headerLine, rowLine, sortRows, threadAsRow, type Column } from '../columns';
 import { fmtDuration, fmtPct } from '../format';
 import type { Interval, ProcessRow } from '../model';
 
@@ -28,11 +28,7 @@ export function renderBatch(iv: Interval, rows: ProcessRow[], opts: BatchOptions
     lines.push(rowLine(opts.columns, r, opts.width).trimEnd());
     if (opts.threads && r.threadsDetail.length > 1) {
       const threads = r.threadsDetail;
-      threads.forEach((t, i) => {
-        const branch = i === threads.length - 1 ? '`-' : '|-';
-        const asRow: ProcessRow = { ...r, ...t, pid: t.tid, cmdline: `  ${branch} ${t.comm}`, threads: 1, threadsDetail: [] };
-        lines.push(rowLine(opts.columns, asRow, opts.width).trimEnd());
-      });
+      threads.forEach((t, i) => lines.push(rowLine(opts.columns, threadAsRow(r, t, i === threads.length - 1, false), opts.width).trimEnd()));
     }
   }
   return lines.join('\n') + '\n\n';

@@ -15,7 +15,7 @@ import blessed from 'blessed';
 import fs from 'node:fs';
 import os from 'node:os';
 import tty from 'node:tty';
-import { DEFAULT_COLUMNS, column, headerLine, rowLine, sortRows, type Column } from '../columns';
+import { DEFAULT_COLUMNS, column, headerLine, rowLine, sortRows, threadAsRow, type Column } from '../columns';
 import { describe } from '../collector';
 import { UserError } from '../errors';
 import { fmtCount, fmtDuration, fmtPct } from '../format';
@@ -345,7 +345,6 @@ export function runTui(opts: TuiOptions): void {
   let iv: Interval | null = null;
   let rows: ProcessRow[] = [];
   let items = new Map<ProcessRow, Item>();
-  let threadItems = new Map<ProcessRow, Item[]>();
   let view: Item[] = [];
   let selKey: string | null = null;
   let selIdx = 0;
@@ -406,23 +405,12 @@ export function runTui(opts: TuiOptions): void {
       if (!it) items.set(r, (it = { key: `p${r.pid}`, row: r }));
       next.push(it);
       if (showThreads && r.threadsDetail.length > 1) {
-        let kids = threadItems.get(r);
-        if (!kids) {
-          const asRows = r.threadsDetail.map((t): ProcessRow => ({ ...r, ...t, pid: t.tid, cmdline: '', threads: 1, threadsDetail: [] }));
-          kids = asRows.map((tr) => ({ key: `t${tr.pid}`, row: tr }));
-          threadItems.set(r, kids);
-        }
-        const order = new Map(kids.map((k) => [k.row, k] as const));
-        const sorted = sortRows(kids.map((k) => k.row), sortBy, invert);
-        sorted.forEach((tr, i) => {
-          const kid = order.get(tr)!;
+        // Sort the threads, then draw the tree: the last one gets the closing branch.
+        const byTid = new Map(r.threadsDetail.map((t) => [t.tid, t] as const));
+        const sorted = sortRows(r.threadsDetail.map((t) => threadAsRow(r, t, false, unicode)), sortBy, invert);
+        sorted.forEach((row, i) => {
           const last = i === sorted.length - 1;
-          const cmd = `  ${unicode ? (last ? '└─' : '├─') : last ? '`-' : '|-'} ${tr.comm}`;
-          if (tr.cmdline !== cmd) {
-            tr.cmdline = cmd; // our own copy of the thread row; its tree branch depends on the order
-            kid.line = undefined;
-          }
-          next.push(kid);
+          next.push({ key: `t${row.pid}`, row: last ? threadAsRow(r, byTid.get(row.pid)!, true, unicode) : row });
         });
       }
     }
@@ -444,7 +432,7 @@ export function runTui(opts: TuiOptions): void {
     body.top = lay.height + 2;
     body.height = Math.max(1, height - lay.height - CHROME_ROWS);
     for (const it of items.values()) it.line = undefined;
-    for (const kids of threadItems.values()) for (const it of kids) it.line = undefined;
+    for (const it of view) it.line = undefined; // thread rows are not in items
   };
 
   const draw = () => {
@@ -562,7 +550,6 @@ export function runTui(opts: TuiOptions): void {
         iv = next;
         rows = filtered;
         items = new Map();
-        threadItems = new Map();
         if (next.ncpu !== ncpu) {
           ncpu = next.ncpu;
           layout();
