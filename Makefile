@@ -46,7 +46,7 @@ $(OUT)/ebtop.bpf.o: $(filter-out $(OUT)/ebtop.bpf.o,$(BPF_OBJS))
 $(OUT):
 	mkdir -p $@
 
-build/Release/ebtop_bpf.node: native/ebtop_bpf.c native/layout.h bpf/ebtop.h binding.gyp node_modules/.package-lock.json
+build/Release/ebtop_bpf.node: native/ebtop_bpf.c binding.gyp node_modules/.package-lock.json
 	npx node-gyp rebuild --nodedir=$$(dirname $$(dirname $$(readlink -f $$(command -v node))))
 
 dist/cli.js: $(TS_SRCS) tsconfig.json node_modules/.package-lock.json

@@ -11,25 +11,79 @@
 
 #define PF_KTHREAD 0x00200000
 #define TASK_DEAD_STATE 0x80
+#define E2BIG 7
+
+/* Shared maps are __weak: every subsystem object includes this header, and
+ * the static linker (bpftool gen object) merges the identical definitions. */
 
 /* One ring buffer for every record that cannot wait for the next snapshot
  * (exits, execs, forks). Size set from userspace before load. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
-} events SEC(".maps");
+} events SEC(".maps") __weak;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct ebtop_stats);
-} stats SEC(".maps");
+} stats SEC(".maps") __weak;
+
+/* Per-thread state (struct ebtop_thread): task-local storage, freed with the
+ * task, so a reused tid never inherits it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ebtop_thread);
+} thread_store SEC(".maps") __weak;
+
+/* Fallback without task-local storage (before 5.11): a per-tid hash sized
+ * before load; the core deletes a thread's entry at its exit record, and
+ * userspace the entries of threads that vanished unseen. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ebtop_thread_slot);
+} thread_hash SEC(".maps") __weak;
+
+/* A zeroed slot to insert from: too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ebtop_thread_slot);
+} thread_zero SEC(".maps") __weak;
+
+/* The charge generation programs write (struct ebtop_owner.gen). Userspace
+ * flips it at the start of each refresh and drains the entries of the other
+ * generation at the end: by then no program can still hold a pointer to one
+ * (programs run for microseconds with preemption off), so no charge is
+ * written into an entry that was already read and deleted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} charge_gen SEC(".maps") __weak;
+
+/* Set before load (src/subsystems/cpu.ts): 1 where task-local storage is missing. */
+extern const volatile __u32 use_thread_hash;
 
 static __always_inline struct ebtop_stats *own_stats(void)
 {
 	__u32 zero = 0;
 	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+/* A bounded map refused an update (full): counted, shown as lost. */
+static __always_inline void count_map_full(void)
+{
+	struct ebtop_stats *s = own_stats();
+	if (s)
+		s->map_full++;
 }
 
 /* Wake the reader only when the ring is half full: userspace drains it once
@@ -55,6 +109,63 @@ static __always_inline void *reserve(__u64 size)
 	return rec;
 }
 
+/* The process a task belongs to (gen 0: as owner maps store it). */
+static __always_inline void owner_of(struct task_struct *t, struct ebtop_owner *o)
+{
+	o->pid = BPF_CORE_READ(t, tgid);
+	o->gen = 0;
+	o->start_ns = BPF_CORE_READ(t, group_leader, start_time);
+}
+
+/* An owner as a charge map key: in the generation being written now. */
+static __always_inline void charge_key(struct ebtop_owner *o)
+{
+	__u32 zero = 0;
+	__u32 *gen = bpf_map_lookup_elem(&charge_gen, &zero);
+	o->gen = gen ? *gen : 0;
+}
+
+/*
+ * The thread's state, created on first use when `create`. NULL when it has
+ * none (and !create), or when the fallback hash is full (counted).
+ */
+static __always_inline struct ebtop_thread *thread_get(struct task_struct *t, bool create)
+{
+	if (!use_thread_hash)
+		return bpf_task_storage_get(&thread_store, t, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+
+	__u32 tid = BPF_CORE_READ(t, pid), zero = 0;
+	__u64 start = BPF_CORE_READ(t, start_time);
+	struct ebtop_thread_slot *slot = bpf_map_lookup_elem(&thread_hash, &tid);
+	if (slot && slot->start_ns != start) {
+		/* a reused tid whose previous thread's exit was not seen */
+		if (!create)
+			return NULL;
+		__builtin_memset(&slot->th, 0, sizeof(slot->th));
+		slot->start_ns = start;
+	}
+	if (!slot && create) {
+		struct ebtop_thread_slot *z = bpf_map_lookup_elem(&thread_zero, &zero);
+		if (!z)
+			return NULL;
+		z->start_ns = start;
+		if (bpf_map_update_elem(&thread_hash, &tid, z, BPF_NOEXIST) == -E2BIG)
+			count_map_full();
+		z->start_ns = 0;
+		slot = bpf_map_lookup_elem(&thread_hash, &tid);
+	}
+	return slot ? &slot->th : NULL;
+}
+
+/* Forget a thread's state at its exit (task storage goes with the task). */
+static __always_inline void thread_forget(struct task_struct *t)
+{
+	if (use_thread_hash) {
+		__u32 tid = BPF_CORE_READ(t, pid);
+		bpf_map_delete_elem(&thread_hash, &tid);
+	}
+}
+
 /* task->__state was task->state before 5.14. */
 struct task_struct___pre514 {
 	long state;
@@ -65,6 +176,19 @@ static __always_inline __u32 task_state(struct task_struct *t)
 	if (bpf_core_field_exists(t->__state))
 		return BPF_CORE_READ(t, __state);
 	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
+}
+
+/* The CPU a task is on: thread_info.cpu with THREAD_INFO_IN_TASK (x86 from
+ * 5.16), task->cpu before. */
+struct task_struct___pre516 {
+	unsigned int cpu;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u32 task_cpu_of(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->thread_info.cpu))
+		return BPF_CORE_READ(t, thread_info.cpu);
+	return BPF_CORE_READ((struct task_struct___pre516 *)t, cpu);
 }
 
 #endif

@@ -15,6 +15,11 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 capture_args = 1;
+/* sched_switch passes prev_state from 5.18 on; before, prev->__state is read
+ * (set from the BTF argument count of btf_trace_sched_switch before load). */
+const volatile __u32 switch_has_prev_state = 1;
+/* Per-thread state in a tid hash instead of task-local storage (common.bpf.h). */
+const volatile __u32 use_thread_hash = 0;
 
 /* Indexed by CPU; sized to the number of possible CPUs before load. */
 struct {
@@ -23,6 +28,20 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ebtop_cpu_run);
 } cpu_run SEC(".maps");
+
+/* The object's BTF records only the types of globals, maps and function
+ * signatures: these make the ring records' layouts checkable from
+ * userspace (test/unit/layout.test.ts). */
+const volatile struct ebtop_exec btf_exec_layout __attribute__((used));
+const volatile struct ebtop_fork btf_fork_layout __attribute__((used));
+
+/* The iterator's record: too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ebtop_task);
+} task_scratch SEC(".maps");
 
 /* Snapshotting another CPU's running thread by more than this means the
  * switch-in we saw is not the one it is running under: trust the kernel. */
@@ -48,6 +67,7 @@ static __always_inline void fill_task(struct ebtop_task *r, struct task_struct *
 	r->state = task_state(t);
 	r->exit_code = BPF_CORE_READ(t, exit_code);
 	r->start_ns = BPF_CORE_READ(t, start_time);
+	r->pstart_ns = BPF_CORE_READ(t, group_leader, start_time);
 	r->time_ns = now;
 	__u32 flags = 0;
 	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
@@ -56,44 +76,50 @@ static __always_inline void fill_task(struct ebtop_task *r, struct task_struct *
 		flags |= EBTOP_F_ZOMBIE;
 	r->flags = flags;
 	read_counters(t, &r->cpu);
+	/* zeroed first: bytes after the NUL must not differ between two dumps */
+	__builtin_memset(r->comm, 0, sizeof(r->comm));
 	BPF_CORE_READ_STR_INTO(&r->comm, t, comm);
 }
 
-static __always_inline __u32 task_cpu_of(struct task_struct *t)
+/* Every subsystem's per-thread group, as the thread's state holds it now. */
+static __always_inline void fill_thread(struct ebtop_task *r, struct ebtop_thread *th)
 {
-	if (bpf_core_field_exists(t->thread_info.cpu))
-		return BPF_CORE_READ(t, thread_info.cpu);
-	return BPF_CORE_READ(t, wake_cpu);
+	if (th)
+		r->thr = th->c;
+	else
+		__builtin_memset(&r->thr, 0, sizeof(r->thr));
 }
 
 SEC("iter/task")
 int dump_task(struct bpf_iter__task *ctx)
 {
 	struct task_struct *t = ctx->task;
-	struct ebtop_task r = {};
+	__u32 zero = 0;
+	struct ebtop_task *r = bpf_map_lookup_elem(&task_scratch, &zero);
 
-	if (!t)
+	if (!t || !r)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
 	/* time_ns stays 0: an idle thread's record is then byte-identical
 	 * between two snapshots, which lets userspace skip decoding it. */
-	fill_task(&r, t, EBTOP_REC_TASK, 0);
+	fill_task(r, t, EBTOP_REC_TASK, 0);
+	fill_thread(r, thread_get(t, false));
 
 	if (BPF_CORE_READ(t, on_cpu)) {
 		__u32 cpu = task_cpu_of(t);
 		struct ebtop_cpu_run *run = bpf_map_lookup_elem(&cpu_run, &cpu);
 
-		r.flags |= EBTOP_F_RUNNING;
-		if (run && run->tid == r.tid && run->in_ns && run->in_ns <= now &&
-		    run->oncpu_at_in <= r.cpu.oncpu_ns) {
+		r->flags |= EBTOP_F_RUNNING;
+		if (run && run->tid == r->tid && run->in_ns && run->in_ns <= now &&
+		    run->oncpu_at_in <= r->cpu.oncpu_ns) {
 			__u64 exact = run->oncpu_at_in + (now - run->in_ns);
-			if (exact >= r.cpu.oncpu_ns && exact - r.cpu.oncpu_ns < MAX_CORRECTION_NS) {
-				r.cpu.oncpu_ns = exact;
-				r.flags |= EBTOP_F_CORRECTED;
+			if (exact >= r->cpu.oncpu_ns && exact - r->cpu.oncpu_ns < MAX_CORRECTION_NS) {
+				r->cpu.oncpu_ns = exact;
+				r->flags |= EBTOP_F_CORRECTED;
 			}
 		}
 	}
-	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	bpf_seq_write(ctx->meta->seq, r, sizeof(*r));
 	return 0;
 }
 
@@ -116,23 +142,29 @@ static __always_inline int on_switch(struct task_struct *prev, struct task_struc
 	if (!r)
 		return 0;
 	fill_task(r, prev, EBTOP_REC_EXIT, now);
+	fill_thread(r, thread_get(prev, false));
+	thread_forget(prev);
 	if (BPF_CORE_READ(prev, signal, live.counter) == 0)
 		r->flags |= EBTOP_F_GROUP_DEAD;
 	submit(r);
 	return 0;
 }
 
+/* ctx[3] is only read when the tracepoint has it: with the constant false
+ * the verifier never sees that access. */
 SEC("tp_btf/sched_switch")
-int BPF_PROG(switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+int switch_btf(__u64 *ctx)
 {
-	return on_switch(prev, next, prev_state);
+	struct task_struct *prev = (void *)ctx[1], *next = (void *)ctx[2];
+	return on_switch(prev, next, switch_has_prev_state ? (__u32)ctx[3] : task_state(prev));
 }
 
 /* Fallback for kernels without tp_btf (BTF-enabled raw tracepoints). */
 SEC("raw_tp/sched_switch")
-int BPF_PROG(switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next, unsigned int prev_state)
+int switch_raw(__u64 *ctx)
 {
-	return on_switch(prev, next, prev_state);
+	struct task_struct *prev = (void *)ctx[1], *next = (void *)ctx[2];
+	return on_switch(prev, next, switch_has_prev_state ? (__u32)ctx[3] : task_state(prev));
 }
 
 static __always_inline int on_exec(struct task_struct *p, pid_t old_tid)

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The one ABI header: every struct that crosses the kernel/userspace boundary.
- * Fixed-width types and explicit padding only; the addon exports sizeof/offsetof
- * of every field (native/layout.h) and a test holds src/abi.ts equal to it.
+ * Fixed-width types and explicit padding only. TypeScript does not copy these
+ * layouts by hand: src/abi.ts lays records out from the subsystems' declared
+ * counter groups, and test/unit/layout.test.ts holds that layout equal to the
+ * compiled object's own BTF.
+ *
+ * A subsystem adds its per-thread counter group (a struct of __u64 slots) to
+ * struct ebtop_task after the groups already there, in the order
+ * src/subsystems/index.ts lists the subsystems.
  */
 #ifndef EBTOP_H
 #define EBTOP_H
@@ -24,7 +30,7 @@
 #define EBTOP_F_CORRECTED 0x8  /* oncpu_ns corrected from the switch-in time */
 #define EBTOP_F_GROUP_DEAD 0x10 /* exit record: last thread of its process to exit */
 
-/* Counters the kernel keeps per thread (task_struct), monotonically increasing. */
+/* CPU group: counters the kernel keeps per thread (task_struct). */
 struct ebtop_cpu_counters {
 	__u64 oncpu_ns;   /* se.sum_exec_runtime */
 	__u64 runq_ns;    /* sched_info.run_delay */
@@ -34,7 +40,41 @@ struct ebtop_cpu_counters {
 	__u64 migrations; /* se.nr_migrations */
 };
 
-/* EBTOP_REC_TASK (iterator) and EBTOP_REC_EXIT (ring buffer). */
+/* Disk group: block-layer bios submitted by the thread (block_bio_queue, in
+ * the submitter's context; reads and writes only), page-cache reads and
+ * folios it dirtied. */
+struct ebtop_disk_counters {
+	__u64 read_bytes;
+	__u64 write_bytes;
+	__u64 reads;    /* bios */
+	__u64 writes;   /* bios */
+	__u64 seq_bios; /* bios that start where the process's previous bio on that device ended */
+	__u64 fs_read_bytes;
+	__u64 fs_write_bytes;
+	__u64 dirtied_bytes; /* page-cache folios it dirtied (writeback_dirty_folio) */
+};
+
+/* The groups counted in the thread's own context, kept in task-local storage
+ * (struct ebtop_thread) and copied whole into every task record. A subsystem
+ * counting per thread appends its group here. */
+struct ebtop_thread_counters {
+	struct ebtop_disk_counters disk;
+};
+
+/* Per-thread state of the subsystems: the exported counters first. */
+struct ebtop_thread {
+	struct ebtop_thread_counters c;
+};
+
+/* The same, in the per-tid hash used where task-local storage is missing
+ * (before 5.11): start_ns tells a reused tid from the thread that had it. */
+struct ebtop_thread_slot {
+	__u64 start_ns;
+	struct ebtop_thread th;
+};
+
+/* EBTOP_REC_TASK (iterator) and EBTOP_REC_EXIT (ring buffer): one thread's
+ * identity, then its counter groups, every slot a monotonic __u64. */
 struct ebtop_task {
 	__u32 type;
 	__u32 tid;
@@ -45,9 +85,11 @@ struct ebtop_task {
 	__u32 state;     /* task __state */
 	__s32 exit_code; /* task->exit_code (wait status encoding) */
 	__u64 start_ns;  /* task->start_time, CLOCK_MONOTONIC: identity with tid */
+	__u64 pstart_ns; /* group leader's start_time: the process's identity with pid */
 	__u64 time_ns;   /* exit records: when it exited, CLOCK_MONOTONIC; snapshots: 0 */
-	struct ebtop_cpu_counters cpu;
 	char comm[EBTOP_COMM_LEN];
+	struct ebtop_cpu_counters cpu;
+	struct ebtop_thread_counters thr;
 };
 
 /* EBTOP_REC_EXEC (ring buffer). args: NUL-separated argv, truncated. */
@@ -75,6 +117,39 @@ struct ebtop_fork {
 	char comm[EBTOP_COMM_LEN];
 };
 
+/* Key of owner-keyed charge maps: a process (tgid + its leader's start time,
+ * so a reused pid is another owner). Charges made outside the owner's
+ * context (softirq, flusher threads) go to the owner, alive or exited.
+ * gen: the charge generation (0/1) the entry was written in; userspace
+ * flips it every refresh and drains the other one (common.bpf.h). */
+struct ebtop_owner {
+	__u32 pid;
+	__u32 gen;
+	__u64 start_ns;
+};
+
+/* Log-linear latency histogram: 4 buckets per power of two (each at most 25%
+ * wider than its lower bound, 20% of its upper), from 1 us up; bucket 0 holds
+ * everything below 1 us, the last everything from ~73 min on. */
+#define EBTOP_LAT_SUB 4
+#define EBTOP_LAT_MIN_SHIFT 10
+#define EBTOP_LAT_BUCKETS 128
+
+/* Disk charges, per owner process (charge map values): what the kernel did
+ * for it outside its context. */
+struct ebtop_disk_writeback {
+	__u64 writeback_bytes; /* pages it dirtied, written by someone else (flusher, sync) */
+	__u64 writeback_ios;   /* bios */
+};
+
+struct ebtop_disk_latency {
+	__u64 lat_count; /* requests completed (block_io_start -> block_io_done) */
+	__u64 lat_sum_ns;
+	__u64 lat_min_ns;
+	__u64 lat_max_ns;
+	__u64 lat[EBTOP_LAT_BUCKETS];
+};
+
 /* Per-CPU: which thread was switched in, when, and its runtime then. */
 struct ebtop_cpu_run {
 	__u32 tid;
@@ -85,16 +160,19 @@ struct ebtop_cpu_run {
 
 /* Per-CPU counters of the BPF side itself. */
 struct ebtop_stats {
-	__u64 records; /* records submitted to the ring buffer */
-	__u64 lost;    /* records dropped: ring buffer full */
+	__u64 records;  /* records submitted to the ring buffer */
+	__u64 lost;     /* records dropped: ring buffer full */
+	__u64 map_full; /* map updates refused: a bounded map was full */
 };
 
-#define EBTOP_ASSERT_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), #t " size changed: update src/abi.ts")
+#define EBTOP_ASSERT_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), #t " size changed")
 EBTOP_ASSERT_SIZE(ebtop_cpu_counters, 48);
-EBTOP_ASSERT_SIZE(ebtop_task, 112);
 EBTOP_ASSERT_SIZE(ebtop_exec, 312);
 EBTOP_ASSERT_SIZE(ebtop_fork, 48);
+EBTOP_ASSERT_SIZE(ebtop_owner, 16);
 EBTOP_ASSERT_SIZE(ebtop_cpu_run, 24);
-EBTOP_ASSERT_SIZE(ebtop_stats, 16);
+EBTOP_ASSERT_SIZE(ebtop_stats, 24);
+EBTOP_ASSERT_SIZE(ebtop_disk_latency, (4 + EBTOP_LAT_BUCKETS) * 8);
+_Static_assert(sizeof(struct ebtop_task) % 8 == 0, "ebtop_task: counter groups must stay 8-aligned");
 
 #endif

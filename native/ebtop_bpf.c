@@ -1,7 +1,7 @@
 /*
  * Thin N-API layer over libbpf. No policy lives here: which programs load,
  * which fallback is used and what the bytes mean is decided in TypeScript
- * (src/bpf/native.ts types this module). Every failure becomes a JS Error with
+ * (src/native.ts types this module). Every failure becomes a JS Error with
  * `errno`, `code` and `call` (the libbpf or system call that failed).
  */
 #define NAPI_VERSION 8
@@ -17,11 +17,12 @@
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
-#include "layout.h"
 
 #define MAX_LINKS 64
 #define LOG_CAP (1 << 20)
-#define RING_CAP (256u << 20)
+#define PENDING_CAP (16u << 20) /* ring records held for JS between two drains */
+#define BATCH_CHUNK 256u         /* entries per batch call, doubled on ENOSPC */
+#define ENOTSUPP_KERNEL 524      /* kernel-internal ENOTSUPP, leaks out of some syscalls */
 
 struct growbuf {
 	char *data;
@@ -35,7 +36,7 @@ struct handle {
 	struct ring_buffer *ring;
 	uv_poll_t *poll;
 	struct growbuf pending; /* ring records consumed but not yet drained by JS */
-	__u64 pending_dropped;  /* bytes dropped because JS did not drain */
+	__u64 pending_dropped;  /* records dropped: pending was full (JS did not drain) */
 	int stats_fd;
 	int closed;
 };
@@ -60,12 +61,15 @@ static napi_value throw_errno(napi_env env, const char *call, int err)
 	case E2BIG: name = "E2BIG"; break;
 	case ESRCH: name = "ESRCH"; break;
 	case EOPNOTSUPP: name = "EOPNOTSUPP"; break;
-	case 524: name = "ENOTSUPP"; break; /* kernel-internal ENOTSUPP */
+	case ENOTSUPP_KERNEL: name = "ENOTSUPP"; break;
 	case EBUSY: name = "EBUSY"; break;
 	case EEXIST: name = "EEXIST"; break;
 	case ENOSPC: name = "ENOSPC"; break;
 	case EFAULT: name = "EFAULT"; break;
 	case ENODEV: name = "ENODEV"; break;
+	case EBADF: name = "EBADF"; break;
+	case EINTR: name = "EINTR"; break;
+	case EAGAIN: name = "EAGAIN"; break;
 	}
 	napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
 	napi_create_error(env, code, message, &error);
@@ -449,106 +453,274 @@ static napi_value js_read_iter(napi_env env, napi_callback_info info)
 	return out;
 }
 
-/* mapDump(h, map) -> {keys, values, count, keySize, valueSize}. valueSize is
- * per element as laid out (per-CPU maps: roundup(value_size, 8) * ncpus). */
-static napi_value js_map_dump(napi_env env, napi_callback_info info)
+/* ---------- maps ---------- */
+
+static int map_fd(napi_env env, struct bpf_map *m)
+{
+	int fd = bpf_map__fd(m);
+	if (fd < 0)
+		throw_errno(env, "bpf_map__fd", EBADF); /* not loaded yet */
+	return fd;
+}
+
+/* Bytes per element in a value buffer: per-CPU maps hold one 8-aligned slot
+ * per possible CPU, the layout the kernel copies in and out. */
+static int value_stride(struct bpf_map *m, __u32 *out)
+{
+	__u32 vs = bpf_map__value_size(m);
+	switch (bpf_map__type(m)) {
+	case BPF_MAP_TYPE_PERCPU_ARRAY:
+	case BPF_MAP_TYPE_PERCPU_HASH:
+	case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+	case BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE: {
+		int ncpu = libbpf_num_possible_cpus();
+		if (ncpu < 0)
+			return ncpu;
+		vs = ((vs + 7) & ~7u) * ncpu;
+		break;
+	}
+	default:
+		break;
+	}
+	*out = vs;
+	return 0;
+}
+
+/* Where mapDump and mapDrain collect entries; reused between calls, so a
+ * refresh allocates nothing once they have grown to the maps' size. */
+static struct growbuf dump_keys, dump_vals, dump_tok;
+
+static int is_no_batch(int err)
+{
+	return err == -EINVAL || err == -EOPNOTSUPP || err == -ENOTSUPP_KERNEL;
+}
+
+typedef int (*batch_fn)(int fd, void *in_batch, void *out_batch, void *keys, void *values,
+			__u32 *count, const struct bpf_map_batch_opts *opts);
+
+/* Appends the whole map to dump_keys/dump_vals, BATCH_CHUNK entries per call.
+ * A hash map's batch never splits a bucket: ENOSPC means one bucket holds more
+ * entries than the chunk (collisions, or inserts racing with us), so the same
+ * call is made again with a bigger chunk. Returns 0, -errno, or 1 when the
+ * kernel has no batch op for this map (first call refused). */
+static int batch_walk(batch_fn fn, int fd, __u32 ks, __u32 vs, __u32 max)
+{
+	size_t tok = ks > 8 ? ks : 8; /* hash maps: a u32 bucket; others: a key */
+	__u32 chunk = BATCH_CHUNK;
+	void *in = NULL, *out;
+	dump_tok.len = 0;
+	if (grow(&dump_tok, 2 * tok))
+		return -ENOMEM;
+	out = dump_tok.data + tok;
+	for (;;) {
+		if (grow(&dump_keys, (size_t)chunk * ks) || grow(&dump_vals, (size_t)chunk * vs))
+			return -ENOMEM;
+		__u32 count = chunk;
+		int err = fn(fd, in, out, dump_keys.data + dump_keys.len, dump_vals.data + dump_vals.len, &count, NULL);
+		if (err)
+			err = -errno;
+		if (err == -ENOSPC && chunk <= max && chunk < (1u << 30)) {
+			chunk *= 2;
+			continue;
+		}
+		if (err && !in && is_no_batch(err))
+			return 1;
+		if (err && err != -ENOENT)
+			return err;
+		dump_keys.len += (size_t)count * ks;
+		dump_vals.len += (size_t)count * vs;
+		if (err) /* ENOENT: that was the last batch */
+			return 0;
+		in = dump_tok.data;
+		memcpy(in, out, tok);
+	}
+}
+
+/* The same, key by key, for kernels without batch ops; drain uses
+ * bpf_map_lookup_and_delete_elem (hash maps: 5.14). The next key is taken
+ * before the current one is read (and deleted), and the walk always moves on:
+ * a key deleted under us makes a hash map's get_next_key start again from the
+ * first key, so the walk is bounded (2 * max + 16 steps) and a dump of a
+ * churning map can repeat keys. */
+static int key_walk(int fd, __u32 ks, __u32 vs, __u32 max, int drain, const char **call)
+{
+	__u64 limit = 2 * (__u64)max + 16;
+	dump_tok.len = 0;
+	if (grow(&dump_tok, 2 * (size_t)ks))
+		return -ENOMEM;
+	char *cur = dump_tok.data, *next = dump_tok.data + ks;
+	*call = "bpf_map_get_next_key";
+	if (bpf_map_get_next_key(fd, NULL, cur))
+		return errno == ENOENT ? 0 : -errno;
+	for (__u64 step = 0; step < limit; step++) {
+		if (grow(&dump_keys, ks) || grow(&dump_vals, vs))
+			return -ENOMEM;
+		int last = 0;
+		if (bpf_map_get_next_key(fd, cur, next)) {
+			if (errno != ENOENT)
+				return -errno; /* *call is still get_next_key's */
+			last = 1;
+		}
+		void *v = dump_vals.data + dump_vals.len;
+		int err = drain ? bpf_map_lookup_and_delete_elem(fd, cur, v) : bpf_map_lookup_elem(fd, cur, v);
+		if (!err) {
+			memcpy(dump_keys.data + dump_keys.len, cur, ks);
+			dump_keys.len += ks;
+			dump_vals.len += vs;
+		} else if (errno != ENOENT) { /* ENOENT: deleted since get_next_key */
+			*call = drain ? "bpf_map_lookup_and_delete_elem" : "bpf_map_lookup_elem";
+			return -errno;
+		}
+		if (last)
+			break;
+		char *t = cur;
+		cur = next;
+		next = t;
+	}
+	return 0;
+}
+
+/* The shared body of mapDump and mapDrain. */
+static napi_value collect(napi_env env, napi_callback_info info, int drain)
 {
 	napi_value argv[2], out;
 	struct handle *h;
 	struct bpf_map *m;
-	if (get_args(env, info, 2, argv) || !(h = get_handle(env, argv[0])) || !(m = find_map(env, h, argv[1])))
+	int fd;
+	__u32 ks, vs, max;
+	if (get_args(env, info, 2, argv) || !(h = get_handle(env, argv[0])) || !(m = find_map(env, h, argv[1])) ||
+	    (fd = map_fd(env, m)) < 0)
 		return NULL;
-	int fd = bpf_map__fd(m);
-	__u32 ks = bpf_map__key_size(m), vs = bpf_map__value_size(m), max = bpf_map__max_entries(m);
-	enum bpf_map_type t = bpf_map__type(m);
-	if (t == BPF_MAP_TYPE_PERCPU_ARRAY || t == BPF_MAP_TYPE_PERCPU_HASH || t == BPF_MAP_TYPE_LRU_PERCPU_HASH) {
-		int ncpu = libbpf_num_possible_cpus();
-		if (ncpu < 0)
-			return throw_errno(env, "libbpf_num_possible_cpus", ncpu);
-		vs = ((vs + 7) & ~7u) * ncpu;
+	int err = value_stride(m, &vs);
+	if (err)
+		return throw_errno(env, "libbpf_num_possible_cpus", err);
+	ks = bpf_map__key_size(m);
+	max = bpf_map__max_entries(m);
+	dump_keys.len = dump_vals.len = 0;
+	const char *call = drain ? "bpf_map_lookup_and_delete_batch" : "bpf_map_lookup_batch";
+	err = batch_walk(drain ? bpf_map_lookup_and_delete_batch : bpf_map_lookup_batch, fd, ks, vs, max);
+	if (err == 1) {
+		dump_keys.len = dump_vals.len = 0;
+		err = key_walk(fd, ks, vs, max, drain, &call);
 	}
-	char *keys = malloc((size_t)ks * max), *vals = malloc((size_t)vs * max);
-	if (!keys || !vals) {
-		free(keys);
-		free(vals);
-		return throw_errno(env, "mapDump", ENOMEM);
-	}
-	__u32 total = 0, batch_token = 0;
-	int first = 1, err = 0;
-	while (total < max) {
-		__u32 count = max - total;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &batch_token, &batch_token,
-					   keys + (size_t)total * ks, vals + (size_t)total * vs, &count, NULL);
-		if (err && errno != ENOENT) {
-			err = -errno;
-			break;
-		}
-		total += count;
-		first = 0;
-		if (err) { /* ENOENT: done */
-			err = 0;
-			break;
-		}
-	}
-	if (err == -EINVAL || err == -ENOTSUP || err == -524) {
-		/* no batch op for this map type: walk keys one by one */
-		char *prev = NULL;
-		err = 0;
-		total = 0;
-		while (total < max && !bpf_map_get_next_key(fd, prev, keys + (size_t)total * ks)) {
-			if (!bpf_map_lookup_elem(fd, keys + (size_t)total * ks, vals + (size_t)total * vs)) {
-				prev = keys + (size_t)total * ks;
-				total++;
-			}
-		}
-	}
-	if (err) {
-		free(keys);
-		free(vals);
-		return throw_errno(env, "bpf_map_lookup_batch", err);
-	}
+	if (err)
+		return throw_errno(env, call, err);
+	size_t count = ks ? dump_keys.len / ks : 0;
 	napi_create_object(env, &out);
-	napi_set_named_property(env, out, "keys", make_buffer(env, keys, (size_t)total * ks));
-	napi_set_named_property(env, out, "values", make_buffer(env, vals, (size_t)total * vs));
-	napi_set_named_property(env, out, "count", make_num(env, total));
+	napi_set_named_property(env, out, "keys", make_buffer(env, dump_keys.data, dump_keys.len));
+	napi_set_named_property(env, out, "values", make_buffer(env, dump_vals.data, dump_vals.len));
+	napi_set_named_property(env, out, "count", make_num(env, count));
 	napi_set_named_property(env, out, "keySize", make_num(env, ks));
 	napi_set_named_property(env, out, "valueSize", make_num(env, vs));
-	free(keys);
-	free(vals);
 	return out;
 }
 
-/* mapDelete(h, map, keys Buffer): delete every key of the concatenation. */
+/* mapDump(h, map) -> {keys, values, count, keySize, valueSize}. valueSize is
+ * per element as laid out (per-CPU maps: roundup(value_size, 8) * ncpus). */
+static napi_value js_map_dump(napi_env env, napi_callback_info info)
+{
+	return collect(env, info, 0);
+}
+
+/* mapDrain(h, map) -> as mapDump, every entry read and deleted in one step
+ * (under the bucket lock), so an update between the read and the delete is
+ * never lost. Hash and per-CPU hash maps. */
+static napi_value js_map_drain(napi_env env, napi_callback_info info)
+{
+	return collect(env, info, 1);
+}
+
+/* The key buffer of mapUpdate/mapDelete: whole keys of this map. */
+static int get_keys(napi_env env, napi_value v, struct bpf_map *m, char **data, __u32 *count)
+{
+	size_t len;
+	__u32 ks = bpf_map__key_size(m);
+	if (napi_get_buffer_info(env, v, (void **)data, &len) != napi_ok) {
+		throw_msg(env, "expected a Buffer of keys");
+		return -1;
+	}
+	if (!ks || len % ks || len / ks > UINT32_MAX) {
+		throw_errno(env, "keys: not a whole number of keys", EINVAL);
+		return -1;
+	}
+	*count = len / ks;
+	return 0;
+}
+
+/* mapUpdate(h, map, keys, values): insert or replace each key's value; values
+ * laid out as mapDump gives them. */
+static napi_value js_map_update(napi_env env, napi_callback_info info)
+{
+	napi_value argv[4];
+	struct handle *h;
+	struct bpf_map *m;
+	char *keys, *vals;
+	size_t vlen;
+	__u32 n, vs;
+	int fd;
+	if (get_args(env, info, 4, argv) || !(h = get_handle(env, argv[0])) || !(m = find_map(env, h, argv[1])) ||
+	    (fd = map_fd(env, m)) < 0 || get_keys(env, argv[2], m, &keys, &n))
+		return NULL;
+	if (napi_get_buffer_info(env, argv[3], (void **)&vals, &vlen) != napi_ok)
+		return throw_msg(env, "mapUpdate: expected a Buffer of values");
+	int err = value_stride(m, &vs);
+	if (err)
+		return throw_errno(env, "libbpf_num_possible_cpus", err);
+	if (vlen != (size_t)n * vs)
+		return throw_errno(env, "mapUpdate: values do not match keys", EINVAL);
+	__u32 count = n;
+	if (!n || !bpf_map_update_batch(fd, keys, vals, &count, NULL))
+		return NULL;
+	if (!is_no_batch(-errno))
+		return throw_errno(env, "bpf_map_update_batch", errno);
+	__u32 ks = bpf_map__key_size(m);
+	for (__u32 i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, keys + (size_t)i * ks, vals + (size_t)i * vs, BPF_ANY))
+			return throw_errno(env, "bpf_map_update_elem", errno);
+	return NULL;
+}
+
+/* mapDelete(h, map, keys Buffer): delete every key of the concatenation; a key
+ * already gone is no error. */
 static napi_value js_map_delete(napi_env env, napi_callback_info info)
 {
 	napi_value argv[3];
 	struct handle *h;
 	struct bpf_map *m;
-	char *data;
-	size_t len;
-	if (get_args(env, info, 3, argv) || !(h = get_handle(env, argv[0])) || !(m = find_map(env, h, argv[1])))
+	char *keys;
+	__u32 n, off = 0;
+	int fd;
+	if (get_args(env, info, 3, argv) || !(h = get_handle(env, argv[0])) || !(m = find_map(env, h, argv[1])) ||
+	    (fd = map_fd(env, m)) < 0 || get_keys(env, argv[2], m, &keys, &n))
 		return NULL;
-	if (napi_get_buffer_info(env, argv[2], (void **)&data, &len) != napi_ok)
-		return throw_msg(env, "mapDelete: expected a Buffer");
 	__u32 ks = bpf_map__key_size(m);
-	if (!ks || len % ks)
-		return throw_errno(env, "mapDelete: key size", EINVAL);
-	__u32 count = len / ks;
-	if (count && bpf_map_delete_batch(bpf_map__fd(m), data, &count, NULL)) {
-		for (size_t off = 0; off < len; off += ks)
-			bpf_map_delete_elem(bpf_map__fd(m), data + off); /* ENOENT is fine */
+	while (off < n) {
+		__u32 count = n - off;
+		if (!bpf_map_delete_batch(fd, keys + (size_t)off * ks, &count, NULL))
+			return NULL;
+		if (errno == ENOENT) { /* the batch stops at a missing key: skip it */
+			off += count + 1;
+			continue;
+		}
+		if (!is_no_batch(-errno))
+			return throw_errno(env, "bpf_map_delete_batch", errno);
+		for (; off < n; off++)
+			if (bpf_map_delete_elem(fd, keys + (size_t)off * ks) && errno != ENOENT)
+				return throw_errno(env, "bpf_map_delete_elem", errno);
 	}
 	return NULL;
 }
 
 /* ---------- ring buffer ---------- */
 
-/* Records are framed as [u32 length][record][pad to 8]. */
+/* Records are framed as [u32 length][record][pad to 8]. The kernel ring is
+ * consumed in the background whatever JS does; what JS has not drained is
+ * capped, and the records that did not fit are counted. */
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct handle *h = ctx;
 	size_t framed = (4 + size + 7) & ~(size_t)7;
-	if (h->pending.len + framed > RING_CAP || grow(&h->pending, framed)) {
+	if (h->pending.len + framed > PENDING_CAP || grow(&h->pending, framed)) {
 		h->pending_dropped++;
 		return 0;
 	}
@@ -580,24 +752,37 @@ static napi_value js_ring_open(napi_env env, napi_callback_info info)
 		return NULL;
 	if (h->ring)
 		return throw_errno(env, "ringOpen: already open", EBUSY);
-	h->ring = ring_buffer__new(bpf_map__fd(m), on_record, h, NULL);
-	if (!h->ring)
+	struct ring_buffer *ring = ring_buffer__new(bpf_map__fd(m), on_record, h, NULL);
+	if (!ring)
 		return throw_errno(env, "ring_buffer__new", errno);
 	napi_get_uv_event_loop(env, &loop);
-	h->poll = calloc(1, sizeof(*h->poll));
-	if (!h->poll)
+	uv_poll_t *poll = calloc(1, sizeof(*poll));
+	if (!poll) {
+		ring_buffer__free(ring);
 		return throw_errno(env, "ringOpen", ENOMEM);
-	h->poll->data = h;
-	int err = uv_poll_init(loop, h->poll, ring_buffer__epoll_fd(h->ring));
-	if (!err)
-		err = uv_poll_start(h->poll, UV_READABLE, on_readable);
-	if (err)
+	}
+	poll->data = h;
+	int err = uv_poll_init(loop, poll, ring_buffer__epoll_fd(ring));
+	if (err) { /* not a libuv handle yet: uv_close must not see it */
+		free(poll);
+		ring_buffer__free(ring);
+		return throw_errno(env, "uv_poll_init", -err);
+	}
+	err = uv_poll_start(poll, UV_READABLE, on_readable);
+	if (err) {
+		uv_close((uv_handle_t *)poll, poll_closed);
+		ring_buffer__free(ring);
 		return throw_errno(env, "uv_poll_start", -err);
-	uv_unref((uv_handle_t *)h->poll); /* never keeps the process alive */
+	}
+	uv_unref((uv_handle_t *)poll); /* never keeps the process alive */
+	/* close_handle stops and closes h->poll: set only once it is initialised */
+	h->ring = ring;
+	h->poll = poll;
 	return NULL;
 }
 
-/* ringDrain(h) -> {data: Buffer of framed records, dropped} */
+/* ringDrain(h) -> {data: Buffer of framed records, dropped: records lost
+ * since the last drain because pending was full} */
 static napi_value js_ring_drain(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1], out;
@@ -664,21 +849,48 @@ static napi_value js_prog_stats(napi_env env, napi_callback_info info)
 
 /* ---------- probes and metadata ---------- */
 
+/* The running kernel's BTF, parsed once. */
+static struct btf *vmlinux_btf(napi_env env)
+{
+	static struct btf *vmlinux;
+	if (!vmlinux) {
+		vmlinux = btf__load_vmlinux_btf();
+		if (!vmlinux)
+			throw_errno(env, "btf__load_vmlinux_btf", errno);
+	}
+	return vmlinux;
+}
+
 /* btfHasType(name): does the running kernel's BTF define a type of this name? */
 static napi_value js_btf_has_type(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1], out;
 	char name[256];
-	static struct btf *vmlinux;
-	if (get_args(env, info, 1, argv) || get_string(env, argv[0], name, sizeof(name)))
+	struct btf *vmlinux;
+	if (get_args(env, info, 1, argv) || get_string(env, argv[0], name, sizeof(name)) || !(vmlinux = vmlinux_btf(env)))
 		return NULL;
-	if (!vmlinux) {
-		vmlinux = btf__load_vmlinux_btf();
-		if (!vmlinux)
-			return throw_errno(env, "btf__load_vmlinux_btf", errno);
-	}
 	napi_get_boolean(env, btf__find_by_name(vmlinux, name) > 0, &out);
 	return out;
+}
+
+/* btfTracepointArgs(name) -> arguments of the tracepoint as the kernel's BTF
+ * declares them (typedef btf_trace_<name>: a pointer to a function of
+ * __data and the arguments), without __data; -1 when it has no such type. */
+static napi_value js_btf_tracepoint_args(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	char name[200], tname[256];
+	struct btf *vmlinux;
+	if (get_args(env, info, 1, argv) || get_string(env, argv[0], name, sizeof(name)) || !(vmlinux = vmlinux_btf(env)))
+		return NULL;
+	snprintf(tname, sizeof(tname), "btf_trace_%s", name);
+	int id = btf__find_by_name_kind(vmlinux, tname, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return make_num(env, -1);
+	const struct btf_type *t = btf__type_by_id(vmlinux, btf__type_by_id(vmlinux, id)->type);
+	if (!t || !btf_is_ptr(t) || !(t = btf__type_by_id(vmlinux, t->type)) || !btf_is_func_proto(t) || !btf_vlen(t))
+		return make_num(env, -1);
+	return make_num(env, btf_vlen(t) - 1);
 }
 
 static napi_value js_take_log(napi_env env, napi_callback_info info)
@@ -689,36 +901,154 @@ static napi_value js_take_log(napi_env env, napi_callback_info info)
 	return out;
 }
 
-static napi_value js_layout(napi_env env, napi_callback_info info)
+/* A member's type as TypeScript names it: typedefs and modifiers skipped
+ * down to the int, float, struct, union or enum; arrays as `char[16]`. */
+static int type_name(const struct btf *btf, __u32 id, char *out, size_t cap)
 {
-	napi_value out;
-	napi_create_object(env, &out);
-	for (size_t i = 0; i < sizeof(layout_table) / sizeof(layout_table[0]); i++) {
-		const struct layout_entry *e = &layout_table[i];
-		napi_value type;
-		bool has;
-		napi_has_named_property(env, out, e->type, &has);
-		if (!has) {
-			napi_value fields;
-			napi_create_object(env, &type);
-			napi_create_object(env, &fields);
-			napi_set_named_property(env, type, "fields", fields);
-			napi_set_named_property(env, out, e->type, type);
+	char dims[64];
+	size_t dl = 0;
+	const struct btf_type *t;
+	dims[0] = 0;
+	for (;;) {
+		t = btf__type_by_id(btf, id);
+		if (!t)
+			return -EINVAL;
+		if (btf_is_mod(t) || btf_is_typedef(t)) {
+			id = t->type;
+		} else if (btf_is_array(t)) {
+			dl += snprintf(dims + dl, sizeof(dims) - dl, "[%u]", btf_array(t)->nelems);
+			if (dl >= sizeof(dims))
+				return -EINVAL;
+			id = btf_array(t)->type;
 		} else {
-			napi_get_named_property(env, out, e->type, &type);
-		}
-		if (!e->field) {
-			napi_set_named_property(env, type, "size", make_num(env, e->size));
-		} else {
-			napi_value fields, f;
-			napi_get_named_property(env, type, "fields", &fields);
-			napi_create_object(env, &f);
-			napi_set_named_property(env, f, "offset", make_num(env, e->offset));
-			napi_set_named_property(env, f, "size", make_num(env, e->size));
-			napi_set_named_property(env, fields, e->field, f);
+			break;
 		}
 	}
+	const char *name = btf__name_by_offset(btf, t->name_off);
+	if (!name || !*name) { /* anonymous or unnamed kinds */
+		switch (btf_kind(t)) {
+		case BTF_KIND_STRUCT: name = "struct"; break;
+		case BTF_KIND_UNION: name = "union"; break;
+		case BTF_KIND_ENUM: case BTF_KIND_ENUM64: name = "enum"; break;
+		case BTF_KIND_PTR: name = "pointer"; break;
+		case BTF_KIND_UNKN: name = "void"; break;
+		default: name = "?"; break;
+		}
+	}
+	if ((size_t)snprintf(out, cap, "%s%s", name, dims) >= cap)
+		return -EINVAL;
+	return 0;
+}
+
+/* One struct as {size, members: [{name, offset, size, type}]}; bytes. */
+static int struct_value(napi_env env, const struct btf *btf, const struct btf_type *t, napi_value *out)
+{
+	napi_value members;
+	const struct btf_member *mb = btf_members(t);
+	char type[256];
+	napi_create_object(env, out);
+	napi_create_array(env, &members);
+	napi_set_named_property(env, *out, "size", make_num(env, t->size));
+	napi_set_named_property(env, *out, "members", members);
+	for (__u32 i = 0; i < btf_vlen(t); i++, mb++) {
+		__u32 bits = btf_member_bit_offset(t, i);
+		if (btf_member_bitfield_size(t, i) || bits % 8) /* no byte offset and size to give */
+			return -EINVAL;
+		__s64 size = btf__resolve_size(btf, mb->type);
+		if (size < 0)
+			return size;
+		int err = type_name(btf, mb->type, type, sizeof(type));
+		if (err)
+			return err;
+		napi_value o;
+		napi_create_object(env, &o);
+		napi_set_named_property(env, o, "name", make_str(env, btf__name_by_offset(btf, mb->name_off)));
+		napi_set_named_property(env, o, "offset", make_num(env, bits / 8));
+		napi_set_named_property(env, o, "size", make_num(env, size));
+		napi_set_named_property(env, o, "type", make_str(env, type));
+		napi_set_element(env, members, i, o);
+	}
+	return 0;
+}
+
+/* btfStructs(file) -> {name: struct}: every struct ebtop_* of the compiled
+ * object's own BTF, members in declaration order, so TypeScript's decoders
+ * are checked against what clang laid out rather than a copy of it. */
+static napi_value js_btf_structs(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1], out;
+	char path[4096];
+	if (get_args(env, info, 1, argv) || get_string(env, argv[0], path, sizeof(path)))
+		return NULL;
+	struct btf *btf = btf__parse(path, NULL);
+	if (!btf)
+		return throw_errno(env, "btf__parse", errno);
+	napi_create_object(env, &out);
+	for (__u32 id = 1; id < btf__type_cnt(btf); id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const char *name = btf__name_by_offset(btf, t->name_off);
+		if (!btf_is_struct(t) || !name || strncmp(name, "ebtop_", 6))
+			continue;
+		bool dup;
+		napi_has_named_property(env, out, name, &dup);
+		if (dup) { /* two layouts under one name: the object is not one build */
+			btf__free(btf);
+			return throw_errno(env, "btfStructs: duplicate struct", EEXIST);
+		}
+		napi_value s;
+		int err = struct_value(env, btf, t, &s);
+		if (err) {
+			btf__free(btf);
+			return throw_errno(env, "btfStructs: member", err);
+		}
+		napi_set_named_property(env, out, name, s);
+	}
+	btf__free(btf);
 	return out;
+}
+
+/* The enum value libbpf names `name` (its *_type_str functions), or -1. The
+ * enums are dense and far smaller than 256. */
+static int type_by_name(const char *(*to_str)(int), const char *name)
+{
+	for (int t = 0; t < 256; t++) {
+		const char *s = to_str(t);
+		if (s && !strcmp(s, name))
+			return t;
+	}
+	return -1;
+}
+
+static const char *map_type_str(int t) { return libbpf_bpf_map_type_str(t); }
+static const char *prog_type_str(int t) { return libbpf_bpf_prog_type_str(t); }
+
+/* probeMapType(name) / probeProgType(name) -> does the running kernel support
+ * this map / program type? name: libbpf's, e.g. 'task_storage',
+ * 'raw_tracepoint'. */
+static napi_value probe_type(napi_env env, napi_callback_info info, int prog)
+{
+	napi_value argv[1], out;
+	char name[64];
+	if (get_args(env, info, 1, argv) || get_string(env, argv[0], name, sizeof(name)))
+		return NULL;
+	int t = type_by_name(prog ? prog_type_str : map_type_str, name);
+	if (t < 0)
+		return throw_errno(env, prog ? "libbpf_bpf_prog_type_str" : "libbpf_bpf_map_type_str", EINVAL);
+	int r = prog ? libbpf_probe_bpf_prog_type(t, NULL) : libbpf_probe_bpf_map_type(t, NULL);
+	if (r < 0)
+		return throw_errno(env, prog ? "libbpf_probe_bpf_prog_type" : "libbpf_probe_bpf_map_type", r);
+	napi_get_boolean(env, r > 0, &out);
+	return out;
+}
+
+static napi_value js_probe_map_type(napi_env env, napi_callback_info info)
+{
+	return probe_type(env, info, 0);
+}
+
+static napi_value js_probe_prog_type(napi_env env, napi_callback_info info)
+{
+	return probe_type(env, info, 1);
 }
 
 static napi_value js_num_possible_cpus(napi_env env, napi_callback_info info)
@@ -738,10 +1068,13 @@ static napi_value init(napi_env env, napi_value exports)
 		{"open", js_open}, {"close", js_close}, {"programs", js_programs},
 		{"setAutoload", js_set_autoload}, {"setMaxEntries", js_set_max_entries},
 		{"setConst", js_set_const}, {"load", js_load}, {"attach", js_attach},
-		{"readIter", js_read_iter}, {"mapDump", js_map_dump}, {"mapDelete", js_map_delete},
+		{"readIter", js_read_iter}, {"mapDump", js_map_dump}, {"mapDrain", js_map_drain},
+		{"mapUpdate", js_map_update}, {"mapDelete", js_map_delete},
 		{"ringOpen", js_ring_open}, {"ringDrain", js_ring_drain},
 		{"enableStats", js_enable_stats}, {"progStats", js_prog_stats},
-		{"btfHasType", js_btf_has_type}, {"takeLog", js_take_log}, {"layout", js_layout},
+		{"btfHasType", js_btf_has_type}, {"takeLog", js_take_log}, {"btfStructs", js_btf_structs},
+		{"probeMapType", js_probe_map_type}, {"probeProgType", js_probe_prog_type},
+		{"btfTracepointArgs", js_btf_tracepoint_args},
 		{"numPossibleCpus", js_num_possible_cpus},
 	};
 	libbpf_set_print(print_fn);

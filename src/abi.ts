@@ -1,34 +1,58 @@
-// Decoders for the records of bpf/ebtop.h. Offsets come from one table,
-// which test/unit/layout.test.ts holds equal to the addon's sizeof/offsetof.
+// Decoders for the records of bpf/ebtop.h. The fixed headers are declared
+// here once; the counter groups that follow come from the subsystems'
+// declarations (src/subsystems). test/unit/layout.test.ts holds both to the
+// compiled object's BTF, member by member.
+import { SCHEMA } from './subsystems';
+import { combineInto, type Schema } from './subsystems/schema';
 
 type Field = readonly [offset: number, size: number];
+type Fields = Record<string, Field>;
+
+/** Lays out members of the given sizes with C alignment (natural, up to 8). */
+function packed(members: [name: string, size: number, align?: number][]): { size: number; fields: Fields } {
+  const fields: Fields = {};
+  let o = 0;
+  let maxAlign = 1;
+  for (const [name, size, align = Math.min(8, size)] of members) {
+    o = Math.ceil(o / align) * align;
+    fields[name] = [o, size];
+    o += size;
+    maxAlign = Math.max(maxAlign, align);
+  }
+  return { size: Math.ceil(o / maxAlign) * maxAlign, fields };
+}
+
+const COMM = 16;
+const ARGS = 256;
+
+/**
+ * struct ebtop_task: header members, then every 'task' group of the schema as
+ * a struct of u64 slots. A group whose member is 'outer.inner' sits in the
+ * nested struct 'outer' (the per-thread groups: `thr`).
+ */
+function taskLayout(schema: Schema) {
+  const header: [string, number, number?][] = [
+    ['type', 4], ['tid', 4], ['pid', 4], ['ppid', 4], ['uid', 4], ['flags', 4], ['state', 4], ['exit_code', 4],
+    ['start_ns', 8], ['pstart_ns', 8], ['time_ns', 8], ['comm', COMM, 1],
+  ];
+  const members: [string, number, number][] = [];
+  for (const g of schema.groups.filter((x) => x.kind === 'task')) {
+    const outer = g.member!.split('.')[0];
+    const last = members[members.length - 1];
+    if (g.member!.includes('.') && last?.[0] === outer) last[1] += g.size * 8;
+    else members.push([outer, g.size * 8, 8]);
+  }
+  return packed([...header, ...members]);
+}
 
 export const LAYOUT = {
-  ebtop_cpu_counters: {
-    size: 48,
-    fields: { oncpu_ns: [0, 8], runq_ns: [8, 8], slices: [16, 8], nvcsw: [24, 8], nivcsw: [32, 8], migrations: [40, 8] },
-  },
-  ebtop_task: {
-    size: 112,
-    fields: {
-      type: [0, 4], tid: [4, 4], pid: [8, 4], ppid: [12, 4], uid: [16, 4], flags: [20, 4], state: [24, 4],
-      exit_code: [28, 4], start_ns: [32, 8], time_ns: [40, 8], cpu: [48, 48], comm: [96, 16],
-    },
-  },
-  ebtop_exec: {
-    size: 312,
-    fields: {
-      type: [0, 4], tid: [4, 4], pid: [8, 4], old_tid: [12, 4], args_len: [16, 4], start_ns: [24, 8], time_ns: [32, 8],
-      comm: [40, 16], args: [56, 256],
-    },
-  },
-  ebtop_fork: {
-    size: 48,
-    fields: { type: [0, 4], tid: [4, 4], pid: [8, 4], ppid: [12, 4], start_ns: [16, 8], time_ns: [24, 8], comm: [32, 16] },
-  },
-  ebtop_cpu_run: { size: 24, fields: { tid: [0, 4], in_ns: [8, 8], oncpu_at_in: [16, 8] } },
-  ebtop_stats: { size: 16, fields: { records: [0, 8], lost: [8, 8] } },
-} as const satisfies Record<string, { size: number; fields: Record<string, Field> }>;
+  ebtop_task: taskLayout(SCHEMA),
+  ebtop_exec: packed([['type', 4], ['tid', 4], ['pid', 4], ['old_tid', 4], ['args_len', 4], ['pad', 4], ['start_ns', 8], ['time_ns', 8], ['comm', COMM, 1], ['args', ARGS, 1]]),
+  ebtop_fork: packed([['type', 4], ['tid', 4], ['pid', 4], ['ppid', 4], ['start_ns', 8], ['time_ns', 8], ['comm', COMM, 1]]),
+  ebtop_owner: packed([['pid', 4], ['gen', 4], ['start_ns', 8]]),
+  ebtop_cpu_run: packed([['tid', 4], ['pad', 4], ['in_ns', 8], ['oncpu_at_in', 8]]),
+  ebtop_stats: packed([['records', 8], ['lost', 8], ['map_full', 8]]),
+};
 
 export const REC_TASK = 1;
 export const REC_EXIT = 2;
@@ -41,16 +65,7 @@ export const F_RUNNING = 0x4;
 export const F_CORRECTED = 0x8;
 export const F_GROUP_DEAD = 0x10;
 
-export interface CpuCounters {
-  oncpuNs: number;
-  runqNs: number;
-  slices: number;
-  nvcsw: number;
-  nivcsw: number;
-  migrations: number;
-}
-
-export interface TaskRecord extends CpuCounters {
+export interface TaskRecord {
   kind: 'task' | 'exit';
   tid: number;
   pid: number;
@@ -59,9 +74,14 @@ export interface TaskRecord extends CpuCounters {
   flags: number;
   state: number;
   exitCode: number;
+  /** the thread's start time (identity with tid) */
   startNs: number;
+  /** its process's (group leader's) start time (identity with pid) */
+  pstartNs: number;
   timeNs: number;
   comm: string;
+  /** the 'task' group slots, SCHEMA.taskSlots of them, cumulative */
+  c: Float64Array;
 }
 
 export interface ExecRecord {
@@ -88,8 +108,17 @@ export interface ForkRecord {
 
 export type RingRecord = TaskRecord | ExecRecord | ForkRecord;
 
+/** A drained charge: values of one 'charge' group for one process, already a delta. */
+export interface ChargeRecord {
+  pid: number;
+  /** the owner process's start time */
+  startNs: number;
+  /** a full row vector with only the group's slots set */
+  v: Float64Array;
+}
+
 /** u64 as a JS number: exact below 2^53 (104 days of ns). */
-function u64(b: Buffer, o: number): number {
+export function u64(b: Buffer, o: number): number {
   return b.readUInt32LE(o) + b.readUInt32LE(o + 4) * 0x1_0000_0000;
 }
 
@@ -99,12 +128,14 @@ function cstr(b: Buffer, o: number, len: number): string {
 }
 
 const T = LAYOUT.ebtop_task.fields;
-const C = LAYOUT.ebtop_cpu_counters.fields;
 const E = LAYOUT.ebtop_exec.fields;
 const K = LAYOUT.ebtop_fork.fields;
+/** the first counter group's offset: all groups are contiguous u64 slots from here */
+const COUNTERS = LAYOUT.ebtop_task.size - SCHEMA.taskSlots * 8;
 
 export function decodeTask(b: Buffer, o: number): TaskRecord {
-  const c = o + T.cpu[0];
+  const c = new Float64Array(SCHEMA.taskSlots);
+  for (let i = 0, p = o + COUNTERS; i < c.length; i++, p += 8) c[i] = u64(b, p);
   return {
     kind: b.readUInt32LE(o + T.type[0]) === REC_EXIT ? 'exit' : 'task',
     tid: b.readUInt32LE(o + T.tid[0]),
@@ -115,14 +146,10 @@ export function decodeTask(b: Buffer, o: number): TaskRecord {
     state: b.readUInt32LE(o + T.state[0]),
     exitCode: b.readInt32LE(o + T.exit_code[0]),
     startNs: u64(b, o + T.start_ns[0]),
+    pstartNs: u64(b, o + T.pstart_ns[0]),
     timeNs: u64(b, o + T.time_ns[0]),
-    oncpuNs: u64(b, c + C.oncpu_ns[0]),
-    runqNs: u64(b, c + C.runq_ns[0]),
-    slices: u64(b, c + C.slices[0]),
-    nvcsw: u64(b, c + C.nvcsw[0]),
-    nivcsw: u64(b, c + C.nivcsw[0]),
-    migrations: u64(b, c + C.migrations[0]),
     comm: cstr(b, o + T.comm[0], T.comm[1]),
+    c,
   };
 }
 
@@ -186,31 +213,67 @@ export class TaskDumpDecoder {
   }
 }
 
-/** The addon's framing of ring records: [u32 length][record][pad to 8]. Unknown types are skipped. */
-export function decodeRing(b: Buffer): RingRecord[] {
-  const out: RingRecord[] = [];
+/** The addon's framing of ring records: [u32 length][record][pad to 8]. */
+export function decodeRing(b: Buffer): { records: RingRecord[]; unknown: number } {
+  const records: RingRecord[] = [];
+  let unknown = 0;
   for (let o = 0; o + 4 <= b.length; ) {
     const len = b.readUInt32LE(o);
     const rec = o + 4;
-    if (len >= 4 && rec + len <= b.length) {
-      const type = b.readUInt32LE(rec);
-      if (type === REC_EXIT && len >= LAYOUT.ebtop_task.size) out.push(decodeTask(b, rec));
-      else if (type === REC_EXEC && len >= LAYOUT.ebtop_exec.size) out.push(decodeExec(b, rec));
-      else if (type === REC_FORK && len >= LAYOUT.ebtop_fork.size) out.push(decodeFork(b, rec));
-    }
+    const type = len >= 4 && rec + len <= b.length ? b.readUInt32LE(rec) : 0;
+    if (type === REC_EXIT && len >= LAYOUT.ebtop_task.size) records.push(decodeTask(b, rec));
+    else if (type === REC_EXEC && len >= LAYOUT.ebtop_exec.size) records.push(decodeExec(b, rec));
+    else if (type === REC_FORK && len >= LAYOUT.ebtop_fork.size) records.push(decodeFork(b, rec));
+    else unknown++; // a record this build does not know, or a truncated one: counted as lost
     o += (4 + len + 7) & ~7;
   }
-  return out;
+  return { records, unknown };
 }
 
 /** Sum a per-CPU ebtop_stats map value (one 8-aligned slot per CPU). */
-export function sumStats(values: Buffer): { records: number; lost: number } {
-  const size = LAYOUT.ebtop_stats.size;
+export function sumStats(values: Buffer): { records: number; lost: number; mapFull: number } {
+  const { size, fields: F } = LAYOUT.ebtop_stats;
   let records = 0;
   let lost = 0;
+  let mapFull = 0;
   for (let o = 0; o + size <= values.length; o += size) {
-    records += u64(values, o + LAYOUT.ebtop_stats.fields.records[0]);
-    lost += u64(values, o + LAYOUT.ebtop_stats.fields.lost[0]);
+    records += u64(values, o + F.records[0]);
+    lost += u64(values, o + F.lost[0]);
+    mapFull += u64(values, o + F.map_full[0]);
   }
-  return { records, lost };
+  return { records, lost, mapFull };
+}
+
+/**
+ * Decodes the entries of one charge generation of a per-CPU charge map (key
+ * struct ebtop_owner, value the group's u64 slots): the CPUs' values combine
+ * by each slot's rule. `keys` of those entries are returned for deletion.
+ */
+export function decodeCharges(
+  schema: Schema,
+  groupName: string,
+  gen: number,
+  d: { keys: Buffer; values: Buffer; count: number; valueSize: number },
+): { charges: ChargeRecord[]; keys: Buffer } {
+  const g = schema.group(groupName);
+  const { keys, values, count, valueSize } = d;
+  const keySize = LAYOUT.ebtop_owner.size;
+  const K = LAYOUT.ebtop_owner.fields;
+  const slotBytes = g.size * 8;
+  const out: ChargeRecord[] = [];
+  const taken: Buffer[] = [];
+  const one = new Float64Array(schema.slots);
+  for (let i = 0; i < count; i++) {
+    const k = i * keySize;
+    if (keys.readUInt32LE(k + K.gen[0]) !== gen) continue;
+    taken.push(keys.subarray(k, k + keySize));
+    const v = new Float64Array(schema.slots);
+    for (let cpu = i * valueSize; cpu + slotBytes <= (i + 1) * valueSize; cpu += slotBytes) {
+      one.fill(0, g.base, g.base + g.size);
+      for (let s = 0; s < g.size; s++) one[g.base + s] = u64(values, cpu + s * 8);
+      combineInto(schema, v, one, g.base, g.base + g.size);
+    }
+    out.push({ pid: keys.readUInt32LE(k + K.pid[0]), startNs: u64(keys, k + K.start_ns[0]), v });
+  }
+  return { charges: out, keys: Buffer.concat(taken) };
 }

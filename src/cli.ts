@@ -2,11 +2,12 @@
 // of view. User errors print one line and exit 2; nothing leaves a stack trace
 // on the terminal.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { COLUMNS, DEFAULT_COLUMNS, column } from './columns';
+import { COLUMNS, DEFAULT_COLUMNS, column, sourcesFor } from './columns';
 import { Collector, describe } from './collector';
 import { UserError } from './errors';
 import { createLogger, defaultLogPath, type Logger } from './log';
 import { Session } from './session';
+import { SUBSYSTEMS } from './subsystems';
 import { intervalJson } from './views/json';
 import { renderBatch } from './views/batch';
 
@@ -21,6 +22,13 @@ interface Flags {
   caps: boolean;
   sort: string;
   log: string;
+  /** --no-<subsystem> sets its name false */
+  [subsystem: string]: unknown;
+}
+
+/** Subsystems switched off with --no-<name>. */
+function disabledSubsystems(flags: Flags): Set<string> {
+  return new Set(SUBSYSTEMS.filter((s) => s.optional && flags[s.name] === false).map((s) => s.name));
 }
 
 function positive(name: string) {
@@ -49,7 +57,7 @@ function sortKey(v: string): string {
 }
 
 export function buildProgram(): Command {
-  return new Command()
+  const program = new Command()
     .name('ebtop')
     .description('htop-style process monitor with exact numbers from kernel events (eBPF)')
     .version((require('../package.json') as { version: string }).version, '-V, --version')
@@ -65,10 +73,12 @@ export function buildProgram(): Command {
     .option('--log <file>', 'log file (the terminal is never logged to)', defaultLogPath())
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
+  for (const s of SUBSYSTEMS) if (s.optional) program.option(`--no-${s.name}`, `switch the ${s.name} subsystem off: ${s.what}`);
+  return program;
 }
 
-function printCaps(log: Logger): void {
-  const c = Collector.open({ log });
+function printCaps(flags: Flags, log: Logger): void {
+  const c = Collector.open({ log, disabled: disabledSubsystems(flags) });
   try {
     const rows = c.sources.map((s) => [s.source, s.state, s.hook, s.why ?? s.what]);
     const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
@@ -79,8 +89,17 @@ function printCaps(log: Logger): void {
 }
 
 function runStream(flags: Flags, log: Logger): void {
-  const session = new Session({ log, delayMs: flags.delay * 1000, cumulative: flags.cumulative, pids: flags.pid, threads: flags.threads });
   const cols = DEFAULT_COLUMNS.map(column);
+  // JSON carries every field: every source; a batch table only its columns'.
+  const session = new Session({
+    log,
+    delayMs: flags.delay * 1000,
+    cumulative: flags.cumulative,
+    pids: flags.pid,
+    threads: flags.threads,
+    sources: flags.json ? undefined : sourcesFor(cols),
+    disabled: disabledSubsystems(flags),
+  });
   // like top -b: the terminal's width, else $COLUMNS, else wide enough for long command lines
   const width = process.stdout.columns || Number(process.env.COLUMNS) || 512;
   let left = flags.iterations ?? Infinity;
@@ -124,11 +143,11 @@ export async function main(argv: string[]): Promise<void> {
   }
   const log = createLogger(flags.log);
   try {
-    if (flags.caps) printCaps(log);
+    if (flags.caps) printCaps(flags, log);
     else if (flags.json || flags.batch) runStream(flags, log);
     else {
       const { runTui } = await import('./views/tui');
-      runTui({ log, delayMs: flags.delay * 1000, cumulative: flags.cumulative, pids: flags.pid, sort: flags.sort, threads: flags.threads });
+      runTui({ log, delayMs: flags.delay * 1000, cumulative: flags.cumulative, pids: flags.pid, sort: flags.sort, threads: flags.threads, disabled: disabledSubsystems(flags) });
     }
   } catch (e) {
     if (e instanceof UserError) {

@@ -1,27 +1,80 @@
-// Machine side: loads the BPF programs, then turns one refresh into one
-// RawSample (task iterator dump + drained ring records + idle + BPF run stats).
-import { decodeRing, sumStats, TaskDumpDecoder, type TaskRecord } from './abi';
+// Machine side: loads the BPF programs the shown columns need, then turns one
+// refresh into one RawSample (task iterator dump + drained ring records +
+// drained charge maps + idle + BPF run stats).
+import fs from 'node:fs';
+import { decodeCharges, decodeRing, sumStats, TaskDumpDecoder, type ChargeRecord, type TaskRecord } from './abi';
 import { UserError } from './errors';
 import type { Logger } from './log';
 import type { RawSample } from './model';
 import { BPF_OBJECT_PATH, isNativeError, loadNative, type BpfObject, type Native } from './native';
 import { planPrograms, preflight, type Features, type Source } from './probe';
 import { listPids, ProcTaskReader, readLoadavg, readProcStatIdle } from './procfs';
+import { SCHEMA, SUBSYSTEMS } from './subsystems';
+import type { Machine } from './subsystems/types';
 
 /** How often /proc is scanned for processes BPF cannot see. */
 const RESCAN_MS = 5000;
+/** How often the per-tid fallback hash is swept for threads that vanished unseen. */
+const SWEEP_MS = 10_000;
 
 export interface CollectorOptions {
   log: Logger;
   /** capture argv at exec (default true) */
   captureArgs?: boolean;
   ringBytes?: number;
+  /** hook sources to attach (default: every source); the core's are always attached */
+  sources?: ReadonlySet<string>;
+  /** subsystems switched off entirely (--no-<name>) */
+  disabled?: ReadonlySet<string>;
   /** override feature probes (tests force the fallback variants this way) */
   features?: Partial<Features>;
 }
 
+/** The kernel's features, probed once through the addon. */
+export function probeFeatures(native: Native): Features {
+  let raw: boolean | undefined;
+  return {
+    hasType: (n) => native.btfHasType(n),
+    get rawTracepoints() {
+      return (raw ??= native.probeProgType('raw_tracepoint'));
+    },
+    tracepointArgs: (n) => native.btfTracepointArgs(n),
+    hasMapType: (n) => native.probeMapType(n),
+  };
+}
+
+/** Which hook sources to attach: the core's always, others when wanted and not switched off. */
+export function wantedSources(opts: { sources?: ReadonlySet<string>; disabled?: ReadonlySet<string> }): Set<string> {
+  const out = new Set<string>();
+  for (const s of SUBSYSTEMS) {
+    for (const h of s.hooks) {
+      if (!s.optional) out.add(h.source);
+      else if (!opts.disabled?.has(s.name) && (!opts.sources || opts.sources.has(h.source))) out.add(h.source);
+    }
+  }
+  return out;
+}
+
+function readInt(file: string, fallback: number): number {
+  try {
+    return Number.parseInt(fs.readFileSync(file, 'latin1'), 10) || fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+export function readMachine(native: Native): Machine {
+  return {
+    ncpuPossible: native.numPossibleCpus(),
+    pidMax: readInt('/proc/sys/kernel/pid_max', 32768),
+    threadsMax: readInt('/proc/sys/kernel/threads-max', 32768),
+  };
+}
+
 export class Collector {
   readonly sources: Source[];
+  /** groups whose source is attached (or fell back): their numbers are real */
+  readonly avail: Set<string>;
   private iterLink = -1;
   private closed = false;
   private readonly taskDecoder = new TaskDumpDecoder();
@@ -29,8 +82,14 @@ export class Collector {
   private invisible: number[] = [];
   private nextScanAt = 0;
   private readonly procReader = new ProcTaskReader();
-  /** ring records the addon dropped because they were not drained in time */
-  private droppedInUserspace = 0;
+  /** records lost on the way: dropped by the addon (not drained in time) or of unknown type */
+  private lostInUserspace = 0;
+  private readonly chargeGroups = SCHEMA.groups.filter((g) => g.kind === 'charge');
+  /** the charge generation the kernel writes now (struct ebtop_owner.gen) */
+  private gen = 0;
+  /** per-thread state lives in the tid hash (no task-local storage): swept for vanished threads */
+  private threadHash = false;
+  private nextSweepAt = 0;
 
   private constructor(
     private readonly native: Native,
@@ -38,6 +97,8 @@ export class Collector {
     sources: Source[],
   ) {
     this.sources = sources;
+    const live = new Set(sources.filter((s) => s.state === 'attached' || s.state === 'fallback').map((s) => s.source));
+    this.avail = new Set([...live, ...SCHEMA.groups.filter((g) => live.has(g.source)).map((g) => g.name)]);
   }
 
   static open(opts: CollectorOptions): Collector {
@@ -49,7 +110,8 @@ export class Collector {
     } catch (e) {
       throw new UserError(`native addon not built (${(e as Error).message.split('\n')[0]}): run make`);
     }
-    const plan = planPrograms({ hasType: (n) => native.btfHasType(n), rawTracepoints: true, ...opts.features });
+    const features = { ...probeFeatures(native), ...opts.features } as Features;
+    const plan = planPrograms(features, SUBSYSTEMS.flatMap((s) => s.hooks), wantedSources(opts));
     let obj: BpfObject;
     try {
       obj = native.open(BPF_OBJECT_PATH);
@@ -62,9 +124,11 @@ export class Collector {
     };
     try {
       for (const p of plan.disable) native.setAutoload(obj, p, false);
-      native.setMaxEntries(obj, 'cpu_run', Math.max(1, native.numPossibleCpus()));
+      const machine = readMachine(native);
+      for (const s of SUBSYSTEMS) for (const m of s.maps ?? []) native.setMaxEntries(obj, m.name, Math.max(1, m.entries(machine, plan.consts)));
       native.setMaxEntries(obj, 'events', opts.ringBytes ?? 8 << 20);
       native.setConst(obj, 'capture_args', u32(opts.captureArgs === false ? 0 : 1));
+      for (const [name, value] of Object.entries(plan.consts)) native.setConst(obj, name, u32(value));
       native.load(obj);
     } catch (e) {
       flush();
@@ -73,23 +137,16 @@ export class Collector {
     }
     flush();
     const c = new Collector(native, obj, plan.sources);
-    for (const { program, source } of plan.load) {
-      try {
-        const link = native.attach(obj, program);
-        if (program === 'dump_task') c.iterLink = link;
-      } catch (e) {
-        const s = c.sources.find((x) => x.source === source)!;
-        s.state = 'missing';
-        s.why = describe(e);
-        opts.log.warn({ program, err: describe(e) }, 'attach failed');
-      }
-    }
-    flush();
-    if (c.iterLink < 0) {
+    c.threadHash = plan.consts.use_thread_hash === 1;
+    try {
+      c.attach(plan.load, opts.log);
+      flush();
+      native.ringOpen(obj, 'events');
+    } catch (e) {
       c.close();
-      throw new UserError(`cannot read per-task counters: ${c.sources.find((s) => s.source === 'cpu.counters')?.why}`);
+      if (e instanceof UserError) throw e;
+      throw new UserError(`cannot read ebtop's ring buffer: ${describe(e)}`);
     }
-    native.ringOpen(obj, 'events');
     try {
       native.enableStats(obj);
     } catch (e) {
@@ -107,13 +164,33 @@ export class Collector {
       source: 'proc.invisible',
       what: 'processes the task iterator cannot see',
       state: 'fallback',
-      hook: '/proc/<pid>/task/*/{schedstat,stat,sched}',
+      hook: '/proc/<pid>/task/*/{stat,schedstat,sched}',
       why: `found by a /proc scan every ${RESCAN_MS / 1000} s, read each refresh; marked source "proc"; their exit is not seen`,
     });
     return c;
   }
 
+  private attach(load: { program: string; source: string }[], log: Logger): void {
+    for (const { program, source } of load) {
+      try {
+        const link = this.native.attach(this.obj, program);
+        if (program === 'dump_task') this.iterLink = link;
+      } catch (e) {
+        const s = this.sources.find((x) => x.source === source)!;
+        s.state = 'missing';
+        s.why = describe(e);
+        this.avail.delete(source);
+        for (const g of SCHEMA.groups) if (g.source === source) this.avail.delete(g.name);
+        log.warn({ program, err: describe(e) }, 'attach failed');
+      }
+    }
+    if (this.iterLink < 0) throw new UserError(`cannot read per-task counters: ${this.sources.find((s) => s.source === 'cpu.counters')?.why}`);
+  }
+
   sample(): RawSample {
+    // New charges go to the other generation from now on; this one is drained
+    // at the end, after the iterator read: no program still writes into it.
+    const draining = this.flipChargeGeneration();
     // Scan /proc first: a process it lists that the iterator then misses is invisible to BPF.
     const scan = Date.now() >= this.nextScanAt ? listPids() : null;
     const timeNs = Number(process.hrtime.bigint());
@@ -121,7 +198,7 @@ export class Collector {
     const tasks = this.taskDecoder.decode(this.native.readIter(this.obj, this.iterLink));
     const idleNs = readProcStatIdle();
     const ring = this.native.ringDrain(this.obj);
-    const events = decodeRing(ring.data);
+    const { records: events, unknown } = decodeRing(ring.data);
     if (scan) {
       const seen = new Set<number>();
       for (const t of tasks) seen.add(t.pid);
@@ -129,8 +206,14 @@ export class Collector {
       this.nextScanAt = Date.now() + RESCAN_MS;
     }
     const procTasks: TaskRecord[] = [];
-    for (const pid of this.invisible) for (const t of this.procReader.read(pid, timeNs)) procTasks.push(t);
-    this.procReader.prune(new Set(procTasks.map((t) => t.tid)));
+    for (const pid of this.invisible) for (const t of this.procReader.read(pid)) procTasks.push(t);
+    const charges: ChargeRecord[] = [];
+    for (const g of this.chargeGroups) {
+      if (!this.avail.has(g.name)) continue;
+      const d = decodeCharges(SCHEMA, g.name, draining, this.native.mapDump(this.obj, g.map!));
+      if (d.keys.length) this.native.mapDelete(this.obj, g.map!, d.keys);
+      for (const ch of d.charges) charges.push(ch);
+    }
     let runNs = 0;
     let runCount = 0;
     for (const p of this.native.progStats(this.obj)) {
@@ -138,17 +221,54 @@ export class Collector {
       runCount += Number(p.runCount);
     }
     const st = sumStats(this.native.mapDump(this.obj, 'stats').values);
-    this.droppedInUserspace += ring.dropped;
+    this.lostInUserspace += ring.dropped + unknown;
+    if (this.threadHash && Date.now() >= this.nextSweepAt) {
+      this.sweepThreadHash(tasks);
+      this.nextSweepAt = Date.now() + SWEEP_MS;
+    }
     return {
       timeNs,
       wallMs,
       tasks,
       procTasks,
       events,
+      charges,
       idleNs,
-      bpf: { runNs, runCount, records: st.records, lost: st.lost + this.droppedInUserspace },
+      bpf: { runNs, runCount, records: st.records, lost: st.lost + st.mapFull + this.lostInUserspace },
       loadavg: readLoadavg(),
     };
+  }
+
+  /** Flips the generation the kernel charges into; returns the one to drain. */
+  private flipChargeGeneration(): number {
+    const old = this.gen;
+    if (!this.chargeGroups.some((g) => this.avail.has(g.name))) return old;
+    this.gen ^= 1;
+    this.native.mapUpdate(this.obj, 'charge_gen', u32(0), u32(this.gen));
+    return old;
+  }
+
+  /**
+   * Entries of threads that are gone (their exit record was lost, or they
+   * died while ebtop was not attached): not in this snapshot with this start
+   * time. Entries of threads born since the snapshot are kept (start time
+   * later than the snapshot's newest).
+   */
+  private sweepThreadHash(tasks: TaskRecord[]): void {
+    const live = new Map<number, number>();
+    let newest = 0;
+    for (const t of tasks) {
+      live.set(t.tid, t.startNs);
+      newest = Math.max(newest, t.startNs);
+    }
+    const d = this.native.mapDump(this.obj, 'thread_hash');
+    const stale: Buffer[] = [];
+    for (let i = 0; i < d.count; i++) {
+      const tid = d.keys.readUInt32LE(i * d.keySize);
+      const start = Number(d.values.readBigUInt64LE(i * d.valueSize));
+      if (live.get(tid) !== start && start <= newest) stale.push(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize));
+    }
+    if (stale.length) this.native.mapDelete(this.obj, 'thread_hash', Buffer.concat(stale));
   }
 
   close(): void {

@@ -1,39 +1,25 @@
-// Every process-table column, declared once: title, width, sort direction,
-// the source it needs, how to format and compare it. Views only pick ids.
-import { fit, fmtCount, fmtDuration, fmtPct, printable } from './format';
+// Every process-table column, declared once: the process identity columns
+// here, the counter columns in their subsystems (src/subsystems). Views only
+// pick ids; a column whose group's source is not attached shows n/a.
+import { fit, fmtCount, printable } from './format';
 import type { ProcessRow, ThreadRow } from './model';
+import { SCHEMA, SUBSYSTEMS } from './subsystems';
+import type { Column, RowLike } from './subsystems/types';
 
-export interface Column {
-  id: string;
-  title: string;
-  width: number;
-  align: 'left' | 'right';
-  /** true: biggest first when the user sorts by it */
-  descending: boolean;
-  /** the capability source this column's numbers come from (see --caps) */
-  source: string;
-  help: string;
-  format(r: ProcessRow): string;
-  compare(a: ProcessRow, b: ProcessRow): number;
-}
+export type { Column } from './subsystems/types';
 
-const num = (get: (r: ProcessRow) => number) => (a: ProcessRow, b: ProcessRow) => get(a) - get(b);
-const str = (get: (r: ProcessRow) => string) => (a: ProcessRow, b: ProcessRow) => get(a).localeCompare(get(b));
+const meta = (c: Omit<Column, 'needs' | 'descending' | 'align'> & Partial<Column>): Column => ({ needs: null, descending: false, align: 'right', ...c });
 
-export const COLUMNS: Column[] = [
-  { id: 'pid', title: 'PID', width: 7, align: 'right', descending: false, source: 'cpu.counters', help: 'process id', format: (r) => String(r.pid), compare: num((r) => r.pid) },
-  { id: 'ppid', title: 'PPID', width: 7, align: 'right', descending: false, source: 'cpu.counters', help: 'parent process id', format: (r) => String(r.ppid), compare: num((r) => r.ppid) },
-  { id: 'user', title: 'USER', width: 9, align: 'left', descending: false, source: 'cpu.counters', help: 'effective user', format: (r) => printable(r.user), compare: str((r) => r.user) },
-  { id: 'state', title: 'S', width: 1, align: 'left', descending: false, source: 'cpu.counters', help: 'state of the main thread (X: exited this interval)', format: (r) => r.state, compare: str((r) => r.state) },
-  { id: 'threads', title: 'THR', width: 4, align: 'right', descending: true, source: 'cpu.counters', help: 'live threads', format: (r) => fmtCount(r.threads), compare: num((r) => r.threads) },
-  { id: 'cpu', title: 'CPU%', width: 6, align: 'right', descending: true, source: 'cpu.counters', help: 'on-CPU time / interval (100% = one CPU)', format: (r) => fmtPct(r.cpuPct), compare: num((r) => r.oncpuNs) },
-  { id: 'oncpu', title: 'ONCPU', width: 8, align: 'right', descending: true, source: 'cpu.counters', help: 'on-CPU time in the interval', format: (r) => fmtDuration(r.oncpuNs), compare: num((r) => r.oncpuNs) },
-  { id: 'runq', title: 'RUNQ', width: 8, align: 'right', descending: true, source: 'cpu.counters', help: 'time runnable but waiting for a CPU', format: (r) => fmtDuration(r.runqNs), compare: num((r) => r.runqNs) },
-  { id: 'offcpu', title: 'OFFCPU', width: 8, align: 'right', descending: true, source: 'cpu.counters', help: 'time alive but neither running nor runnable (summed over threads)', format: (r) => fmtDuration(r.offcpuNs), compare: num((r) => r.offcpuNs) },
-  { id: 'csw', title: 'CSW v/iv', width: 11, align: 'right', descending: true, source: 'cpu.counters', help: 'voluntary / involuntary context switches', format: (r) => `${fmtCount(r.nvcsw)}/${fmtCount(r.nivcsw)}`, compare: num((r) => r.nvcsw + r.nivcsw) },
-  { id: 'migr', title: 'MIGR', width: 6, align: 'right', descending: true, source: 'cpu.counters', help: 'migrations between CPUs', format: (r) => fmtCount(r.migrations), compare: num((r) => r.migrations) },
-  { id: 'cmd', title: 'CMD', width: 0, align: 'left', descending: false, source: 'lifecycle.exec', help: 'command line (width: the rest of the line)', format: (r) => printable(r.cmdline || r.comm), compare: str((r) => r.cmdline || r.comm) },
+const CORE: Column[] = [
+  meta({ id: 'pid', title: 'PID', width: 7, help: 'process id', text: (r) => String(r.pid), value: (r) => r.pid }),
+  meta({ id: 'ppid', title: 'PPID', width: 7, help: 'parent process id', text: (r) => String(r.ppid), value: (r) => r.ppid }),
+  meta({ id: 'user', title: 'USER', width: 9, align: 'left', help: 'effective user', text: (r) => printable(r.user), value: (r) => r.user }),
+  meta({ id: 'state', title: 'S', width: 1, align: 'left', help: 'state of the main thread (X: exited this interval)', text: (r) => r.state, value: (r) => r.state }),
+  meta({ id: 'threads', title: 'THR', width: 4, descending: true, help: 'live threads', text: (r) => fmtCount(r.threads), value: (r) => r.threads }),
 ];
+const CMD = meta({ id: 'cmd', title: 'CMD', width: 0, align: 'left', help: 'command line (width: the rest of the line)', text: (r) => printable(r.cmdline || r.comm), value: (r) => r.cmdline || r.comm });
+
+export const COLUMNS: Column[] = [...CORE, ...SUBSYSTEMS.flatMap((s) => s.columns), CMD];
 
 export const DEFAULT_COLUMNS = ['pid', 'user', 'state', 'cpu', 'oncpu', 'runq', 'offcpu', 'csw', 'migr', 'threads', 'cmd'];
 
@@ -43,24 +29,42 @@ export function column(id: string): Column {
   return c;
 }
 
+/** The hook sources the given columns need (htop's field flags: only what is shown is collected). */
+export function sourcesFor(cols: Column[]): Set<string> {
+  const out = new Set<string>();
+  for (const c of cols) if (c.needs) out.add(SCHEMA.groups.find((g) => g.name === c.needs)?.source ?? c.needs);
+  return out;
+}
+
+/** The cell of a row: n/a where the column's source is not attached. */
+export function cell(c: Column, r: RowLike): string {
+  return c.needs === null || r.avail.has(c.needs) ? c.text(r) : 'n/a';
+}
+
 /** A thread shown as a row of its process's table (cmd: its branch in the tree). */
 export function threadAsRow(proc: ProcessRow, t: ThreadRow, last: boolean, unicode: boolean): ProcessRow {
   const branch = unicode ? (last ? '└─' : '├─') : last ? '`-' : '|-';
-  return { ...proc, ...t, pid: t.tid, cmdline: `  ${branch} ${t.comm}`, threads: 1, threadsDetail: [] };
+  return { ...proc, pid: t.tid, comm: t.comm, exited: t.exited, v: t.v, spanNs: t.spanNs, cmdline: `  ${branch} ${t.comm}`, threads: 1, threadsDetail: [] };
 }
 
 /** Sort rows by a column; ties broken by pid so the order is stable between refreshes. */
-export function sortRows(rows: ProcessRow[], by: Column, invert = false): ProcessRow[] {
+export function sortRows<R extends RowLike>(rows: R[], by: Column, invert = false): R[] {
   const dir = (by.descending ? -1 : 1) * (invert ? -1 : 1);
-  return rows.slice().sort((a, b) => dir * by.compare(a, b) || a.pid - b.pid);
+  const key = (r: RowLike) => (by.needs === null || r.avail.has(by.needs) ? by.value(r) : -Infinity);
+  return rows.slice().sort((a, b) => {
+    const x = key(a);
+    const y = key(b);
+    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+    return dir * c || a.pid - b.pid;
+  });
 }
 
 export function headerLine(cols: Column[], width: number): string {
   return renderCells(cols, width, (c) => c.title);
 }
 
-export function rowLine(cols: Column[], r: ProcessRow, width: number): string {
-  return renderCells(cols, width, (c) => c.format(r));
+export function rowLine(cols: Column[], r: RowLike, width: number): string {
+  return renderCells(cols, width, (c) => cell(c, r));
 }
 
 function renderCells(cols: Column[], width: number, text: (c: Column) => string): string {

@@ -36,3 +36,17 @@ export function fit(s: string, width: number, align: 'left' | 'right'): string {
 export function printable(s: string): string {
   return /[\x00-\x1f\x7f-\x9f]/.test(s) ? s.replace(/[\x00-\x1f\x7f-\x9f]/g, ' ') : s;
 }
+
+/** Bytes (or bytes per second) in 1024 steps, at most 6 characters: 0, 512B, 12.3K, 4.56M, 1.23G. */
+export function fmtBytes(n: number): string {
+  if (n < 0.5) return '0';
+  if (n < 1000) return `${Math.round(n)}B`;
+  const units = ['K', 'M', 'G', 'T', 'P'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 999.5 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v.toFixed(v < 9.995 ? 2 : v < 99.95 ? 1 : 0)}${units[u]}`;
+}

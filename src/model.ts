@@ -1,12 +1,18 @@
 // The pure model: raw samples in, per-interval process rows out. No I/O here
 // (cmdline and user names come in through callbacks), so it is tested with
-// hand-made samples and a fake clock.
-import { F_GROUP_DEAD, F_KTHREAD, F_RUNNING, F_ZOMBIE, type CpuCounters, type ExecRecord, type RingRecord, type TaskRecord } from './abi';
+// hand-made samples and a fake clock. Counters are row vectors laid out by the
+// subsystems' schema; every operation is one loop over slots, and no code here
+// names a counter.
+import { F_GROUP_DEAD, F_KTHREAD, F_RUNNING, F_ZOMBIE, type ChargeRecord, type ExecRecord, type RingRecord, type TaskRecord } from './abi';
+import { SCHEMA, SUBSYSTEMS } from './subsystems';
+import { combineInto } from './subsystems/schema';
+import type { RowLike, Subsystem } from './subsystems/types';
 
 export interface BpfCounters {
   runNs: number;
   runCount: number;
   records: number;
+  /** records and charges lost: ring full, bounded map full, dropped in userspace, unknown */
   lost: number;
 }
 
@@ -21,6 +27,8 @@ export interface RawSample {
   procTasks: TaskRecord[];
   /** ring records since the previous sample, in arrival order */
   events: RingRecord[];
+  /** charges drained from owner-keyed maps since the previous sample */
+  charges: ChargeRecord[];
   /** cumulative idle ns per CPU, or null when no idle source */
   idleNs: number[] | null;
   /** cumulative BPF-side counters */
@@ -29,34 +37,24 @@ export interface RawSample {
   loadavg: number[] | null;
 }
 
-export interface Counters extends CpuCounters {
-  offcpuNs: number;
-}
-
-export interface ThreadRow extends Counters {
+export interface ThreadRow {
   tid: number;
   comm: string;
   exited: boolean;
-  cpuPct: number;
+  v: Float64Array;
+  spanNs: number;
+  avail: ReadonlySet<string>;
 }
 
-export interface ProcessRow extends Counters {
-  pid: number;
-  ppid: number;
-  uid: number;
-  user: string;
-  comm: string;
-  cmdline: string;
-  /** live threads (at exit: threads that were still alive in the interval) */
-  threads: number;
-  state: string;
-  kthread: boolean;
+export interface ProcessRow extends RowLike {
+  /** the process's start time (CLOCK_MONOTONIC): with pid, its identity */
+  startNs: number;
   /** 'bpf', or 'proc' for processes BPF cannot see */
   source: 'bpf' | 'proc';
-  exited: boolean;
-  /** shell convention: exit status, or 128+signal; null while alive */
+  /** shell convention: exit status, or 128+signal; null while alive or unknown */
   exitCode: number | null;
-  cpuPct: number;
+  /** exited before this interval: the row carries only charges made after its exit (writeback) */
+  late: boolean;
   threadsDetail: ThreadRow[];
 }
 
@@ -72,6 +70,10 @@ export interface Interval {
   elapsedNs: number;
   ncpu: number;
   cumulative: boolean;
+  /** the subsystems whose fields the views show */
+  subsystems: Subsystem[];
+  /** groups whose source is attached */
+  avail: ReadonlySet<string>;
   /** per CPU, over the interval (null when no idle source) */
   cpus: CpuTime[] | null;
   system: {
@@ -88,6 +90,8 @@ export interface Interval {
     bpf: { runNs: number; events: number; lost: number };
     /** 1, 5 and 15 minute load averages at the end of the interval, or null */
     loadavg: number[] | null;
+    /** charges with no owner process (a row vector: only charge slots are set) */
+    unattributed: Float64Array;
   };
   processes: ProcessRow[];
 }
@@ -100,58 +104,19 @@ export interface ModelOptions {
   cmdline?: (pid: number) => string[] | null;
   /** build ProcessRow.threadsDetail (otherwise it is empty) */
   threads?: boolean;
+  /** the subsystems whose fields the views show (default: all) */
+  subsystems?: Subsystem[];
+  /** groups whose source is attached (default: all) */
+  avail?: ReadonlySet<string>;
 }
 
-const ZERO: CpuCounters = { oncpuNs: 0, runqNs: 0, slices: 0, nvcsw: 0, nivcsw: 0, migrations: 0 };
-
-// One literal shape for every counter object keeps the arithmetic below monomorphic.
-function zeroCounters(): Counters {
-  return { oncpuNs: 0, runqNs: 0, slices: 0, nvcsw: 0, nivcsw: 0, migrations: 0, offcpuNs: 0 };
-}
-
-/** out = now - base, per counter. Counters only grow; a negative difference
- * (a corrected snapshot against the exact final value) is clamped to zero. */
-function diffInto(out: CpuCounters, now: CpuCounters, base: CpuCounters): CpuCounters {
-  out.oncpuNs = Math.max(0, now.oncpuNs - base.oncpuNs);
-  out.runqNs = Math.max(0, now.runqNs - base.runqNs);
-  out.slices = Math.max(0, now.slices - base.slices);
-  out.nvcsw = Math.max(0, now.nvcsw - base.nvcsw);
-  out.nivcsw = Math.max(0, now.nivcsw - base.nivcsw);
-  out.migrations = Math.max(0, now.migrations - base.migrations);
-  return out;
-}
-
-function maxInto(into: CpuCounters, v: CpuCounters): void {
-  into.oncpuNs = Math.max(into.oncpuNs, v.oncpuNs);
-  into.runqNs = Math.max(into.runqNs, v.runqNs);
-  into.slices = Math.max(into.slices, v.slices);
-  into.nvcsw = Math.max(into.nvcsw, v.nvcsw);
-  into.nivcsw = Math.max(into.nivcsw, v.nivcsw);
-  into.migrations = Math.max(into.migrations, v.migrations);
-}
-
-function addInto(into: Counters, d: CpuCounters, offcpuNs: number): void {
-  into.oncpuNs += d.oncpuNs;
-  into.runqNs += d.runqNs;
-  into.slices += d.slices;
-  into.nvcsw += d.nvcsw;
-  into.nivcsw += d.nivcsw;
-  into.migrations += d.migrations;
-  into.offcpuNs += offcpuNs;
-}
-
-function copyCounters(c: CpuCounters): CpuCounters {
-  return { oncpuNs: c.oncpuNs, runqNs: c.runqNs, slices: c.slices, nvcsw: c.nvcsw, nivcsw: c.nivcsw, migrations: c.migrations };
-}
-
-function sameCounters(a: CpuCounters, b: CpuCounters): boolean {
-  return a.oncpuNs === b.oncpuNs && a.slices === b.slices && a.nvcsw === b.nvcsw && a.nivcsw === b.nivcsw && a.runqNs === b.runqNs && a.migrations === b.migrations;
-}
-
-/** Off-CPU time of a thread over the span it was alive in the interval. */
-function offcpu(aliveNs: number, d: CpuCounters): number {
-  return Math.max(0, aliveNs - d.oncpuNs - d.runqNs);
-}
+/** Slots a thread has: its task groups and the per-thread groups (charges are per process). */
+const THREAD_SLOTS = SCHEMA.groups.filter((g) => g.kind !== 'charge').reduce((n, g) => n + g.size, 0);
+const TASK_SLOTS = SCHEMA.taskSlots;
+const THREAD_GROUPS = SCHEMA.groups.filter((g) => g.kind === 'thread');
+const ZERO = new Float64Array(TASK_SLOTS);
+/** Exited processes kept for charges that arrive after their exit (writeback): at most this many */
+const GONE_MAX = 8192;
 
 export function stateLetter(state: number, flags: number): string {
   if (flags & F_ZOMBIE) return 'Z';
@@ -163,10 +128,6 @@ export function stateLetter(state: number, flags: number): string {
   if (state & 0x8) return 't';
   if (state & 0x80) return 'X';
   return '?';
-}
-
-function newThread(rec: TaskRecord): ThreadState {
-  return { pid: rec.pid, startNs: rec.startNs, last: copyCounters(rec), comm: rec.comm, total: zeroCounters() };
 }
 
 /** Per-CPU busy/idle over the interval from two cumulative idle readings. */
@@ -184,17 +145,28 @@ export function exitStatus(code: number): number {
   return sig ? 128 + sig : (code >> 8) & 0xff;
 }
 
+function sameCounters(a: Float64Array, b: Float64Array): boolean {
+  for (let i = 0; i < TASK_SLOTS; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 interface ThreadState {
   pid: number;
   startNs: number;
-  last: CpuCounters;
+  /** the task slots as last seen */
+  last: Float64Array;
   comm: string;
-  total: Counters;
+  /** totals since attach (only kept for --cumulative --threads) */
+  total: Float64Array | null;
+  row: ThreadRow | null;
 }
 
-interface ProcState {
+/** A process: lasting metadata and totals, plus its work area for the current interval. */
+interface Proc {
   pid: number;
   startNs: number;
+  /** metadata read (from its leader's record, exec, /proc) */
+  known: boolean;
   ppid: number;
   uid: number;
   comm: string;
@@ -202,32 +174,67 @@ interface ProcState {
   kthread: boolean;
   source: 'bpf' | 'proc';
   state: string;
-  total: Counters;
-}
-
-/** Per-process work area for one interval. */
-interface Acc {
-  pid: number;
-  counters: Counters;
+  exitCode: number | null;
+  total: Float64Array;
+  row: ProcessRow;
+  /** another process with the same pid (an exit and its pid's reuse in one interval) */
+  next: Proc | undefined;
+  // ---- the current interval (valid while tick === Model.tick)
+  tick: number;
+  v: Float64Array;
   threads: ThreadRow[];
   /** threads accounted in this interval (live or exited in it) */
   nthreads: number;
   live: number;
   liveNonZombie: number;
   exits: TaskRecord[];
-  leader?: TaskRecord;
-  any?: TaskRecord;
-  source: 'bpf' | 'proc';
+  leader: TaskRecord | undefined;
+  any: TaskRecord | undefined;
+  late: boolean;
 }
 
-/** What one update works on: the interval's bounds and its per-process accumulators. */
+/** Processes by (pid, start time); a pid maps to a short chain. */
+class ProcTable {
+  private byPid = new Map<number, Proc>();
+  size = 0;
+
+  get(pid: number, startNs: number): Proc | undefined {
+    for (let p = this.byPid.get(pid); p; p = p.next) if (p.startNs === startNs) return p;
+    return undefined;
+  }
+
+  add(p: Proc): void {
+    p.next = this.byPid.get(p.pid);
+    this.byPid.set(p.pid, p);
+    this.size++;
+  }
+
+  delete(p: Proc): void {
+    let prev: Proc | undefined;
+    for (let q = this.byPid.get(p.pid); q; prev = q, q = q.next) {
+      if (q !== p) continue;
+      if (prev) prev.next = q.next;
+      else if (q.next) this.byPid.set(p.pid, q.next);
+      else this.byPid.delete(p.pid);
+      q.next = undefined;
+      this.size--;
+      return;
+    }
+  }
+
+  *values(): IterableIterator<Proc> {
+    for (let p of this.byPid.values()) for (; p; p = p.next!) yield p;
+  }
+}
+
+/** What one update works on: the interval's bounds and the processes touched in it. */
 interface Tick {
   n: number;
   /** the previous snapshot's time: the interval starts there */
   fromNs: number;
   toNs: number;
   baseline: boolean;
-  accs: Map<number, Acc>;
+  order: Proc[];
   /** tids present in this snapshot (dead or alive) */
   seen: Set<number>;
   forks: number;
@@ -235,7 +242,8 @@ interface Tick {
   running: number;
   lostThreads: number;
   /** scratch delta, reused for every thread */
-  d: CpuCounters;
+  d: Float64Array;
+  unattributed: Float64Array;
 }
 
 export class Model {
@@ -245,13 +253,21 @@ export class Model {
   /** old leaders replaced by an exec'ing thread whose exit record is still to come, by tid */
   private replacedLeaders = new Map<number, ThreadState>();
   private tick = 0;
-  private procs = new Map<number, ProcState>();
+  private procs = new ProcTable();
+  /** exited processes, oldest first, kept for late charges */
+  private gone = new ProcTable();
+  private goneOrder: Proc[] = [];
   /** argv from exec records, by pid, until the process is gone */
   private execArgs = new Map<number, { args: string[]; timeNs: number }>();
   private prev?: { timeNs: number; idleNs: number[] | null; bpf: BpfCounters };
   private baseNs = 0;
+  private readonly subsystems: Subsystem[];
+  private readonly avail: ReadonlySet<string>;
 
-  constructor(private readonly opts: ModelOptions) {}
+  constructor(private readonly opts: ModelOptions) {
+    this.subsystems = opts.subsystems ?? SUBSYSTEMS;
+    this.avail = opts.avail ?? new Set([...SCHEMA.groups.map((g) => g.name), ...SCHEMA.groups.map((g) => g.source), ...this.subsystems.flatMap((s) => s.hooks.map((h) => h.source))]);
+  }
 
   /** Feed one sample. The first one is the baseline and yields null. */
   update(s: RawSample): Interval | null {
@@ -263,19 +279,22 @@ export class Model {
       fromNs: prev ? prev.timeNs : s.timeNs,
       toNs: s.timeNs,
       baseline,
-      accs: new Map(),
+      order: [],
       seen: new Set(),
       forks: 0,
       execs: 0,
       running: 0,
       lostThreads: 0,
-      d: zeroCounters(),
+      d: new Float64Array(THREAD_SLOTS),
+      unattributed: new Float64Array(SCHEMA.slots),
     };
     this.applyEvents(t, s.events);
     for (const rec of s.tasks) this.applyLive(t, rec, 'bpf');
     for (const rec of s.procTasks) this.applyLive(t, rec, 'proc');
+    // Charges made before the baseline belong to no interval.
+    if (!baseline) for (const ch of s.charges) this.applyCharge(t, ch);
     this.forgetGone(t);
-    const { rows, exited, threads } = this.buildRows(t);
+    const { rows, exited, threads, tasks } = this.buildRows(t);
     this.prev = { timeNs: s.timeNs, idleNs: s.idleNs, bpf: s.bpf };
     if (baseline) return null;
 
@@ -287,6 +306,8 @@ export class Model {
       elapsedNs: s.timeNs - this.baseNs,
       ncpu: s.idleNs?.length || this.opts.ncpu,
       cumulative: Boolean(this.opts.cumulative),
+      subsystems: this.subsystems,
+      avail: this.avail,
       cpus,
       system: {
         busyNs: cpus ? cpus.reduce((sum, c) => sum + c.busyNs, 0) : null,
@@ -294,7 +315,7 @@ export class Model {
         exited,
         forks: t.forks,
         execs: t.execs,
-        tasks: t.accs.size - exited,
+        tasks,
         threads,
         running: t.running,
         lostThreads: t.lostThreads,
@@ -304,37 +325,66 @@ export class Model {
           lost: Math.max(0, s.bpf.lost - prev!.bpf.lost),
         },
         loadavg: s.loadavg,
+        unattributed: t.unattributed,
       },
       processes: rows,
     };
   }
 
-  private acc(t: Tick, pid: number, source: 'bpf' | 'proc'): Acc {
-    let a = t.accs.get(pid);
-    if (!a) {
-      a = { pid, counters: zeroCounters(), threads: [], nthreads: 0, live: 0, liveNonZombie: 0, exits: [], source };
-      t.accs.set(pid, a);
+  /** The process (pid, start) in this interval's work area, created on first sight. */
+  private acc(t: Tick, pid: number, startNs: number, source: 'bpf' | 'proc'): Proc {
+    let p = this.procs.get(pid, startNs);
+    if (!p) {
+      p = newProc(pid, startNs, source);
+      this.procs.add(p);
     }
-    return a;
+    if (p.tick !== t.n) {
+      p.tick = t.n;
+      p.v.fill(0);
+      p.threads = [];
+      p.nthreads = 0;
+      p.live = 0;
+      p.liveNonZombie = 0;
+      p.exits = [];
+      p.leader = undefined;
+      p.any = undefined;
+      p.late = false;
+      t.order.push(p);
+    }
+    return p;
   }
 
   /**
    * Add one thread's delta (rec - base; base null: unchanged since the last
    * snapshot, as most threads are) over the span it was alive, to its process.
    */
-  private account(t: Tick, rec: TaskRecord, base: CpuCounters | null, aliveFrom: number, aliveTo: number, st: ThreadState, source: 'bpf' | 'proc'): void {
-    const d = diffInto(t.d, rec, base ?? rec);
-    const off = offcpu(Math.max(0, aliveTo - aliveFrom), d);
-    const a = this.acc(t, rec.pid, source);
-    addInto(a.counters, d, off);
-    a.nthreads++;
-    addInto(st.total, d, off);
+  private account(t: Tick, rec: TaskRecord, base: Float64Array | null, aliveFrom: number, aliveTo: number, st: ThreadState, source: 'bpf' | 'proc'): void {
+    const d = t.d;
+    const c = rec.c;
+    if (base) for (let i = 0; i < TASK_SLOTS; i++) d[i] = Math.max(0, c[i] - base[i]);
+    else d.fill(0, 0, TASK_SLOTS);
+    const alive = Math.max(0, aliveTo - aliveFrom);
+    for (const g of THREAD_GROUPS) d[g.base] = g.perThread!(d, alive);
+    const p = this.acc(t, rec.pid, rec.pstartNs, source);
+    const v = p.v;
+    for (let i = 0; i < THREAD_SLOTS; i++) v[i] += d[i];
+    p.nthreads++;
     if (this.opts.threads) {
-      const shown = this.opts.cumulative ? st.total : { ...d, offcpuNs: off };
-      a.threads.push({ tid: rec.tid, comm: rec.comm, exited: rec.kind === 'exit', cpuPct: 0, ...shown });
+      let total: Float64Array | null = null;
+      if (this.opts.cumulative) {
+        total = st.total ??= new Float64Array(THREAD_SLOTS);
+        for (let i = 0; i < THREAD_SLOTS; i++) total[i] += d[i];
+      }
+      const row = (st.row ??= { tid: rec.tid, comm: rec.comm, exited: false, v: new Float64Array(THREAD_SLOTS), spanNs: 0, avail: this.avail });
+      row.tid = rec.tid;
+      row.comm = rec.comm;
+      row.exited = rec.kind === 'exit';
+      if (total) row.v = total;
+      else row.v.set(d);
+      p.threads.push(row);
     }
-    if (rec.tid === rec.pid) a.leader = rec;
-    a.any ??= rec;
+    if (rec.tid === rec.pid) p.leader = rec;
+    p.any ??= rec;
   }
 
   private applyEvents(t: Tick, events: RingRecord[]): void {
@@ -345,8 +395,9 @@ export class Model {
         t.execs++;
         this.execArgs.set(ev.pid, { args: ev.args, timeNs: ev.timeNs });
         if (ev.oldTid !== ev.tid) this.leaderReplaced(ev);
-        const p = this.procs.get(ev.pid);
-        if (p) {
+        // exec keeps the process (and its start time: de_thread copies the leader's)
+        const p = this.procs.get(ev.pid, ev.startNs);
+        if (p?.known) {
           p.cmdline = ev.args.join(' ');
           p.comm = ev.comm;
         }
@@ -373,7 +424,7 @@ export class Model {
     if (!known && ev.startNs < t.fromNs) return;
     const from = known ? t.fromNs : Math.max(t.fromNs, ev.startNs);
     this.account(t, ev, known ? st.last : ZERO, from, Math.max(from, ev.timeNs), known ? st : newThread(ev), 'bpf');
-    this.acc(t, ev.pid, 'bpf').exits.push(ev);
+    this.acc(t, ev.pid, ev.pstartNs, 'bpf').exits.push(ev);
   }
 
   private applyLive(t: Tick, rec: TaskRecord, source: 'bpf' | 'proc'): void {
@@ -383,9 +434,9 @@ export class Model {
     if (st && st.startNs !== rec.startNs) st = undefined; // tid reused
     const bornInside = rec.startNs >= t.fromNs;
     if (st) {
-      const base = sameCounters(st.last, rec) ? null : st.last;
+      const base = sameCounters(st.last, rec.c) ? null : st.last;
       this.account(t, rec, base, t.fromNs, t.toNs, st, source);
-      if (base) maxInto(st.last, rec);
+      if (base) for (let i = 0; i < TASK_SLOTS; i++) st.last[i] = Math.max(st.last[i], rec.c[i]);
       st.comm = rec.comm;
       st.pid = rec.pid;
     } else {
@@ -395,12 +446,34 @@ export class Model {
       this.account(t, rec, counted ? ZERO : null, counted ? rec.startNs : t.fromNs, t.toNs, st, source);
       this.threads.set(rec.tid, st);
     }
-    const a = this.acc(t, rec.pid, source);
-    a.live++;
+    const p = this.acc(t, rec.pid, rec.pstartNs, source);
+    p.live++;
     if (!(rec.flags & F_ZOMBIE)) {
-      a.liveNonZombie++;
+      p.liveNonZombie++;
       if (rec.state === 0) t.running++;
     }
+  }
+
+  /**
+   * A charge to its owner process: one active in this interval takes it as it
+   * is; one that exited before comes back as a late row; pid 0 is no owner.
+   */
+  private applyCharge(t: Tick, ch: ChargeRecord): void {
+    if (ch.pid === 0) {
+      combineInto(SCHEMA, t.unattributed, ch.v, THREAD_SLOTS);
+      return;
+    }
+    let p = this.procs.get(ch.pid, ch.startNs);
+    if (!p || p.tick !== t.n) {
+      const gone = this.gone.get(ch.pid, ch.startNs);
+      if (gone) this.gone.delete(gone);
+      if (!p) {
+        p = gone ?? newProc(ch.pid, ch.startNs, 'bpf');
+        this.procs.add(p);
+      }
+      this.acc(t, p.pid, p.startNs, p.source).late = true;
+    }
+    combineInto(SCHEMA, p.v, ch.v, THREAD_SLOTS);
   }
 
   /** Threads that vanished without an exit record, and dead ones no longer shown. */
@@ -415,59 +488,66 @@ export class Model {
     for (const [tid, d] of this.dead) if (!t.seen.has(tid) && d.tick < t.n) this.dead.delete(tid);
   }
 
-  private buildRows(t: Tick): { rows: ProcessRow[]; exited: number; threads: number } {
+  private buildRows(t: Tick): { rows: ProcessRow[]; exited: number; threads: number; tasks: number } {
     const rows: ProcessRow[] = [];
     let exited = 0;
     let threads = 0;
-    const pctBase = this.opts.cumulative ? t.toNs - this.baseNs : t.toNs - t.fromNs;
-    const pct = (ns: number) => (pctBase > 0 ? (ns / pctBase) * 100 : 0);
-    for (const a of t.accs.values()) {
-      const info = this.procState(a);
-      const isExited = a.exits.length > 0 && a.live === 0;
-      addInto(info.total, a.counters, a.counters.offcpuNs);
-      const shown = this.opts.cumulative ? info.total : a.counters;
-      let exitCode: number | null = null;
+    let tasks = 0;
+    const spanNs = this.opts.cumulative ? t.toNs - this.baseNs : t.toNs - t.fromNs;
+    for (const p of t.order) {
+      this.describe(p);
+      const isExited = p.late || (p.exits.length > 0 && p.live === 0);
+      combineInto(SCHEMA, p.total, p.v);
       if (isExited) {
-        const last = a.exits.find((e) => e.tid === e.pid) ?? a.exits[a.exits.length - 1];
-        exitCode = exitStatus(last.exitCode);
-        exited++;
-        this.procs.delete(a.pid);
-        this.execArgs.delete(a.pid);
-      }
-      threads += a.liveNonZombie;
+        if (!p.late) {
+          const last = p.exits.find((e) => e.tid === e.pid) ?? p.exits[p.exits.length - 1];
+          p.exitCode = exitStatus(last.exitCode);
+          exited++;
+          this.execArgs.delete(p.pid);
+        }
+        this.procs.delete(p);
+        this.keepGone(p);
+      } else tasks++;
+      threads += p.liveNonZombie;
       if (t.baseline) continue;
-      for (const th of a.threads) th.cpuPct = pct(th.oncpuNs);
-      rows.push({
-        pid: a.pid,
-        ppid: info.ppid,
-        uid: info.uid,
-        user: this.opts.userName ? this.opts.userName(info.uid) : String(info.uid),
-        comm: info.comm,
-        cmdline: info.cmdline ?? (info.kthread ? `[${info.comm}]` : info.comm),
-        threads: isExited ? a.nthreads : a.liveNonZombie,
-        state: isExited ? 'X' : info.state,
-        kthread: info.kthread,
-        source: info.source,
-        exited: isExited,
-        exitCode,
-        cpuPct: pct(shown.oncpuNs),
-        oncpuNs: shown.oncpuNs,
-        runqNs: shown.runqNs,
-        offcpuNs: shown.offcpuNs,
-        slices: shown.slices,
-        nvcsw: shown.nvcsw,
-        nivcsw: shown.nivcsw,
-        migrations: shown.migrations,
-        threadsDetail: a.threads,
-      });
+      for (const th of p.threads) th.spanNs = spanNs;
+      const r = p.row;
+      r.ppid = p.ppid;
+      r.uid = p.uid;
+      r.user = !p.known ? '?' : this.opts.userName ? this.opts.userName(p.uid) : String(p.uid);
+      r.comm = p.comm;
+      r.cmdline = p.cmdline ?? (p.kthread ? `[${p.comm}]` : p.comm);
+      r.threads = isExited ? p.nthreads : p.liveNonZombie;
+      r.state = isExited ? 'X' : p.state;
+      r.kthread = p.kthread;
+      r.source = p.source;
+      r.exited = isExited;
+      r.late = p.late;
+      r.exitCode = isExited ? p.exitCode : null;
+      r.v = this.opts.cumulative ? p.total : p.v;
+      r.spanNs = spanNs;
+      r.avail = this.avail;
+      r.threadsDetail = p.threads;
+      rows.push(r);
     }
-    for (const pid of this.procs.keys()) {
-      if (!t.accs.has(pid)) {
-        this.procs.delete(pid);
-        this.execArgs.delete(pid);
+    for (const p of this.procs.values()) {
+      if (p.tick !== t.n) {
+        this.procs.delete(p);
+        this.execArgs.delete(p.pid);
       }
     }
-    return { rows, exited, threads };
+    return { rows, exited, threads, tasks };
+  }
+
+  /** Exited processes stay findable for charges that arrive later (writeback by flushers). */
+  private keepGone(p: Proc): void {
+    this.gone.add(p);
+    this.goneOrder.push(p);
+    if (this.goneOrder.length > GONE_MAX * 2) this.goneOrder = this.goneOrder.filter((q) => this.gone.get(q.pid, q.startNs) === q);
+    while (this.gone.size > GONE_MAX) {
+      const old = this.goneOrder.shift()!;
+      if (this.gone.get(old.pid, old.startNs) === old) this.gone.delete(old);
+    }
   }
 
   /**
@@ -487,35 +567,80 @@ export class Model {
     this.threads.set(ev.tid, moved);
   }
 
-  /** The process's lasting metadata, created on first sight, refreshed from its leader. */
-  private procState(a: Acc): ProcState {
-    const rec = a.leader ?? a.any!;
-    let p = this.procs.get(a.pid);
-    if (p && a.leader && p.startNs !== a.leader.startNs) p = undefined; // pid reused
-    if (!p) {
-      const exec = this.execArgs.get(a.pid);
-      let cmdline: string | null = null;
-      if (exec && exec.timeNs >= rec.startNs) cmdline = exec.args.join(' ');
-      else if (a.live > 0 && this.opts.cmdline) cmdline = this.opts.cmdline(a.pid)?.join(' ') ?? null;
-      p = {
-        pid: a.pid,
-        startNs: rec.startNs,
-        ppid: rec.ppid,
-        uid: rec.uid,
-        comm: rec.comm,
-        cmdline,
-        kthread: Boolean(rec.flags & F_KTHREAD),
-        source: a.source,
-        state: stateLetter(rec.state, rec.flags),
-        total: zeroCounters(),
-      };
-      this.procs.set(a.pid, p);
-    } else if (a.leader) {
-      p.ppid = a.leader.ppid;
-      p.uid = a.leader.uid;
-      p.comm = a.leader.comm;
-      p.state = stateLetter(a.leader.state, a.leader.flags);
+  /** The process's metadata: read on first sight, refreshed from its leader. */
+  private describe(p: Proc): void {
+    const rec = p.leader ?? p.any;
+    if (!p.known) {
+      if (!rec) return; // a late charge to a process ebtop never saw
+      p.known = true;
+      const exec = this.execArgs.get(p.pid);
+      if (exec && exec.timeNs >= rec.startNs) p.cmdline = exec.args.join(' ');
+      else if (p.live > 0 && this.opts.cmdline) p.cmdline = this.opts.cmdline(p.pid)?.join(' ') ?? null;
+      p.ppid = rec.ppid;
+      p.uid = rec.uid;
+      p.comm = rec.comm;
+      p.kthread = Boolean(rec.flags & F_KTHREAD);
+      p.state = stateLetter(rec.state, rec.flags);
+    } else if (p.leader) {
+      p.ppid = p.leader.ppid;
+      p.uid = p.leader.uid;
+      p.comm = p.leader.comm;
+      p.state = stateLetter(p.leader.state, p.leader.flags);
     }
-    return p;
   }
+}
+
+function newThread(rec: TaskRecord): ThreadState {
+  return { pid: rec.pid, startNs: rec.startNs, last: rec.c.slice(0, TASK_SLOTS), comm: rec.comm, total: null, row: null };
+}
+
+function newProc(pid: number, startNs: number, source: 'bpf' | 'proc'): Proc {
+  const v = new Float64Array(SCHEMA.slots);
+  const p: Proc = {
+    pid,
+    startNs,
+    known: false,
+    ppid: 0,
+    uid: 0,
+    comm: '?',
+    cmdline: null,
+    kthread: false,
+    source,
+    state: '?',
+    exitCode: null,
+    total: new Float64Array(SCHEMA.slots),
+    row: undefined!,
+    next: undefined,
+    tick: 0,
+    v,
+    threads: [],
+    nthreads: 0,
+    live: 0,
+    liveNonZombie: 0,
+    exits: [],
+    leader: undefined,
+    any: undefined,
+    late: false,
+  };
+  p.row = {
+    pid,
+    startNs,
+    ppid: 0,
+    uid: 0,
+    user: '',
+    comm: '?',
+    cmdline: '',
+    threads: 0,
+    state: '?',
+    kthread: false,
+    source,
+    exited: false,
+    exitCode: null,
+    late: false,
+    v,
+    spanNs: 0,
+    avail: new Set(),
+    threadsDetail: [],
+  };
+  return p;
 }

@@ -33,8 +33,19 @@ export interface ProgramStats {
   runCount: bigint;
 }
 
-export interface LayoutTable {
-  [struct: string]: { size: number; fields: { [field: string]: { offset: number; size: number } } };
+/** A member of a struct in the compiled object's BTF; offsets and sizes in bytes. */
+export interface BtfMember {
+  name: string;
+  offset: number;
+  size: number;
+  /** typedefs and modifiers skipped: 'unsigned int', 'ebtop_cpu_counters', 'char[16]' */
+  type: string;
+}
+
+export interface BtfStruct {
+  size: number;
+  /** in declaration order */
+  members: BtfMember[];
 }
 
 export interface Native {
@@ -49,17 +60,33 @@ export interface Native {
   /** Returns a link index, valid until close. */
   attach(obj: BpfObject, program: string): number;
   readIter(obj: BpfObject, link: number): Buffer;
+  /** Every entry, in batches (key by key where the kernel has no batch ops). */
   mapDump(obj: BpfObject, map: string): MapDump;
+  /** Read and delete every entry, each in one step: an update in between is never lost. Hash maps. */
+  mapDrain(obj: BpfObject, map: string): MapDump;
+  /** Insert or replace: `keys` whole keys, `values` laid out as MapDump's (one `valueSize` per key). */
+  mapUpdate(obj: BpfObject, map: string, keys: Buffer, values: Buffer): void;
+  /** Delete each key of the concatenation; keys already gone are no error. */
   mapDelete(obj: BpfObject, map: string, keys: Buffer): void;
   ringOpen(obj: BpfObject, map: string): void;
-  /** Framed records: [u32 length][record][pad to 8], in arrival order. */
+  /**
+   * Framed records: [u32 length][record][pad to 8], in arrival order. At most
+   * 16 MiB wait between drains; `dropped` counts the records that did not fit.
+   */
   ringDrain(obj: BpfObject): { data: Buffer; dropped: number };
   enableStats(obj: BpfObject): void;
   progStats(obj: BpfObject): ProgramStats[];
   btfHasType(name: string): boolean;
+  /** Arguments of a tracepoint as the kernel's BTF (btf_trace_<name>) declares them, without __data; -1 when unknown. */
+  btfTracepointArgs(name: string): number;
   /** libbpf's own messages since the last call (for the log file, never the terminal). */
   takeLog(): string;
-  layout(): LayoutTable;
+  /** Every `struct ebtop_*` in the BTF of a compiled BPF object file, by name. */
+  btfStructs(file: string): Record<string, BtfStruct>;
+  /** Whether the kernel supports a map type; libbpf's name ('hash', 'task_storage', ...). Unknown name: EINVAL. */
+  probeMapType(name: string): boolean;
+  /** Whether the kernel loads a program type; libbpf's name ('raw_tracepoint', ...). Unknown name: EINVAL. */
+  probeProgType(name: string): boolean;
   numPossibleCpus(): number;
 }
 

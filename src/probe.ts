@@ -2,13 +2,18 @@
 // results come in, a plan goes out, so every fallback choice is unit-tested.
 import fs from 'node:fs';
 
-export type SourceState = 'attached' | 'fallback' | 'missing';
+/** off: nothing shown or asked for needs it (or --no-<subsystem>), so it is not attached */
+export type SourceState = 'attached' | 'fallback' | 'missing' | 'off';
 
 export interface Variant {
   program: string;
   hook: string;
   /** a kernel BTF type whose presence means this variant can attach */
   needsType?: string;
+  /** a raw tracepoint (BPF_PROG_TYPE_RAW_TRACEPOINT): needs the kernel to support that program type */
+  needsRawTp?: boolean;
+  /** `const volatile` settings this variant needs when chosen (they win over the hooks' config) */
+  consts?: Record<string, number>;
 }
 
 export interface HookSpec {
@@ -16,40 +21,9 @@ export interface HookSpec {
   what: string;
   /** primary first; later entries are fallbacks */
   variants: Variant[];
+  /** `const volatile` settings of its programs, from the kernel's features (e.g. tracepoint argument counts) */
+  config?: (f: Features) => Record<string, number>;
 }
-
-/** The hook map of the CPU subsystem and process lifecycle (DESIGN.md). */
-export const HOOKS: HookSpec[] = [
-  {
-    source: 'cpu.counters',
-    what: 'on-CPU, run-queue wait, slices, switches, migrations (kernel counters)',
-    variants: [{ program: 'dump_task', hook: 'iter/task', needsType: 'bpf_iter__task' }],
-  },
-  {
-    source: 'cpu.exit',
-    what: 'exact final counters of exiting threads; switch-in time of running ones',
-    variants: [
-      { program: 'switch_btf', hook: 'tp_btf/sched_switch', needsType: 'btf_trace_sched_switch' },
-      { program: 'switch_raw', hook: 'raw_tp/sched_switch' },
-    ],
-  },
-  {
-    source: 'lifecycle.exec',
-    what: 'exec: new comm and argv',
-    variants: [
-      { program: 'exec_btf', hook: 'tp_btf/sched_process_exec', needsType: 'btf_trace_sched_process_exec' },
-      { program: 'exec_raw', hook: 'raw_tp/sched_process_exec' },
-    ],
-  },
-  {
-    source: 'lifecycle.fork',
-    what: 'fork: parent at creation',
-    variants: [
-      { program: 'fork_btf', hook: 'tp_btf/sched_process_fork', needsType: 'btf_trace_sched_process_fork' },
-      { program: 'fork_raw', hook: 'raw_tp/sched_process_fork' },
-    ],
-  },
-];
 
 export interface Source {
   source: string;
@@ -65,38 +39,62 @@ export interface Plan {
   /** every program of the object that must not load */
   disable: string[];
   sources: Source[];
+  /** `const volatile` values to set before load */
+  consts: Record<string, number>;
 }
 
 export interface Features {
   hasType(name: string): boolean;
-  /** raw_tp with BTF-typed args (5.5+); false makes raw_tp fallbacks unusable too */
+  /** the kernel loads raw tracepoint programs (probed with libbpf) */
   rawTracepoints: boolean;
+  /** arguments of a tracepoint as its BTF (btf_trace_<name>) declares them, without the leading __data; -1 when unknown */
+  tracepointArgs(name: string): number;
+  /** the kernel supports this BPF map type (libbpf's name: 'task_storage', ...) */
+  hasMapType(name: string): boolean;
 }
 
-export function planPrograms(features: Features, hooks: HookSpec[] = HOOKS): Plan {
-  const plan: Plan = { load: [], disable: [], sources: [] };
+/**
+ * One variant per hook: the first usable one, in the spec's order. Hooks of
+ * sources not in `wanted` (when given) are not loaded at all.
+ */
+export function planPrograms(features: Features, hooks: HookSpec[], wanted?: ReadonlySet<string>): Plan {
+  const plan: Plan = { load: [], disable: [], sources: [], consts: {} };
+  const variantConsts: Record<string, number> = {};
   for (const spec of hooks) {
-    const usable = (v: Variant) => (v.needsType ? features.hasType(v.needsType) : features.rawTracepoints);
-    const chosen = spec.variants.findIndex(usable);
+    const usable = (v: Variant) => (!v.needsType || features.hasType(v.needsType)) && (!v.needsRawTp || features.rawTracepoints);
+    const off = wanted !== undefined && !wanted.has(spec.source);
+    const chosen = off ? -1 : spec.variants.findIndex(usable);
     spec.variants.forEach((v, i) => {
       if (i !== chosen) plan.disable.push(v.program);
     });
+    if (off) {
+      plan.sources.push({ source: spec.source, what: spec.what, state: 'off', hook: spec.variants[0].hook, why: 'not needed by what is shown, or switched off' });
+      continue;
+    }
     if (chosen < 0) {
-      const needs = spec.variants.map((v) => v.needsType ?? 'raw tracepoints').join(' or ');
+      const needs = spec.variants.map((v) => [v.needsType, v.needsRawTp ? 'raw tracepoints' : undefined].filter(Boolean).join(' + ')).join(' or ');
       plan.sources.push({ source: spec.source, what: spec.what, state: 'missing', hook: spec.variants[0].hook, why: `kernel lacks ${needs}` });
       continue;
     }
     const v = spec.variants[chosen];
     plan.load.push({ program: v.program, source: spec.source });
+    if (spec.config) Object.assign(plan.consts, spec.config(features));
+    Object.assign(variantConsts, v.consts);
     plan.sources.push({
       source: spec.source,
       what: spec.what,
       state: chosen === 0 ? 'attached' : 'fallback',
       hook: v.hook,
-      why: chosen === 0 ? undefined : `${spec.variants[0].hook} unavailable (no ${spec.variants[0].needsType} in kernel BTF)`,
+      why: chosen === 0 ? undefined : `${spec.variants[0].hook} unavailable (${whyNot(spec.variants[0], features)})`,
     });
   }
+  Object.assign(plan.consts, variantConsts);
   return plan;
+}
+
+function whyNot(v: Variant, f: Features): string {
+  if (v.needsType && !f.hasType(v.needsType)) return `no ${v.needsType} in kernel BTF`;
+  return 'kernel refuses raw tracepoint programs';
 }
 
 export const VMLINUX_BTF = '/sys/kernel/btf/vmlinux';

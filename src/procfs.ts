@@ -2,6 +2,7 @@
 // first time (cmdline), tasks BPF cannot see, and per-CPU idle time.
 import fs from 'node:fs';
 import type { TaskRecord } from './abi';
+import { SCHEMA, SUBSYSTEMS } from './subsystems';
 
 const CLK_TCK = 100;
 
@@ -31,87 +32,77 @@ export function readCmdline(pid: number): string[] | null {
   return args.length ? args : null;
 }
 
-/** /proc/<pid>/sched prints "name : value". */
-function schedField(text: string, name: string): number {
-  const i = text.indexOf(`\n${name} `);
-  if (i < 0) return 0;
-  const colon = text.indexOf(':', i);
-  return Number.parseInt(text.slice(colon + 1, text.indexOf('\n', colon)), 10) || 0;
-}
-
 const STATE_BITS: Record<string, number> = { R: 0, S: 1, D: 2, T: 4, t: 8, X: 0x10, Z: 0x20, P: 0x40, I: 0x402 };
 
 /**
+ * /proc start times are ticks since boot (CLOCK_BOOTTIME, which goes on
+ * during suspend); BPF's are CLOCK_MONOTONIC ns. The difference is the time
+ * the machine spent suspended, read from /proc/uptime against the monotonic
+ * clock at 10 ms resolution: below 50 ms it is that resolution, not suspend.
+ */
+export function bootToMonotonicNs(uptimeText: string, monotonicNs: number): number {
+  const boot = Number(uptimeText.split(' ')[0]) * 1e9;
+  const off = boot - monotonicNs;
+  return off > 50e6 ? off : 0;
+}
+
+/** One task of /proc/<pid>/task as a task record; counter groups filled by the subsystems' /proc readers. */
+export function parseProcTask(pid: number, tid: number, stat: string, status: string | null, pstartTicks: number, bootOffsetNs: number): TaskRecord {
+  const afterComm = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const uid = Number(/^Uid:\s+\d+\s+(\d+)/m.exec(status ?? '')?.[1] ?? 0);
+  const toMono = (ticks: number) => ticks * (1e9 / CLK_TCK) - bootOffsetNs;
+  return {
+    kind: 'task',
+    tid,
+    pid,
+    ppid: Number(afterComm[1]),
+    uid,
+    flags: 0,
+    state: STATE_BITS[afterComm[0]] ?? 1,
+    exitCode: 0,
+    startNs: toMono(Number(afterComm[19])),
+    pstartNs: toMono(pstartTicks),
+    timeNs: 0,
+    comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).slice(0, 15),
+    c: new Float64Array(SCHEMA.taskSlots),
+  };
+}
+
+/**
  * Threads of processes BPF cannot see (on these VMs, PID 1), read from /proc
- * into the iterator's record shape. Per refresh one schedstat read per
- * thread; the other files only when that shows the thread ran. Start time is
- * /proc's (boot-based) and only ever compared with itself.
+ * into the iterator's record shape: stat for identity, then each subsystem's
+ * /proc reader for its group (a group without one stays 0 and its source
+ * does not cover these rows).
  */
 export class ProcTaskReader {
-  private cache = new Map<number, TaskRecord>();
+  private readonly bootOffsetNs = bootToMonotonicNs(readText('/proc/uptime') ?? '0', Number(process.hrtime.bigint()));
+  private readonly readers = SUBSYSTEMS.flatMap((s) => s.proc ?? []).map((r) => ({ r, base: SCHEMA.group(r.group).base }));
 
-  read(pid: number, nowNs: number): TaskRecord[] {
+  read(pid: number): TaskRecord[] {
     let tids: string[];
+    const pstat = readText(`/proc/${pid}/stat`);
     try {
       tids = fs.readdirSync(`/proc/${pid}/task`);
     } catch {
       return [];
     }
+    if (!pstat) return [];
+    const pstart = Number(pstat.slice(pstat.lastIndexOf(')') + 2).split(' ')[19]);
     const out: TaskRecord[] = [];
     for (const t of tids) {
-      const rec = this.readTask(pid, Number(t), nowNs);
-      if (rec) out.push(rec);
+      const dir = `/proc/${pid}/task/${t}`;
+      const stat = readText(`${dir}/stat`);
+      if (!stat) continue;
+      const rec = parseProcTask(pid, Number(t), stat, readText(`${dir}/status`), pstart, this.bootOffsetNs);
+      let ok = true;
+      for (const { r, base } of this.readers) {
+        const vals = r.read(dir);
+        if (!vals) ok = false;
+        else rec.c.set(vals, base);
+      }
+      if (ok) out.push(rec);
     }
     return out;
-  }
-
-  /** Forget threads not returned by the last read() calls' processes. */
-  prune(live: Set<number>): void {
-    for (const tid of this.cache.keys()) if (!live.has(tid)) this.cache.delete(tid);
-  }
-
-  private readTask(pid: number, tid: number, nowNs: number): TaskRecord | null {
-    const dir = `/proc/${pid}/task/${tid}`;
-    const schedstat = readText(`${dir}/schedstat`);
-    if (!schedstat) return null;
-    const [oncpuNs, runqNs, slices] = schedstat.trim().split(' ').map(Number);
-    const cached = this.cache.get(tid);
-    if (cached && cached.oncpuNs === oncpuNs && cached.slices === slices && cached.runqNs === runqNs) {
-      cached.timeNs = nowNs;
-      return cached;
-    }
-    const stat = readText(`${dir}/stat`);
-    const sched = readText(`${dir}/sched`);
-    if (!stat || !sched) return null;
-    const afterComm = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    let uid = cached?.uid;
-    let comm = cached?.comm;
-    if (uid === undefined || comm === undefined) {
-      const status = readText(`${dir}/status`) ?? '';
-      uid = Number(/^Uid:\s+\d+\s+(\d+)/m.exec(status)?.[1] ?? 0);
-      comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).slice(0, 15);
-    }
-    const rec: TaskRecord = {
-      kind: 'task',
-      tid,
-      pid,
-      ppid: Number(afterComm[1]),
-      uid,
-      flags: 0,
-      state: STATE_BITS[afterComm[0]] ?? 1,
-      exitCode: 0,
-      startNs: Number(afterComm[19]) * (1e9 / CLK_TCK),
-      timeNs: nowNs,
-      oncpuNs,
-      runqNs,
-      slices,
-      nvcsw: schedField(sched, 'nr_voluntary_switches'),
-      nivcsw: schedField(sched, 'nr_involuntary_switches'),
-      migrations: schedField(sched, 'se.nr_migrations'),
-      comm,
-    };
-    this.cache.set(tid, rec);
-    return rec;
   }
 }
 

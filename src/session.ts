@@ -12,6 +12,10 @@ export interface SessionOptions {
   pids?: Set<number>;
   /** keep per-thread rows (ProcessRow.threadsDetail) */
   threads?: boolean;
+  /** hook sources to attach (default: all); see columns.ts sourcesFor */
+  sources?: ReadonlySet<string>;
+  /** subsystems switched off (--no-<name>) */
+  disabled?: ReadonlySet<string>;
 }
 
 export class Session {
@@ -26,7 +30,7 @@ export class Session {
   private lastUsageAt = process.hrtime.bigint();
 
   constructor(private readonly opts: SessionOptions) {
-    this.collector = Collector.open({ log: opts.log });
+    this.collector = Collector.open({ log: opts.log, sources: opts.sources, disabled: opts.disabled });
     const users = new UserNames();
     this.model = new Model({
       ncpu: onlineCpuCount(),
@@ -34,6 +38,7 @@ export class Session {
       threads: opts.threads,
       userName: (uid) => users.name(uid),
       cmdline: readCmdline,
+      avail: this.collector.avail,
     });
   }
 
@@ -50,7 +55,8 @@ export class Session {
         onError(e);
         return;
       }
-      this.schedule(tick);
+      // onInterval may have stopped the session (-n): no further tick then.
+      if (!this.stopped) this.schedule(tick);
     };
     this.schedule(tick);
   }
@@ -87,6 +93,7 @@ export class Session {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     this.collector.close();
   }
 }

@@ -1,26 +1,23 @@
-// NDJSON: one object per interval; the public contract of DESIGN.md.
+// NDJSON: one object per interval; the public contract of DESIGN.md. The
+// process identity fields are declared here; every counter field comes from
+// its subsystem's declaration, null when its source is not attached.
 import type { Interval, ProcessRow, ThreadRow } from '../model';
+import type { JsonField } from '../subsystems/types';
 
 export interface JsonOptions {
   threads: boolean;
 }
 
-const round2 = (v: number) => Math.round(v * 100) / 100;
-
-function counters(r: ProcessRow | ThreadRow) {
-  return {
-    cpu_pct: round2(r.cpuPct),
-    oncpu_ns: Math.round(r.oncpuNs),
-    runq_ns: Math.round(r.runqNs),
-    offcpu_ns: Math.round(r.offcpuNs),
-    nvcsw: r.nvcsw,
-    nivcsw: r.nivcsw,
-    migrations: r.migrations,
-    slices: r.slices,
-  };
+function put(out: Record<string, unknown>, iv: Interval, r: ProcessRow | ThreadRow, thread: boolean): void {
+  for (const s of iv.subsystems) {
+    for (const f of s.json as JsonField[]) {
+      if (thread && !f.thread) continue;
+      out[f.key] = f.needs === null || iv.avail.has(f.needs) ? f.get(r as ProcessRow) : null;
+    }
+  }
 }
 
-export function processJson(r: ProcessRow, opts: JsonOptions): Record<string, unknown> {
+export function processJson(iv: Interval, r: ProcessRow, opts: JsonOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {
     pid: r.pid,
     ppid: r.ppid,
@@ -30,31 +27,40 @@ export function processJson(r: ProcessRow, opts: JsonOptions): Record<string, un
     threads: r.threads,
     exited: r.exited,
     exit_code: r.exitCode,
-    ...counters(r),
-    state: r.state,
-    kthread: r.kthread,
-    source: r.source,
   };
-  if (opts.threads) out.threads_detail = r.threadsDetail.map((t) => ({ tid: t.tid, comm: t.comm, exited: t.exited, ...counters(t) }));
+  put(out, iv, r, false);
+  out.state = r.state;
+  out.kthread = r.kthread;
+  out.source = r.source;
+  if (r.late) out.late = true;
+  if (opts.threads) {
+    out.threads_detail = r.threadsDetail.map((t) => {
+      const o: Record<string, unknown> = { tid: t.tid, comm: t.comm, exited: t.exited };
+      put(o, iv, t, true);
+      return o;
+    });
+  }
   return out;
 }
 
 export function intervalJson(iv: Interval, rows: ProcessRow[], opts: JsonOptions): string {
+  const system: Record<string, unknown> = {
+    busy_ns: iv.system.busyNs === null ? null : Math.round(iv.system.busyNs),
+    idle_ns: iv.system.idleNs === null ? null : Math.round(iv.system.idleNs),
+    exited: iv.system.exited,
+    bpf: { run_ns: iv.system.bpf.runNs, events: iv.system.bpf.events, lost: iv.system.bpf.lost },
+    forks: iv.system.forks,
+    execs: iv.system.execs,
+    lost_threads: iv.system.lostThreads,
+    loadavg: iv.system.loadavg,
+  };
+  for (const s of iv.subsystems) if (s.system) system[s.name] = s.system(iv);
   return JSON.stringify({
     type: 'sample',
     time: new Date(iv.wallMs).toISOString(),
     interval_ns: Math.round(iv.intervalNs),
     ncpu: iv.ncpu,
-    system: {
-      busy_ns: iv.system.busyNs === null ? null : Math.round(iv.system.busyNs),
-      idle_ns: iv.system.idleNs === null ? null : Math.round(iv.system.idleNs),
-      exited: iv.system.exited,
-      bpf: { run_ns: iv.system.bpf.runNs, events: iv.system.bpf.events, lost: iv.system.bpf.lost },
-      forks: iv.system.forks,
-      execs: iv.system.execs,
-      lost_threads: iv.system.lostThreads,
-      loadavg: iv.system.loadavg,
-    },
-    processes: rows.map((r) => processJson(r, opts)),
+    system,
+    processes: rows.map((r) => processJson(iv, r, opts)),
   });
 }

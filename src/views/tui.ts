@@ -15,7 +15,7 @@ import blessed from 'blessed';
 import fs from 'node:fs';
 import os from 'node:os';
 import tty from 'node:tty';
-import { DEFAULT_COLUMNS, column, headerLine, rowLine, sortRows, threadAsRow, type Column } from '../columns';
+import { DEFAULT_COLUMNS, column, headerLine, rowLine, sortRows, sourcesFor, threadAsRow, type Column } from '../columns';
 import { describe } from '../collector';
 import { UserError } from '../errors';
 import { fmtCount, fmtDuration, fmtPct } from '../format';
@@ -31,6 +31,8 @@ export interface TuiOptions {
   pids?: Set<number>;
   sort: string;
   threads: boolean;
+  /** subsystems switched off (--no-<name>) */
+  disabled?: ReadonlySet<string>;
 }
 
 export const MIN_WIDTH = 80;
@@ -267,8 +269,10 @@ export function runTui(opts: TuiOptions): void {
   const { log } = opts;
   // Everything that can fail with a one-line message happens before the screen exists.
   checkTerminal(process.stdout);
-  // threads: the model builds per-thread rows only when asked (for --threads / H)
-  const sessionOpts = { log, delayMs: opts.delayMs, cumulative: opts.cumulative, pids: opts.pids, threads: opts.threads };
+  const cols = DEFAULT_COLUMNS.map(column);
+  // threads: the model builds per-thread rows only when asked (for --threads / H);
+  // sources: only what the shown columns need is attached
+  const sessionOpts = { log, delayMs: opts.delayMs, cumulative: opts.cumulative, pids: opts.pids, threads: opts.threads, sources: sourcesFor(cols), disabled: opts.disabled };
   const session = new Session(sessionOpts);
 
   let screen: blessed.Widgets.Screen | undefined;
@@ -335,7 +339,6 @@ export function runTui(opts: TuiOptions): void {
     process.exit(0);
   });
 
-  const cols = DEFAULT_COLUMNS.map(column);
   let sortBy = column(opts.sort);
   let invert = false;
   let showThreads = opts.threads;
@@ -402,7 +405,7 @@ export function runTui(opts: TuiOptions): void {
     for (const r of sortRows(rows, sortBy, invert)) {
       if (hideKernel && r.kthread) continue;
       let it = items.get(r);
-      if (!it) items.set(r, (it = { key: `p${r.pid}`, row: r }));
+      if (!it) items.set(r, (it = { key: `p${r.pid}:${r.startNs}`, row: r }));
       next.push(it);
       if (showThreads && r.threadsDetail.length > 1) {
         // Sort the threads, then draw the tree: the last one gets the closing branch.

@@ -23,6 +23,12 @@ describe('command-line errors', () => {
   it('rejects a bad pid list', () => expectOneLineError(ebtop(['-p', '12,x']), /PID/));
   it('rejects an unknown sort column', () => expectOneLineError(ebtop(['--sort', 'nope']), /expected one of/));
   it('rejects --json with --batch', () => expectOneLineError(ebtop(['--json', '--batch']), /cannot be used with/));
+  it('rejects switching off a subsystem that does not exist', () => expectOneLineError(ebtop(['--no-bogus']), /unknown option '--no-bogus'/));
+  it('rejects switching off the core', () => expectOneLineError(ebtop(['--no-cpu']), /unknown option '--no-cpu'/));
+  it('lists a --no-<subsystem> flag for every optional subsystem', () => {
+    const r = ebtop(['--help']);
+    expect(r.stdout).toMatch(/--no-disk/);
+  });
   it('prints its version and exits 0', () => {
     const r = ebtop(['--version']);
     expect(r.code).toBe(0);

@@ -21,23 +21,29 @@ function rowsOf(samples: Sample[], pid: number): Proc[] {
 }
 
 describe.skipIf(skip)('CPU accounting (kernel)', () => {
-  it('on-CPU total of a CPU burner is within 1% of its own CLOCK_PROCESS_CPUTIME_ID', async () => {
+  it('on-CPU total of a CPU burner equals its wait4() rusage to the microsecond (final counters, not a tick stale)', async () => {
     ebtop = new EbtopRun(['-d', '0.5']);
     await ebtop.waitSamples(1);
-    const burn = await run(WORKLOAD('burn'), ['1500']);
-    const self = Number(/cputime_ns=(\d+)/.exec(burn.stdout)![1]);
+    const r = await run(WORKLOAD('reap'), [WORKLOAD('burn'), '1500']);
+    const report = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('{'))!) as { pid: number; status: number; rusage_ns: number };
     await ebtop.sampleAfter(Date.now() + 100);
-    const rows = rowsOf(ebtop.samples, burn.pid);
-    const total = rows.reduce((t, r) => t + r.oncpu_ns, 0);
-    console.log(`burner: self-reported ${(self / 1e6).toFixed(2)} ms, ebtop ${(total / 1e6).toFixed(2)} ms over ${rows.length} rows (err ${(relErr(total, self) * 100).toFixed(3)}%)`);
-    expect(rows.filter((r) => r.exited)).toHaveLength(1);
+    const rows = rowsOf(ebtop.samples, report.pid);
+    const total = rows.reduce((t, p) => t + p.oncpu_ns, 0);
+    console.log(`burner: wait4 rusage ${(report.rusage_ns / 1e6).toFixed(3)} ms, ebtop ${(total / 1e6).toFixed(6)} ms over ${rows.length} rows (diff ${total - report.rusage_ns} ns)`);
+    expect(report.status).toBe(0);
+    expect(rows.filter((p) => p.exited)).toHaveLength(1);
     expect(rows.at(-1)!.exited).toBe(true);
     expect(rows.at(-1)!.exit_code).toBe(0);
-    expect(rows.every((r) => r.comm === 'burn')).toBe(true);
-    expect(relErr(total, self)).toBeLessThan(0.01);
+    expect(rows.every((p) => p.comm === 'burn')).toBe(true);
+    // rusage is the same sum_exec_runtime, its user and system parts each
+    // truncated to the us: ebtop's exact ns lie within 2 us above it. A value
+    // taken at sched_process_exit instead of the last switch-out is up to a
+    // tick (4 ms at HZ=250) short.
+    expect(total - report.rusage_ns).toBeGreaterThanOrEqual(0);
+    expect(total - report.rusage_ns).toBeLessThan(2000);
   });
 
-  it('300 processes of 20 ms: ≥99% reported with comm and parent, on-CPU within 2% of wait4() rusage', async () => {
+  it('300 processes of 20 ms: ≥99% reported with comm and parent, each one\'s on-CPU equal to its wait4() rusage', async () => {
     ebtop = new EbtopRun(['-d', '1']);
     await ebtop.waitSamples(1);
     // top, the way people measure today, over the same workload.
@@ -50,7 +56,7 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
     const spawner = await run(WORKLOAD('spawner'), ['300', '20', WORKLOAD('burn')]);
     top.kill();
     expect(spawner.code).toBe(0);
-    const report = JSON.parse(spawner.stdout) as { pid: number; rusage_ns: number; children: number[] };
+    const report = JSON.parse(spawner.stdout) as { pid: number; rusage_ns: number; children: number[]; child_rusage_ns: number[] };
     await ebtop.sampleAfter(Date.now() + 100);
 
     const children = new Set(report.children);
@@ -71,6 +77,12 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
     );
     expect(exited.size).toBeGreaterThanOrEqual(297);
     expect(relErr(ebtopNs, report.rusage_ns)).toBeLessThan(0.02);
+    // child by child: the same sum_exec_runtime, rusage truncated to the us (two parts)
+    const perChild = new Map<number, number>();
+    for (const s of ebtop.samples) for (const p of s.processes) if (children.has(p.pid)) perChild.set(p.pid, (perChild.get(p.pid) ?? 0) + p.oncpu_ns);
+    const off = report.children.filter((pid, i) => exited.has(pid) && !(perChild.get(pid)! - report.child_rusage_ns[i] >= 0 && perChild.get(pid)! - report.child_rusage_ns[i] < 2000));
+    console.log(`children whose ebtop on-CPU is not within [0, 2 us) above their rusage: ${off.length}`);
+    expect(off).toEqual([]);
   });
 
   it('follows a process whose second thread execs (it takes over the leader\'s tid)', async () => {
@@ -95,6 +107,7 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
     const child = spawn(WORKLOAD('mtbusy'), ['4', '3000'], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
       await new Promise<void>((resolve) => readline.createInterface({ input: child.stdout! }).on('line', (l) => l === 'parked' && resolve()));
+      await new Promise((r) => setTimeout(r, 100)); // the main thread is back in read() too
       const pid = child.pid!;
       const truth = { runq: 0, oncpu: 0, nvcsw: 0, nivcsw: 0, migrations: 0 };
       const perThread = new Map<number, { oncpu: number; nivcsw: number }>();
@@ -114,19 +127,16 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
       console.log(`mtbusy /proc: ${JSON.stringify(truth)}; ebtop: ${JSON.stringify({ runq: row.runq_ns, oncpu: row.oncpu_ns, nvcsw: row.nvcsw, nivcsw: row.nivcsw, migrations: row.migrations })}`);
       expect(truth.runq).toBeGreaterThan(50e6); // the workload really queued
       expect(truth.nivcsw).toBeGreaterThan(10);
-      expect(relErr(row.runq_ns, truth.runq)).toBeLessThan(0.05);
-      expect(relErr(row.nvcsw, truth.nvcsw)).toBeLessThan(0.01);
-      expect(relErr(row.nivcsw, truth.nivcsw)).toBeLessThan(0.01);
-      expect(relErr(row.migrations, truth.migrations)).toBeLessThan(0.01);
-      expect(relErr(row.oncpu_ns, truth.oncpu)).toBeLessThan(0.01);
-      // and thread by thread (the four busy workers)
+      // Every thread is parked: /proc and ebtop read the same kernel fields
+      // (se.sum_exec_runtime, sched_info.run_delay, nvcsw, nivcsw,
+      // se.nr_migrations) of a process born after ebtop's baseline: equal.
+      expect({ runq: row.runq_ns, oncpu: row.oncpu_ns, nvcsw: row.nvcsw, nivcsw: row.nivcsw, migrations: row.migrations }).toEqual(truth);
+      // and thread by thread
       const detail = (row as Proc & { threads_detail: { tid: number; oncpu_ns: number; nivcsw: number }[] }).threads_detail;
-      const workers = [...perThread].filter(([, t]) => t.oncpu > 100e6);
-      expect(workers).toHaveLength(4);
-      for (const [tid, t] of workers) {
+      expect([...perThread].filter(([, t]) => t.oncpu > 100e6)).toHaveLength(4);
+      for (const [tid, t] of perThread) {
         const d = detail.find((x) => x.tid === tid)!;
-        expect(relErr(d.oncpu_ns, t.oncpu)).toBeLessThan(0.01);
-        expect(relErr(d.nivcsw, t.nivcsw)).toBeLessThan(0.01);
+        expect({ tid, oncpu: d.oncpu_ns, nivcsw: d.nivcsw }).toEqual({ tid, oncpu: t.oncpu, nivcsw: t.nivcsw });
       }
     } finally {
       child.kill('SIGKILL');
@@ -135,7 +145,6 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
 
   it('conservation: all processes on-CPU + idle is within 1% of ncpu × elapsed', async () => {
     ebtop = new EbtopRun(['-d', '1', '-n', '5']);
-    await ebtop.waitSamples(0);
     const busy = run('stress-ng', ['--cpu', '2', '--timeout', '3', '--quiet']).then(() =>
       run('stress-ng', ['--cpu', '1', '--timeout', '2', '--quiet']),
     );

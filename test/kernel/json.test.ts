@@ -6,36 +6,78 @@ import { EbtopRun, kernelSkipReason, relErr, type Sample } from '../helpers/kern
 
 const skip = kernelSkipReason();
 
+const int = (v: unknown) => Number.isInteger(v);
+const intOrNull = (v: unknown) => v === null || Number.isInteger(v);
+const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
+const numOrNull = (v: unknown) => v === null || num(v);
+const str = (v: unknown) => typeof v === 'string';
+const bool = (v: unknown) => typeof v === 'boolean';
+
+/** Every field of a process object and its type check, in output order. */
+const PROCESS: Record<string, (v: unknown) => boolean> = {
+  pid: int, ppid: int, user: str, comm: str, cmdline: str, threads: int, exited: bool, exit_code: intOrNull,
+  cpu_pct: num, oncpu_ns: int, runq_ns: int, offcpu_ns: int, nvcsw: int, nivcsw: int, migrations: int, slices: int,
+  disk_read_bytes: intOrNull, disk_write_bytes: intOrNull, writeback_bytes: intOrNull, dirtied_bytes: intOrNull, disk_reads: intOrNull, disk_writes: intOrNull,
+  state: str, kthread: bool, source: str,
+};
+/** Every field of a threads_detail entry. */
+const THREAD: Record<string, (v: unknown) => boolean> = {
+  tid: int, comm: str, exited: bool,
+  cpu_pct: num, oncpu_ns: int, runq_ns: int, offcpu_ns: int, nvcsw: int, nivcsw: int, migrations: int, slices: int,
+  disk_read_bytes: intOrNull, disk_write_bytes: intOrNull, dirtied_bytes: intOrNull, disk_reads: intOrNull, disk_writes: intOrNull,
+};
+const SYSTEM: Record<string, (v: unknown) => boolean> = {
+  busy_ns: intOrNull, idle_ns: intOrNull, exited: int, bpf: (v) => v !== null && typeof v === 'object', forks: int, execs: int, lost_threads: int,
+  loadavg: (v) => Array.isArray(v) && v.length === 3 && v.every(num), disk: (v) => v !== null && typeof v === 'object',
+};
+
+function checkShape(o: Record<string, unknown>, shape: Record<string, (v: unknown) => boolean>, what: string, optional: string[] = []): void {
+  const keys = Object.keys(o).filter((k) => !optional.includes(k));
+  expect(keys, `${what} keys`).toEqual(Object.keys(shape));
+  for (const [k, ok] of Object.entries(shape)) expect(ok(o[k]), `${what}.${k} = ${JSON.stringify(o[k])}`).toBe(true);
+}
+
 describe.skipIf(skip)('--json contract (kernel)', () => {
   const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
   afterAll(() => sleeper.kill());
 
-  it('prints -n samples of the documented shape, then exits 0', async () => {
+  it('prints -n samples of the documented shape, every field and type, then exits 0', async () => {
     const ebtop = new EbtopRun(['-d', '0.4', '-n', '3', '--threads']);
     expect(await ebtop.exited).toBe(0);
     expect(ebtop.samples).toHaveLength(3);
     for (const s of ebtop.samples as (Sample & Record<string, unknown>)[]) {
+      const { receivedAt, ...top } = s;
+      expect(Object.keys(top)).toEqual(['type', 'time', 'interval_ns', 'ncpu', 'system', 'processes']);
       expect(s.type).toBe('sample');
       expect(new Date(s.time).toISOString()).toBe(s.time);
-      expect(Number.isInteger(s.interval_ns)).toBe(true);
+      expect(int(s.interval_ns)).toBe(true);
       expect(relErr(s.interval_ns, 0.4e9)).toBeLessThan(0.05);
       expect(s.ncpu).toBeGreaterThan(0);
-      expect(Number.isInteger(s.system.busy_ns)).toBe(true);
-      expect(Number.isInteger(s.system.idle_ns)).toBe(true);
-      expect(Number.isInteger(s.system.exited)).toBe(true);
-      for (const k of ['run_ns', 'events', 'lost'] as const) expect(Number.isInteger(s.system.bpf[k])).toBe(true);
+      checkShape(s.system as unknown as Record<string, unknown>, SYSTEM, 'system');
+      expect(Object.keys(s.system.bpf)).toEqual(['run_ns', 'events', 'lost']);
+      for (const k of ['run_ns', 'events', 'lost'] as const) expect(int(s.system.bpf[k])).toBe(true);
+      expect(Object.keys((s.system as unknown as { disk: object }).disk)).toEqual(['unattributed_write_bytes']);
       expect(s.processes.length).toBeGreaterThan(10);
       for (const p of s.processes as unknown as Record<string, unknown>[]) {
-        for (const k of ['pid', 'ppid', 'threads', 'oncpu_ns', 'runq_ns', 'offcpu_ns', 'nvcsw', 'nivcsw', 'migrations']) {
-          expect(Number.isInteger(p[k]), `${k} of ${JSON.stringify(p)}`).toBe(true);
-        }
-        for (const k of ['user', 'comm', 'cmdline']) expect(typeof p[k]).toBe('string');
-        expect(typeof p.cpu_pct).toBe('number');
-        expect(typeof p.exited).toBe('boolean');
-        expect(p.exited ? Number.isInteger(p.exit_code) : p.exit_code === null).toBe(true);
-        expect(Array.isArray(p.threads_detail)).toBe(true);
+        const { threads_detail: detail, ...rest } = p;
+        checkShape(rest, PROCESS, `process ${p.pid}`, ['late']);
+        expect(rest.late === undefined || rest.late === true).toBe(true);
+        expect(p.exited ? int(p.exit_code) : p.exit_code === null).toBe(true);
+        expect(Array.isArray(detail)).toBe(true);
+        for (const t of detail as Record<string, unknown>[]) checkShape(t, THREAD, `thread ${t.tid} of ${p.pid}`);
+        if (!p.exited) expect((detail as unknown[]).length).toBeGreaterThanOrEqual(p.threads as number);
       }
     }
+  });
+
+  it('-n 1 -d 2 exits right after its one sample, not an interval later', async () => {
+    const t0 = Date.now();
+    const ebtop = new EbtopRun(['-d', '2', '-n', '1']);
+    expect(await ebtop.exited).toBe(0);
+    const took = Date.now() - t0;
+    console.log(`--json -n 1 -d 2 took ${took} ms`);
+    expect(ebtop.samples).toHaveLength(1);
+    expect(took).toBeLessThan(2500);
   });
 
   it('a sleeping process is off-CPU for the whole interval; -p keeps only the asked PIDs', async () => {

@@ -179,6 +179,21 @@ describe.skipIf(why)('TUI in tmux', () => {
     expectRestored('main', s);
   });
 
+  it('H shows and hides the threads of each process under it (with --threads)', async () => {
+    start('threads', 160, 40, '-d 0.5 --threads -s pid');
+    let s = await waitFor('threads', 'the first interval', (x) => Boolean(titleRow(x)) && pids(x).length > 5);
+    const branch = /^\s*\d+ .*(├─|└─|\|-|`-) \S+/m;
+    expect(s).toContain(', threads'); // --threads starts with them shown
+    expect(s).toMatch(branch);
+    keys('threads', 'H');
+    s = await waitFor('threads', 'threads hidden', (x) => !x.includes(', threads'));
+    expect(s).not.toMatch(branch);
+    keys('threads', 'H');
+    s = await waitFor('threads', 'threads shown again', (x) => x.includes(', threads') && branch.test(x));
+    keys('threads', 'q');
+    await waitFor('threads', 'ebtop to exit', (x) => exitCode(x) !== null);
+  });
+
   /** PID of the ebtop started in session `name` (the pane runs a shell, ebtop is its child). */
   function ebtopPid(name: string): number {
     const shell = tmux('display-message', '-p', '-t', name, '#{pane_pid}').trim();

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decodeExec, decodeRing, LAYOUT, REC_EXEC, REC_EXIT, REC_FORK, REC_TASK, sumStats, TaskDumpDecoder } from '../../src/abi';
+import { decodeCharges, decodeExec, decodeRing, LAYOUT, REC_EXEC, REC_EXIT, REC_FORK, REC_TASK, sumStats, TaskDumpDecoder } from '../../src/abi';
+import { SCHEMA } from '../../src/subsystems';
+import { CPU } from '../../src/subsystems/cpu';
 
 const T = LAYOUT.ebtop_task.fields;
+const CPU_AT = T[CPU.member!][0];
 
 /** A task record laid out by hand from the layout table. */
 function taskBytes(type: number, tid: number, oncpu: bigint, comm: string): Buffer {
@@ -12,8 +15,9 @@ function taskBytes(type: number, tid: number, oncpu: bigint, comm: string): Buff
   b.writeUInt32LE(1, T.ppid[0]);
   b.writeInt32LE(256, T.exit_code[0]);
   b.writeBigUInt64LE(123456789012345n, T.start_ns[0]);
-  b.writeBigUInt64LE(oncpu, T.cpu[0] + LAYOUT.ebtop_cpu_counters.fields.oncpu_ns[0]);
-  b.writeBigUInt64LE(7n, T.cpu[0] + LAYOUT.ebtop_cpu_counters.fields.migrations[0]);
+  b.writeBigUInt64LE(123456789000000n, T.pstart_ns[0]);
+  b.writeBigUInt64LE(oncpu, CPU_AT + (CPU.at.oncpu_ns - CPU.base) * 8);
+  b.writeBigUInt64LE(7n, CPU_AT + (CPU.at.migrations - CPU.base) * 8);
   b.write(comm, T.comm[0], 'latin1');
   return b;
 }
@@ -30,12 +34,15 @@ describe('ABI decoders', () => {
   it('decodes an iterator dump of task records, u64 above 2^32 exactly', () => {
     const dump = Buffer.concat([taskBytes(REC_TASK, 10, 5_000_000_000n, 'bash'), taskBytes(REC_TASK, 11, 1n, 'fifteen-chars-x')]);
     const [a, b] = new TaskDumpDecoder().decode(dump);
-    expect(a).toMatchObject({ kind: 'task', tid: 10, pid: 10, ppid: 1, oncpuNs: 5_000_000_000, migrations: 7, comm: 'bash', startNs: 123456789012345 });
+    expect(a).toMatchObject({ kind: 'task', tid: 10, pid: 10, ppid: 1, comm: 'bash', startNs: 123456789012345, pstartNs: 123456789000000 });
+    expect(a.c[CPU.at.oncpu_ns]).toBe(5_000_000_000);
+    expect(a.c[CPU.at.migrations]).toBe(7);
+    expect(a.c).toHaveLength(SCHEMA.taskSlots);
     expect(b.comm).toBe('fifteen-chars-x');
     expect(() => new TaskDumpDecoder().decode(Buffer.alloc(LAYOUT.ebtop_task.size + 1))).toThrow(/multiple/);
   });
 
-  it('decodes framed ring records of every type and skips unknown ones', () => {
+  it('decodes framed ring records of every type and counts unknown ones', () => {
     const exec = Buffer.alloc(LAYOUT.ebtop_exec.size);
     const E = LAYOUT.ebtop_exec.fields;
     exec.writeUInt32LE(REC_EXEC, E.type[0]);
@@ -52,9 +59,11 @@ describe('ABI decoders', () => {
     const unknown = Buffer.alloc(12);
     unknown.writeUInt32LE(99, 0);
     const ring = Buffer.concat([frame(taskBytes(REC_EXIT, 42, 3n, 'sleep')), frame(unknown), frame(exec), frame(fork)]);
-    const recs = decodeRing(ring);
+    const { records: recs, unknown: skipped } = decodeRing(ring);
     expect(recs.map((r) => r.kind)).toEqual(['exit', 'exec', 'fork']);
-    expect(recs[0]).toMatchObject({ tid: 42, exitCode: 256, oncpuNs: 3 });
+    expect(skipped).toBe(1);
+    expect(recs[0]).toMatchObject({ tid: 42, exitCode: 256 });
+    expect((recs[0] as { c: Float64Array }).c[CPU.at.oncpu_ns]).toBe(3);
     expect(recs[1]).toMatchObject({ pid: 42, oldTid: 44, comm: 'sleep', args: ['sleep', '1'] });
     expect(recs[2]).toMatchObject({ tid: 43, ppid: 42 });
   });
@@ -71,9 +80,10 @@ describe('ABI decoders', () => {
     const v = Buffer.alloc(LAYOUT.ebtop_stats.size * 2);
     v.writeBigUInt64LE(5n, 0);
     v.writeBigUInt64LE(1n, 8);
-    v.writeBigUInt64LE(7n, 16);
-    v.writeBigUInt64LE(2n, 24);
-    expect(sumStats(v)).toEqual({ records: 12, lost: 3 });
+    v.writeBigUInt64LE(4n, 16);
+    v.writeBigUInt64LE(7n, 24);
+    v.writeBigUInt64LE(2n, 32);
+    expect(sumStats(v)).toEqual({ records: 12, lost: 3, mapFull: 4 });
   });
 });
 
@@ -85,7 +95,7 @@ describe('TaskDumpDecoder', () => {
     const b = d.decode(Buffer.concat([taskBytes(REC_TASK, 3, 5n, 'c'), taskBytes(REC_TASK, 2, 20n, 'b'), taskBytes(REC_TASK, 1, 11n, 'a')]));
     expect(b[1]).toBe(a[1]);
     expect(b[2]).not.toBe(a[0]);
-    expect(b[2].oncpuNs).toBe(11);
+    expect(b[2].c[CPU.at.oncpu_ns]).toBe(11);
     expect(b[0].tid).toBe(3);
   });
 });

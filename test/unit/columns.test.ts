@@ -1,12 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { COLUMNS, column, DEFAULT_COLUMNS, headerLine, rowLine, sortRows } from '../../src/columns';
+import { COLUMNS, column, DEFAULT_COLUMNS, headerLine, rowLine, sortRows, sourcesFor } from '../../src/columns';
 import { fmtCount, fmtDuration, fmtPct } from '../../src/format';
 import type { ProcessRow } from '../../src/model';
+import { SCHEMA } from '../../src/subsystems';
+import { CPU } from '../../src/subsystems/cpu';
 
-const row = (pid: number, oncpuNs: number, cmdline = 'x'): ProcessRow => ({
-  pid, ppid: 1, uid: 0, user: 'root', comm: 'x', cmdline, threads: 1, state: 'S', kthread: false, source: 'bpf',
-  exited: false, exitCode: null, cpuPct: oncpuNs / 1e7, oncpuNs, runqNs: 0, offcpuNs: 0, slices: 0, nvcsw: 12345, nivcsw: 3, migrations: 0, threadsDetail: [],
-});
+const ALL = new Set(SCHEMA.groups.map((g) => g.name));
+
+const row = (pid: number, oncpuNs: number, cmdline = 'x', avail: ReadonlySet<string> = ALL): ProcessRow => {
+  const v = new Float64Array(SCHEMA.slots);
+  v[CPU.at.oncpu_ns] = oncpuNs;
+  v[CPU.at.nvcsw] = 12345;
+  v[CPU.at.nivcsw] = 3;
+  return {
+    pid, startNs: 0, ppid: 1, uid: 0, user: 'root', comm: 'x', cmdline, threads: 1, state: 'S', kthread: false, source: 'bpf',
+    exited: false, exitCode: null, late: false, v, spanNs: 1e9, avail, threadsDetail: [],
+  };
+};
 
 describe('columns and formatting', () => {
   it('formats durations, counts and percentages compactly', () => {
@@ -43,5 +53,18 @@ describe('columns and formatting', () => {
 
   it('declares each column once', () => {
     expect(new Set(COLUMNS.map((c) => c.id)).size).toBe(COLUMNS.length);
+  });
+
+  it('shows n/a where a column\'s source is not attached, and sorts those rows last', () => {
+    const cols = ['pid', 'cpu', 'csw'].map(column);
+    const none = row(9, 5e8, 'x', new Set());
+    expect(rowLine(cols, none, 40).trim().split(/\s+/)).toEqual(['9', 'n/a', 'n/a']);
+    expect(rowLine(cols, row(9, 5e8), 40).trim().split(/\s+/)).toEqual(['9', '50.0', '12.3k/3']);
+    expect(sortRows([none, row(1, 0)], column('cpu')).map((r) => r.pid)).toEqual([1, 9]);
+  });
+
+  it('asks only for the sources of the columns shown', () => {
+    expect([...sourcesFor(['pid', 'user', 'cmd'].map(column))]).toEqual([]);
+    expect([...sourcesFor(['pid', 'cpu', 'offcpu'].map(column))]).toEqual(['cpu.counters']);
   });
 });

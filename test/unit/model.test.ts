@@ -1,34 +1,61 @@
 import { describe, expect, it } from 'vitest';
 import { F_GROUP_DEAD, F_KTHREAD, F_ZOMBIE, type RingRecord, type TaskRecord } from '../../src/abi';
 import { exitStatus, Model, stateLetter, type RawSample } from '../../src/model';
+import { SCHEMA } from '../../src/subsystems';
+import { CPU, cpuPct, OFFCPU } from '../../src/subsystems/cpu';
+import type { Values } from '../../src/subsystems/types';
+import { WRITEBACK } from '../../src/subsystems/disk';
+import { intervalJson } from '../../src/views/json';
+import type { ChargeRecord } from '../../src/abi';
 
 const MS = 1e6;
 const S = 1e9;
 
-function task(over: Partial<TaskRecord> & { tid: number }): TaskRecord {
+type Cpu = { oncpuNs?: number; runqNs?: number; nvcsw?: number; nivcsw?: number; migrations?: number; slices?: number };
+
+/** A task record; CPU counters by name; the process's start time is the thread's when it leads, else 0. */
+function task(over: Partial<Omit<TaskRecord, 'c'>> & Cpu & { tid: number }): TaskRecord {
+  const { oncpuNs = 0, runqNs = 0, nvcsw = 0, nivcsw = 0, migrations = 0, slices = 0, ...rest } = over;
+  const c = new Float64Array(SCHEMA.taskSlots);
+  c[CPU.at.oncpu_ns] = oncpuNs;
+  c[CPU.at.runq_ns] = runqNs;
+  c[CPU.at.nvcsw] = nvcsw;
+  c[CPU.at.nivcsw] = nivcsw;
+  c[CPU.at.migrations] = migrations;
+  c[CPU.at.slices] = slices;
+  const pid = rest.pid ?? rest.tid;
   return {
     kind: 'task',
-    pid: over.tid,
+    pid,
     ppid: 1,
     uid: 0,
     flags: 0,
     state: 1,
     exitCode: 0,
     startNs: 0,
+    pstartNs: pid === rest.tid ? (rest.startNs ?? 0) : 0,
     timeNs: 0,
-    oncpuNs: 0,
-    runqNs: 0,
-    slices: 0,
-    nvcsw: 0,
-    nivcsw: 0,
-    migrations: 0,
     comm: 'x',
-    ...over,
+    ...rest,
+    c,
   };
 }
 
-function sample(timeNs: number, tasks: TaskRecord[], events: RingRecord[] = [], idleNs: number[] | null = null): RawSample {
-  return { timeNs, wallMs: timeNs / MS, tasks, procTasks: [], events, idleNs, bpf: { runNs: 0, runCount: 0, records: 0, lost: 0 }, loadavg: [0.5, 0.25, 0.125] };
+/** A row's CPU numbers by name. */
+function cpuOf(r: Values) {
+  return { oncpuNs: r.v[CPU.at.oncpu_ns], runqNs: r.v[CPU.at.runq_ns], nvcsw: r.v[CPU.at.nvcsw], offcpuNs: r.v[OFFCPU.at.offcpu_ns], cpuPct: cpuPct(r) };
+}
+
+function sample(timeNs: number, tasks: TaskRecord[], events: RingRecord[] = [], idleNs: number[] | null = null, charges: ChargeRecord[] = []): RawSample {
+  return { timeNs, wallMs: timeNs / MS, tasks, procTasks: [], events, charges, idleNs, bpf: { runNs: 0, runCount: 0, records: 0, lost: 0 }, loadavg: [0.5, 0.25, 0.125] };
+}
+
+/** A drained writeback charge for process (pid, start). */
+function writeback(pid: number, startNs: number, bytes: number): ChargeRecord {
+  const v = new Float64Array(SCHEMA.slots);
+  v[WRITEBACK.at.writeback_bytes] = bytes;
+  v[WRITEBACK.at.writeback_ios] = 1;
+  return { pid, startNs, v };
 }
 
 const model = (cumulative = false) => new Model({ ncpu: 2, cumulative, threads: true, userName: (u) => (u === 0 ? 'root' : `u${u}`), cmdline: () => ['prog', '--flag'] });
@@ -40,10 +67,10 @@ describe('Model', () => {
     const iv = m.update(sample(11 * S, [task({ tid: 100, oncpuNs: 5 * S + 250 * MS, nvcsw: 14, runqNs: 10 * MS })]))!;
     expect(iv.intervalNs).toBe(S);
     const p = iv.processes.find((r) => r.pid === 100)!;
-    expect(p.oncpuNs).toBe(250 * MS);
-    expect(p.cpuPct).toBeCloseTo(25);
-    expect(p.nvcsw).toBe(4);
-    expect(p.offcpuNs).toBe(S - 250 * MS - 10 * MS);
+    expect(cpuOf(p).oncpuNs).toBe(250 * MS);
+    expect(cpuOf(p).cpuPct).toBeCloseTo(25);
+    expect(cpuOf(p).nvcsw).toBe(4);
+    expect(cpuOf(p).offcpuNs).toBe(S - 250 * MS - 10 * MS);
     expect(p.user).toBe('root');
     expect(p.cmdline).toBe('prog --flag');
   });
@@ -54,7 +81,7 @@ describe('Model', () => {
     const iv = m.update(sample(S, [task({ tid: 10, oncpuNs: S }), task({ tid: 11, pid: 10, oncpuNs: S })]))!;
     const p = iv.processes.find((r) => r.pid === 10)!;
     expect(p.threads).toBe(2);
-    expect(p.cpuPct).toBeCloseTo(200);
+    expect(cpuOf(p).cpuPct).toBeCloseTo(200);
     expect(p.threadsDetail.map((t) => t.tid).sort()).toEqual([10, 11]);
   });
 
@@ -68,8 +95,8 @@ describe('Model', () => {
     const p = iv.processes.find((r) => r.pid === 20)!;
     expect(p.exited).toBe(true);
     expect(p.exitCode).toBe(3);
-    expect(p.oncpuNs).toBe(300 * MS);
-    expect(p.offcpuNs).toBe(500 * MS - 300 * MS); // alive until its exit, not the whole interval
+    expect(cpuOf(p).oncpuNs).toBe(300 * MS);
+    expect(cpuOf(p).offcpuNs).toBe(500 * MS - 300 * MS); // alive until its exit, not the whole interval
     expect(iv.system.exited).toBe(1);
     for (let i = 2; i < 5; i++) {
       const next = m.update(sample(i * S, [zombie]))!; // its parent has not reaped it yet
@@ -98,7 +125,7 @@ describe('Model', () => {
       born,
     ]))!;
     const p = iv.processes.find((r) => r.pid === 30)!;
-    expect(p.oncpuNs).toBe(20 * MS);
+    expect(cpuOf(p).oncpuNs).toBe(20 * MS);
     expect(p.exited).toBe(true);
     expect(p.comm).toBe('short');
     expect(p.cmdline).toBe('short -x');
@@ -118,7 +145,7 @@ describe('Model', () => {
     const m = model();
     m.update(sample(0, [task({ tid: 40, startNs: 0, oncpuNs: 900 * MS })]));
     const iv = m.update(sample(S, [task({ tid: 40, startNs: 500 * MS, oncpuNs: 50 * MS })]))!;
-    expect(iv.processes.find((r) => r.pid === 40)!.oncpuNs).toBe(50 * MS);
+    expect(cpuOf(iv.processes.find((r) => r.pid === 40)!).oncpuNs).toBe(50 * MS);
   });
 
   it('keeps a process alive while a thread lives after its leader exited', () => {
@@ -128,11 +155,11 @@ describe('Model', () => {
     const iv = m.update(sample(S, [task({ tid: 51, pid: 50, oncpuNs: 20 * MS })], [leaderExit]))!;
     const p = iv.processes.find((r) => r.pid === 50)!;
     expect(p.exited).toBe(false);
-    expect(p.oncpuNs).toBe(30 * MS);
+    expect(cpuOf(p).oncpuNs).toBe(30 * MS);
     const iv2 = m.update(sample(2 * S, [], [task({ tid: 51, pid: 50, kind: 'exit', oncpuNs: 25 * MS, timeNs: 1.5 * S, flags: F_GROUP_DEAD })]))!;
     const p2 = iv2.processes.find((r) => r.pid === 50)!;
     expect(p2.exited).toBe(true);
-    expect(p2.oncpuNs).toBe(5 * MS);
+    expect(cpuOf(p2).oncpuNs).toBe(5 * MS);
   });
 
   it('derives per-CPU busy/idle from cumulative idle, guarding a missing previous value', () => {
@@ -156,8 +183,8 @@ describe('Model', () => {
     m.update(sample(S, [task({ tid: 60, oncpuNs: 300 * MS })]));
     const iv = m.update(sample(2 * S, [], [task({ tid: 60, kind: 'exit', oncpuNs: 500 * MS, timeNs: 1.5 * S })]))!;
     const p = iv.processes.find((r) => r.pid === 60)!;
-    expect(p.oncpuNs).toBe(400 * MS);
-    expect(p.cpuPct).toBeCloseTo(20); // 400 ms over 2 s
+    expect(cpuOf(p).oncpuNs).toBe(400 * MS);
+    expect(cpuOf(p).cpuPct).toBeCloseTo(20); // 400 ms over 2 s
     expect(iv.cumulative).toBe(true);
   });
 
@@ -172,14 +199,14 @@ describe('Model', () => {
       const iv = m.update(sample(S, [task({ tid: 90, startNs: 0, oncpuNs: 300 * MS, comm: 'new' })], events))!;
       const p = iv.processes.find((r) => r.pid === 90)!;
       expect(p.exited).toBe(false);
-      expect(p.oncpuNs).toBe(1 * MS + 200 * MS);
+      expect(cpuOf(p).oncpuNs).toBe(1 * MS + 200 * MS);
       expect(p.cmdline).toBe('new');
       expect(iv.system.lostThreads).toBe(0);
       const end = task({ tid: 90, kind: 'exit', startNs: 0, oncpuNs: 350 * MS, timeNs: 1.5 * S, flags: F_GROUP_DEAD, comm: 'new' });
       const iv2 = m.update(sample(2 * S, [], [end]))!;
       const p2 = iv2.processes.find((r) => r.pid === 90)!;
       expect(p2.exited).toBe(true);
-      expect(p2.oncpuNs).toBe(50 * MS);
+      expect(cpuOf(p2).oncpuNs).toBe(50 * MS);
     });
   }
 
@@ -219,11 +246,67 @@ describe('Model', () => {
     expect(state.dead.size).toBeLessThanOrEqual(20); // only the last interval's, while their zombies may show
   });
 
+  it('keeps an exit and a new process that reused its pid in the same interval apart', () => {
+    const m = model();
+    m.update(sample(0, [task({ tid: 300, startNs: 0, oncpuNs: 10 * MS })]));
+    const exit = task({ tid: 300, kind: 'exit', startNs: 0, oncpuNs: 40 * MS, timeNs: 0.3 * S, flags: F_GROUP_DEAD, exitCode: 2 << 8 });
+    const reused = task({ tid: 300, startNs: 0.5 * S, oncpuNs: 70 * MS, comm: 'new' });
+    const iv = m.update(sample(S, [reused], [exit]))!;
+    const rows = iv.processes.filter((r) => r.pid === 300);
+    expect(rows.map((r) => [r.exited, r.exitCode, cpuOf(r).oncpuNs])).toEqual([
+      [true, 2, 30 * MS],
+      [false, null, 70 * MS],
+    ]);
+    expect(iv.system.exited).toBe(1);
+    expect(iv.system.tasks).toBe(1);
+    const next = m.update(sample(2 * S, [task({ tid: 300, startNs: 0.5 * S, oncpuNs: 90 * MS, comm: 'new' })]))!;
+    expect(next.processes.filter((r) => r.pid === 300).map((r) => [r.exited, cpuOf(r).oncpuNs, r.comm])).toEqual([[false, 20 * MS, 'new']]);
+  });
+
+  it('reuses row objects between refreshes', () => {
+    const m = model();
+    m.update(sample(0, [task({ tid: 310, startNs: 0 })]));
+    const a = m.update(sample(S, [task({ tid: 310, startNs: 0, oncpuNs: MS })]))!.processes[0];
+    const b = m.update(sample(2 * S, [task({ tid: 310, startNs: 0, oncpuNs: 3 * MS })]))!.processes[0];
+    expect(b).toBe(a);
+    expect(b.threadsDetail[0]).toBe(a.threadsDetail[0]);
+    expect(cpuOf(b).oncpuNs).toBe(2 * MS);
+  });
+
+  it('charges a live process, brings an exited one back as late, and keeps ownerless charges apart', () => {
+    const m = model();
+    m.update(sample(0, [task({ tid: 400, startNs: 5 }), task({ tid: 401, startNs: 6, comm: 'dd' })]));
+    // 401 exits in the first interval; its pages are written back in the second and third
+    const exit = task({ tid: 401, kind: 'exit', startNs: 6, timeNs: 0.5 * S, flags: F_GROUP_DEAD, comm: 'dd' });
+    const iv1 = m.update(sample(S, [task({ tid: 400, startNs: 5 })], [exit], null, [writeback(400, 5, 4096)]))!;
+    expect(iv1.processes.find((r) => r.pid === 400)!.v[WRITEBACK.at.writeback_bytes]).toBe(4096);
+    expect(iv1.processes.find((r) => r.pid === 401)!.late).toBe(false);
+    const iv2 = m.update(sample(2 * S, [task({ tid: 400, startNs: 5 })], [], null, [writeback(401, 6, 1 << 20), writeback(0, 0, 8192), writeback(999, 7, 512)]))!;
+    const late = iv2.processes.find((r) => r.pid === 401)!;
+    expect([late.exited, late.late, late.comm, late.exitCode, late.threads]).toEqual([true, true, 'dd', 0, 0]);
+    expect(late.v[WRITEBACK.at.writeback_bytes]).toBe(1 << 20);
+    expect(iv2.system.exited).toBe(0); // not a second exit
+    expect(iv2.system.tasks).toBe(1);
+    expect(iv2.system.unattributed[WRITEBACK.at.writeback_bytes]).toBe(8192);
+    const stranger = iv2.processes.find((r) => r.pid === 999)!;
+    expect([stranger.late, stranger.comm, stranger.user]).toEqual([true, '?', '?']);
+    const json = JSON.parse(intervalJson(iv2, iv2.processes, { threads: false }));
+    const j = json.processes.find((p: { pid: number }) => p.pid === 401);
+    expect([j.late, j.exited, j.writeback_bytes]).toEqual([true, true, 1 << 20]);
+    expect(json.processes.find((p: { pid: number }) => p.pid === 400).late).toBeUndefined();
+    expect(json.system.disk.unattributed_write_bytes).toBe(8192);
+    // a third interval: it comes back again, once more late
+    const iv3 = m.update(sample(3 * S, [task({ tid: 400, startNs: 5 })], [], null, [writeback(401, 6, 4096)]))!;
+    expect(iv3.processes.filter((r) => r.pid === 401).map((r) => [r.late, r.v[WRITEBACK.at.writeback_bytes]])).toEqual([[true, 4096]]);
+    // and nothing when nothing is charged
+    expect(m.update(sample(4 * S, [task({ tid: 400, startNs: 5 })]))!.processes.map((r) => r.pid)).toEqual([400]);
+  });
+
   it('guards a zero-length interval', () => {
     const m = model();
     m.update(sample(S, [task({ tid: 80 })]));
     const iv = m.update(sample(S, [task({ tid: 80, oncpuNs: 5 })]))!;
-    expect(iv.processes[0].cpuPct).toBe(0);
+    expect(cpuOf(iv.processes[0]).cpuPct).toBe(0);
   });
 });
 

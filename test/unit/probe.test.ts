@@ -1,39 +1,65 @@
 import { describe, expect, it } from 'vitest';
-import { effectiveCaps, hasBpfPrivilege, HOOKS, planPrograms, preflightReason } from '../../src/probe';
+import { wantedSources } from '../../src/collector';
+import { effectiveCaps, hasBpfPrivilege, planPrograms, preflightReason, type Features } from '../../src/probe';
+import { SUBSYSTEMS } from '../../src/subsystems';
+import { cpu } from '../../src/subsystems/cpu';
 
-const all = { hasType: () => true, rawTracepoints: true };
+const HOOKS = cpu.hooks;
+const features = (over: Partial<Features> = {}): Features => ({ hasType: () => true, rawTracepoints: true, tracepointArgs: () => 4, hasMapType: () => true, ...over });
 
 describe('program selection', () => {
   it('loads only primaries when the kernel has every BTF tracepoint', () => {
-    const plan = planPrograms(all);
+    const plan = planPrograms(features(), HOOKS);
     expect(plan.load.map((l) => l.program)).toEqual(['dump_task', 'switch_btf', 'exec_btf', 'fork_btf']);
     expect(plan.disable).toEqual(['switch_raw', 'exec_raw', 'fork_raw']);
     expect(plan.sources.every((s) => s.state === 'attached')).toBe(true);
   });
 
   it('falls back to raw_tp where tp_btf is missing, and says why', () => {
-    const plan = planPrograms({ hasType: (n) => n !== 'btf_trace_sched_switch', rawTracepoints: true });
-    expect(plan.load.map((l) => l.program)).toContain('switch_raw');
-    expect(plan.disable).toContain('switch_btf');
+    const plan = planPrograms(features({ hasType: (n) => n !== 'btf_trace_sched_switch' }), HOOKS);
+    expect(plan.load.map((l) => l.program)).toEqual(['dump_task', 'switch_raw', 'exec_btf', 'fork_btf']);
+    expect(plan.disable).toEqual(['switch_btf', 'exec_raw', 'fork_raw']);
     const s = plan.sources.find((x) => x.source === 'cpu.exit')!;
     expect(s.state).toBe('fallback');
     expect(s.why).toMatch(/btf_trace_sched_switch/);
   });
 
+  it('does not pick a raw_tp fallback the kernel cannot load', () => {
+    const plan = planPrograms(features({ hasType: (n) => n !== 'btf_trace_sched_switch', rawTracepoints: false }), HOOKS);
+    expect(plan.load.map((l) => l.program)).not.toContain('switch_raw');
+    const s = plan.sources.find((x) => x.source === 'cpu.exit')!;
+    expect(s.state).toBe('missing');
+    expect(s.why).toMatch(/btf_trace_sched_switch or raw tracepoints/);
+  });
+
   it('reports a source missing when no variant can attach', () => {
-    const plan = planPrograms({ hasType: () => false, rawTracepoints: false });
+    const plan = planPrograms(features({ hasType: () => false, rawTracepoints: false }), HOOKS);
     expect(plan.load).toEqual([]);
     expect(plan.sources.every((s) => s.state === 'missing')).toBe(true);
     expect(plan.disable.length).toBe(HOOKS.reduce((n, h) => n + h.variants.length, 0));
     expect(plan.sources[0].why).toMatch(/bpf_iter__task/);
   });
 
-  it('never loads two variants of one hook', () => {
-    for (const hasType of [() => true, () => false, (n: string) => n.includes('exec')]) {
-      const plan = planPrograms({ hasType, rawTracepoints: true });
-      const sources = plan.load.map((l) => l.source);
-      expect(new Set(sources).size).toBe(sources.length);
-    }
+  it('reads prev_state from sched_switch only where the tracepoint has it (5.18+)', () => {
+    expect(planPrograms(features({ tracepointArgs: (n) => (n === 'sched_switch' ? 4 : -1) }), HOOKS).consts.switch_has_prev_state).toBe(1);
+    expect(planPrograms(features({ tracepointArgs: (n) => (n === 'sched_switch' ? 3 : -1) }), HOOKS).consts.switch_has_prev_state).toBe(0);
+  });
+
+  it('keeps per-thread state in task-local storage, or in the tid hash without it or with raw_tp', () => {
+    expect(planPrograms(features(), HOOKS).consts.use_thread_hash).toBe(0);
+    expect(planPrograms(features({ hasMapType: (n) => n !== 'task_storage' }), HOOKS).consts.use_thread_hash).toBe(1);
+    expect(planPrograms(features({ hasType: (n) => !n.startsWith('btf_trace_') }), HOOKS).consts.use_thread_hash).toBe(1);
+  });
+
+  it('leaves hooks nobody needs unattached, and always attaches the core', () => {
+    const plan = planPrograms(features(), HOOKS, new Set(['cpu.counters']));
+    expect(plan.load.map((l) => l.program)).toEqual(['dump_task']);
+    expect(plan.sources.filter((s) => s.state === 'off').map((s) => s.source)).toEqual(['cpu.exit', 'lifecycle.exec', 'lifecycle.fork']);
+    // the core's sources are wanted whatever the columns shown
+    expect(wantedSources({ sources: new Set() })).toEqual(new Set(HOOKS.map((h) => h.source)));
+    const all = SUBSYSTEMS.flatMap((s) => s.hooks.map((h) => h.source));
+    expect(wantedSources({})).toEqual(new Set(all));
+    expect([...wantedSources({ disabled: new Set(['disk']) })].some((s) => s.startsWith('disk.'))).toBe(false);
   });
 });
 

@@ -1,6 +1,7 @@
 /* spawner N MS BURN: run N children back to back, each `BURN MS` (stdout to
  * /dev/null), reaping each with wait4(). Prints one JSON line: our pid, the
- * children's pids and the kernel's own CPU figure for them (summed rusage). */
+ * children's pids and the kernel's own CPU figure for them (summed rusage,
+ * and each child's, in ns at us resolution). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@ int main(int argc, char **argv)
 	}
 	int n = atoi(argv[1]);
 	pid_t *pids = calloc(n, sizeof(*pids));
+	long long *each_us = calloc(n, sizeof(*each_us));
 	long long total_us = 0;
 	for (int i = 0; i < n; i++) {
 		pid_t pid = fork();
@@ -32,11 +34,15 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		pids[i] = pid;
-		total_us += ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
+		each_us[i] = ru.ru_utime.tv_sec * 1000000LL + ru.ru_utime.tv_usec + ru.ru_stime.tv_sec * 1000000LL + ru.ru_stime.tv_usec;
+		total_us += each_us[i];
 	}
 	printf("{\"pid\":%d,\"rusage_ns\":%lld,\"children\":[", getpid(), total_us * 1000);
 	for (int i = 0; i < n; i++)
 		printf("%s%d", i ? "," : "", pids[i]);
+	printf("],\"child_rusage_ns\":[");
+	for (int i = 0; i < n; i++)
+		printf("%s%lld", i ? "," : "", each_us[i] * 1000);
 	printf("]}\n");
 	return 0;
 }

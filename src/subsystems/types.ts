@@ -1,0 +1,134 @@
+// What a subsystem declares, as data: its hooks (sources for --caps), its
+// counter groups (named u64 slots), derived values, columns and JSON fields.
+// The model, the decoders and the views work on these generically.
+import type { Interval } from '../model';
+import type { HookSpec } from '../probe';
+
+/** How two values of one slot combine (two threads, two intervals, two CPUs). */
+export type Combine = 'sum' | 'min' | 'max';
+
+/**
+ * A group of u64 slots, one C struct of __u64 members (an array member is a
+ * histogram: one slot per bucket). Where the numbers come from:
+ *  - 'task': a per-thread counter group embedded in struct ebtop_task (iterator
+ *    snapshots and exit records); monotonic, the model takes deltas;
+ *  - 'thread': computed by the model for each thread from that thread's deltas
+ *    and the time it was alive in the interval (e.g. off-CPU time);
+ *  - 'charge': a per-process value of an owner-keyed charge map (key struct
+ *    ebtop_owner), drained (read and deleted) every refresh: already a delta.
+ */
+export interface GroupSpec<S extends string = string> {
+  name: string;
+  kind: 'task' | 'thread' | 'charge';
+  /** the C struct (task, charge); for 'task' also its member name in ebtop_task */
+  struct?: string;
+  /** 'task': the member of struct ebtop_task holding the group */
+  member?: string;
+  /** 'charge': the BPF map */
+  map?: string;
+  /** slot names in C member order; 'name[n]' is an array member of n buckets */
+  slots: readonly S[];
+  /** per slot (array members by base name); default 'sum' */
+  combine?: Partial<Record<string, Combine>>;
+  /** the hook source (HookSpec.source) whose attachment makes these numbers real */
+  source: string;
+  /** 'thread' groups: the value of each slot for one thread */
+  perThread?: (d: Float64Array, aliveNs: number) => number;
+}
+
+/** A group after the schema placed it: `at.slot` is the slot's index in a row vector. */
+export interface Group<S extends string = string> extends GroupSpec<S> {
+  at: Record<S, number>;
+  /** index of the first slot */
+  base: number;
+  /** number of slots (arrays expanded) */
+  size: number;
+}
+
+/** What a counter's value is read from: a process row or a thread row. */
+export interface Values {
+  /** shown values: one slot per group slot (interval deltas, or totals with --cumulative) */
+  v: Float64Array;
+  /** ns the values were gathered over (the interval, or since attach): the base of rates and % */
+  spanNs: number;
+  /** groups whose source is attached, and the attached sources; others are n/a / null */
+  avail: ReadonlySet<string>;
+}
+
+/** Everything the views read from a row. */
+export interface RowLike extends Values {
+  pid: number;
+  ppid: number;
+  uid: number;
+  user: string;
+  comm: string;
+  cmdline: string;
+  threads: number;
+  state: string;
+  kthread: boolean;
+  exited: boolean;
+}
+
+export interface Column {
+  id: string;
+  title: string;
+  width: number;
+  align: 'left' | 'right';
+  /** true: biggest first when the user sorts by it */
+  descending: boolean;
+  /** the group (or hook source) the column's numbers need (null: process metadata, always there) */
+  needs: string | null;
+  help: string;
+  /** the cell, for a row whose group is available */
+  text(r: RowLike): string;
+  /** the sort key */
+  value(r: RowLike): number | string;
+}
+
+export interface JsonField {
+  key: string;
+  /** the group (or hook source) the value needs; null: always present */
+  needs: string | null;
+  /** also in each thread of threads_detail */
+  thread: boolean;
+  get(r: Values): unknown;
+}
+
+/** A source read from /proc for tasks BPF cannot see: fills one task group. */
+export interface ProcReader {
+  group: string;
+  /** slot values in group order for /proc/<pid>/task/<tid>, or null when gone */
+  read(dir: string): number[] | null;
+}
+
+/** What map sizes are computed from, read from the machine before load. */
+export interface Machine {
+  ncpuPossible: number;
+  /** /proc/sys/kernel/pid_max */
+  pidMax: number;
+  /** /proc/sys/kernel/threads-max */
+  threadsMax: number;
+}
+
+/** A bounded map, sized before load. */
+export interface MapSize {
+  name: string;
+  entries(m: Machine, consts: Record<string, number>): number;
+}
+
+export interface Subsystem {
+  name: string;
+  /** one line for --help's --no-<name> */
+  what: string;
+  /** false: part of the core, cannot be switched off */
+  optional: boolean;
+  hooks: HookSpec[];
+  /** its bounded maps' sizes (a full map counts what it refused in system.bpf.lost) */
+  maps?: MapSize[];
+  groups: Group[];
+  columns: Column[];
+  json: JsonField[];
+  proc?: ProcReader[];
+  /** its part of the JSON `system` object (system.<name>), from the interval */
+  system?: (iv: Interval) => unknown;
+}
