@@ -2,7 +2,7 @@
 // here once; the counter groups that follow come from the subsystems'
 // declarations (src/subsystems). test/unit/layout.test.ts holds both to the
 // compiled object's BTF, member by member.
-import { SCHEMA } from './subsystems';
+import { SCHEMA, SUBSYSTEMS } from './subsystems';
 import { combineInto, type Schema } from './subsystems/schema';
 
 type Field = readonly [offset: number, size: number];
@@ -213,9 +213,16 @@ export class TaskDumpDecoder {
   }
 }
 
-/** The addon's framing of ring records: [u32 length][record][pad to 8]. */
-export function decodeRing(b: Buffer): { records: RingRecord[]; unknown: number } {
+/** Ring record types the subsystems own: type -> subsystem name and decoder. */
+const OWNED = new Map(SUBSYSTEMS.flatMap((s) => (s.records ?? []).map((r) => [r.type, { name: s.name, spec: r }] as const)));
+
+/**
+ * The addon's framing of ring records: [u32 length][record][pad to 8]. The
+ * core's records come back decoded; a subsystem's own, by subsystem name.
+ */
+export function decodeRing(b: Buffer): { records: RingRecord[]; ext: Record<string, unknown[]>; unknown: number } {
   const records: RingRecord[] = [];
+  const ext: Record<string, unknown[]> = {};
   let unknown = 0;
   for (let o = 0; o + 4 <= b.length; ) {
     const len = b.readUInt32LE(o);
@@ -224,10 +231,14 @@ export function decodeRing(b: Buffer): { records: RingRecord[]; unknown: number 
     if (type === REC_EXIT && len >= LAYOUT.ebtop_task.size) records.push(decodeTask(b, rec));
     else if (type === REC_EXEC && len >= LAYOUT.ebtop_exec.size) records.push(decodeExec(b, rec));
     else if (type === REC_FORK && len >= LAYOUT.ebtop_fork.size) records.push(decodeFork(b, rec));
-    else unknown++; // a record this build does not know, or a truncated one: counted as lost
+    else {
+      const own = OWNED.get(type);
+      if (own && len >= own.spec.size) (ext[own.name] ??= []).push(own.spec.decode(b, rec));
+      else unknown++; // a record this build does not know, or a truncated one: counted as lost
+    }
     o += (4 + len + 7) & ~7;
   }
-  return { records, unknown };
+  return { records, ext, unknown };
 }
 
 /** Sum a per-CPU ebtop_stats map value (one 8-aligned slot per CPU). */

@@ -95,6 +95,7 @@ export class Collector {
     private readonly native: Native,
     private readonly obj: BpfObject,
     sources: Source[],
+    private readonly disabled: ReadonlySet<string>,
   ) {
     this.sources = sources;
     const live = new Set(sources.filter((s) => s.state === 'attached' || s.state === 'fallback').map((s) => s.source));
@@ -136,7 +137,7 @@ export class Collector {
       throw new UserError(`the kernel refused ebtop's BPF programs: ${describe(e)} (details in the log)`);
     }
     flush();
-    const c = new Collector(native, obj, plan.sources);
+    const c = new Collector(native, obj, plan.sources, opts.disabled ?? new Set());
     c.threadHash = plan.consts.use_thread_hash === 1;
     try {
       c.attach(plan.load, opts.log);
@@ -198,7 +199,7 @@ export class Collector {
     const tasks = this.taskDecoder.decode(this.native.readIter(this.obj, this.iterLink));
     const idleNs = readProcStatIdle();
     const ring = this.native.ringDrain(this.obj);
-    const { records: events, unknown } = decodeRing(ring.data);
+    const { records: events, ext: extRecords, unknown } = decodeRing(ring.data);
     if (scan) {
       const seen = new Set<number>();
       for (const t of tasks) seen.add(t.pid);
@@ -207,6 +208,11 @@ export class Collector {
     }
     const procTasks: TaskRecord[] = [];
     for (const pid of this.invisible) for (const t of this.procReader.read(pid)) procTasks.push(t);
+    const ext: RawSample['ext'] = {};
+    for (const s of SUBSYSTEMS) {
+      const collected = s.collect && !this.disabled.has(s.name) ? s.collect({ native: this.native, obj: this.obj, avail: this.avail }) : undefined;
+      if (collected !== undefined || extRecords[s.name]) ext[s.name] = { collected, records: extRecords[s.name] ?? [] };
+    }
     const charges: ChargeRecord[] = [];
     for (const g of this.chargeGroups) {
       if (!this.avail.has(g.name)) continue;
@@ -233,6 +239,7 @@ export class Collector {
       procTasks,
       events,
       charges,
+      ext,
       idleNs,
       bpf: { runNs, runCount, records: st.records, lost: st.lost + st.mapFull + this.lostInUserspace },
       loadavg: readLoadavg(),

@@ -6,7 +6,7 @@
 import { F_GROUP_DEAD, F_KTHREAD, F_RUNNING, F_ZOMBIE, type ChargeRecord, type ExecRecord, type RingRecord, type TaskRecord } from './abi';
 import { SCHEMA, SUBSYSTEMS } from './subsystems';
 import { combineInto } from './subsystems/schema';
-import type { RowLike, Subsystem } from './subsystems/types';
+import type { Folder, RowLike, Subsystem } from './subsystems/types';
 
 export interface BpfCounters {
   runNs: number;
@@ -29,6 +29,8 @@ export interface RawSample {
   events: RingRecord[];
   /** charges drained from owner-keyed maps since the previous sample */
   charges: ChargeRecord[];
+  /** per subsystem: what its collect() read, and its own ring records */
+  ext: Record<string, { collected?: unknown; records: unknown[] }>;
   /** cumulative idle ns per CPU, or null when no idle source */
   idleNs: number[] | null;
   /** cumulative BPF-side counters */
@@ -56,6 +58,8 @@ export interface ProcessRow extends RowLike {
   /** exited before this interval: the row carries only charges made after its exit (writeback) */
   late: boolean;
   threadsDetail: ThreadRow[];
+  /** per-process extras of the subsystems with a folder, by subsystem name */
+  ext: Record<string, unknown>;
 }
 
 export interface CpuTime {
@@ -93,6 +97,8 @@ export interface Interval {
     /** charges with no owner process (a row vector: only charge slots are set) */
     unattributed: Float64Array;
   };
+  /** system-wide extras of the subsystems with a folder, by subsystem name */
+  ext: Record<string, unknown>;
   processes: ProcessRow[];
 }
 
@@ -263,9 +269,11 @@ export class Model {
   private baseNs = 0;
   private readonly subsystems: Subsystem[];
   private readonly avail: ReadonlySet<string>;
+  private readonly folders: { name: string; folder: Folder }[];
 
   constructor(private readonly opts: ModelOptions) {
     this.subsystems = opts.subsystems ?? SUBSYSTEMS;
+    this.folders = this.subsystems.filter((s) => s.folder).map((s) => ({ name: s.name, folder: s.folder!() }));
     this.avail = opts.avail ?? new Set([...SCHEMA.groups.map((g) => g.name), ...SCHEMA.groups.map((g) => g.source), ...this.subsystems.flatMap((s) => s.hooks.map((h) => h.source))]);
   }
 
@@ -295,6 +303,7 @@ export class Model {
     if (!baseline) for (const ch of s.charges) this.applyCharge(t, ch);
     this.forgetGone(t);
     const { rows, exited, threads, tasks } = this.buildRows(t);
+    const ext = this.fold(t, s, rows);
     this.prev = { timeNs: s.timeNs, idleNs: s.idleNs, bpf: s.bpf };
     if (baseline) return null;
 
@@ -327,6 +336,7 @@ export class Model {
         loadavg: s.loadavg,
         unattributed: t.unattributed,
       },
+      ext,
       processes: rows,
     };
   }
@@ -539,6 +549,23 @@ export class Model {
     return { rows, exited, threads, tasks };
   }
 
+  /** The subsystems' own per-interval state; per-process results go on the rows. */
+  private fold(t: Tick, s: RawSample, rows: ProcessRow[]): Record<string, unknown> {
+    const ext: Record<string, unknown> = {};
+    if (!this.folders.length) return ext;
+    const outs = this.folders.map(({ name, folder }) => {
+      const input = s.ext[name];
+      const out = folder.fold({ collected: input?.collected, records: input?.records ?? [], fromNs: t.fromNs, toNs: t.toNs, baseline: t.baseline, cumulative: Boolean(this.opts.cumulative), avail: this.avail });
+      ext[name] = out.system;
+      return { name, per: out.perProcess };
+    });
+    for (const r of rows) {
+      const key = `${r.pid}:${r.startNs}`;
+      for (const { name, per } of outs) r.ext[name] = per?.get(key);
+    }
+    return ext;
+  }
+
   /** Exited processes stay findable for charges that arrive later (writeback by flushers). */
   private keepGone(p: Proc): void {
     this.gone.add(p);
@@ -641,6 +668,7 @@ function newProc(pid: number, startNs: number, source: 'bpf' | 'proc'): Proc {
     spanNs: 0,
     avail: new Set(),
     threadsDetail: [],
+    ext: {},
   };
   return p;
 }

@@ -2,6 +2,7 @@
 // counter groups (named u64 slots), derived values, columns and JSON fields.
 // The model, the decoders and the views work on these generically.
 import type { Interval } from '../model';
+import type { BpfObject, Native } from '../native';
 import type { HookSpec } from '../probe';
 
 /** How two values of one slot combine (two threads, two intervals, two CPUs). */
@@ -53,6 +54,8 @@ export interface Values {
   spanNs: number;
   /** groups whose source is attached, and the attached sources; others are n/a / null */
   avail: ReadonlySet<string>;
+  /** per-process extras of the subsystems that fold them (Subsystem.folder), by subsystem name */
+  ext?: Readonly<Record<string, unknown>>;
 }
 
 /** Everything the views read from a row. */
@@ -87,6 +90,8 @@ export interface Column {
 
 export interface JsonField {
   key: string;
+  /** emitted only when the output was asked for with --<flag> (e.g. 'connections') */
+  flag?: string;
   /** the group (or hook source) the value needs; null: always present */
   needs: string | null;
   /** also in each thread of threads_detail */
@@ -99,6 +104,51 @@ export interface ProcReader {
   group: string;
   /** slot values in group order for /proc/<pid>/task/<tid>, or null when gone */
   read(dir: string): number[] | null;
+}
+
+/** A ring record type a subsystem owns (EBTOP_REC_* beyond the core's exit/exec/fork). */
+export interface RecordSpec {
+  type: number;
+  /** the record's size: shorter records are counted as lost */
+  size: number;
+  decode(b: Buffer, o: number): unknown;
+}
+
+/** What collect() may read, on the collector side, once per refresh. */
+export interface CollectIO {
+  native: Native;
+  obj: BpfObject;
+  /** groups and hook sources attached */
+  avail: ReadonlySet<string>;
+}
+
+/** One interval of a subsystem's extras, in. */
+export interface FoldInput {
+  /** what its collect() returned for this sample (undefined without one) */
+  collected: unknown;
+  /** its ring records since the previous sample, in arrival order */
+  records: unknown[];
+  fromNs: number;
+  toNs: number;
+  baseline: boolean;
+  cumulative: boolean;
+  /** groups and hook sources attached */
+  avail: ReadonlySet<string>;
+}
+
+/** One interval of a subsystem's extras, out: per process (key `${pid}:${startNs}`) and for the system. */
+export interface FoldOutput {
+  perProcess?: ReadonlyMap<string, unknown>;
+  system?: unknown;
+}
+
+/**
+ * A subsystem's state beyond counter groups (e.g. a connection table): pure,
+ * one per model, fed every sample. Its per-process values land on rows as
+ * row.ext[<subsystem>], its system value as interval.ext[<subsystem>].
+ */
+export interface Folder {
+  fold(input: FoldInput): FoldOutput;
 }
 
 /** What map sizes are computed from, read from the machine before load. */
@@ -131,4 +181,10 @@ export interface Subsystem {
   proc?: ProcReader[];
   /** its part of the JSON `system` object (system.<name>), from the interval */
   system?: (iv: Interval) => unknown;
+  /** ring record types it owns */
+  records?: RecordSpec[];
+  /** collector side, each refresh: what it reads besides its counter groups (a per-device or per-connection map...) */
+  collect?(io: CollectIO): unknown;
+  /** model side: its pure per-interval state (one per model) */
+  folder?(): Folder;
 }

@@ -6,12 +6,15 @@ import type { JsonField } from '../subsystems/types';
 
 export interface JsonOptions {
   threads: boolean;
+  /** optional outputs asked for (JsonField.flag: e.g. 'connections') */
+  flags?: ReadonlySet<string>;
 }
 
-function put(out: Record<string, unknown>, iv: Interval, r: ProcessRow | ThreadRow, thread: boolean): void {
+function put(out: Record<string, unknown>, iv: Interval, r: ProcessRow | ThreadRow, thread: boolean, opts: JsonOptions): void {
   for (const s of iv.subsystems) {
     for (const f of s.json as JsonField[]) {
       if (thread && !f.thread) continue;
+      if (f.flag && !opts.flags?.has(f.flag)) continue;
       out[f.key] = f.needs === null || iv.avail.has(f.needs) ? f.get(r as ProcessRow) : null;
     }
   }
@@ -28,7 +31,7 @@ export function processJson(iv: Interval, r: ProcessRow, opts: JsonOptions): Rec
     exited: r.exited,
     exit_code: r.exitCode,
   };
-  put(out, iv, r, false);
+  put(out, iv, r, false, opts);
   out.state = r.state;
   out.kthread = r.kthread;
   out.source = r.source;
@@ -36,7 +39,7 @@ export function processJson(iv: Interval, r: ProcessRow, opts: JsonOptions): Rec
   if (opts.threads) {
     out.threads_detail = r.threadsDetail.map((t) => {
       const o: Record<string, unknown> = { tid: t.tid, comm: t.comm, exited: t.exited };
-      put(o, iv, t, true);
+      put(o, iv, t, true, opts);
       return o;
     });
   }

@@ -16,7 +16,7 @@ type OldTask = Omit<TaskRecord, 'c' | 'pstartNs'> & Record<'oncpuNs' | 'runqNs' 
 interface Fixture {
   names: Record<string, string>;
   cmdlines: Record<string, string[] | null>;
-  samples: (Omit<RawSample, 'tasks' | 'procTasks' | 'events' | 'charges'> & { tasks: OldTask[]; procTasks: OldTask[]; events: (OldTask | RingRecord)[] })[];
+  samples: (Omit<RawSample, 'tasks' | 'procTasks' | 'events' | 'charges' | 'ext'> & { tasks: OldTask[]; procTasks: OldTask[]; events: (OldTask | RingRecord)[] })[];
   ndjson: Record<string, string>;
 }
 
@@ -45,6 +45,7 @@ function convert(f: Fixture): RawSample[] {
       procTasks: s.procTasks.map(task),
       events: s.events.map((e) => (e.kind === 'task' || e.kind === 'exit' ? task(e as OldTask) : (e as RingRecord))),
       charges: [],
+      ext: {},
     };
   });
 }

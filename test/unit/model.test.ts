@@ -47,7 +47,7 @@ function cpuOf(r: Values) {
 }
 
 function sample(timeNs: number, tasks: TaskRecord[], events: RingRecord[] = [], idleNs: number[] | null = null, charges: ChargeRecord[] = []): RawSample {
-  return { timeNs, wallMs: timeNs / MS, tasks, procTasks: [], events, charges, idleNs, bpf: { runNs: 0, runCount: 0, records: 0, lost: 0 }, loadavg: [0.5, 0.25, 0.125] };
+  return { timeNs, wallMs: timeNs / MS, tasks, procTasks: [], events, charges, ext: {}, idleNs, bpf: { runNs: 0, runCount: 0, records: 0, lost: 0 }, loadavg: [0.5, 0.25, 0.125] };
 }
 
 /** A drained writeback charge for process (pid, start). */
@@ -300,6 +300,27 @@ describe('Model', () => {
     expect(iv3.processes.filter((r) => r.pid === 401).map((r) => [r.late, r.v[WRITEBACK.at.writeback_bytes]])).toEqual([[true, 4096]]);
     // and nothing when nothing is charged
     expect(m.update(sample(4 * S, [task({ tid: 400, startNs: 5 })]))!.processes.map((r) => r.pid)).toEqual([400]);
+  });
+
+  it('feeds a subsystem\'s folder every sample and puts its results on rows and the interval', () => {
+    const seen: unknown[] = [];
+    const fake = {
+      name: 'fake', what: '', optional: true, hooks: [], groups: [], columns: [], json: [],
+      folder: () => ({
+        fold: (input: { collected: unknown; records: unknown[]; baseline: boolean }) => {
+          seen.push([input.collected, input.records, input.baseline]);
+          return { perProcess: new Map([['500:7', { conns: 3 }]]), system: { total: 3 } };
+        },
+      }),
+    };
+    const m = new Model({ ncpu: 1, subsystems: [fake] });
+    const s0 = sample(0, [task({ tid: 500, startNs: 7 })]);
+    m.update({ ...s0, ext: { fake: { collected: 'a', records: [] } } });
+    const iv = m.update({ ...sample(S, [task({ tid: 500, startNs: 7 }), task({ tid: 501, startNs: 8 })]), ext: { fake: { collected: 'b', records: [1, 2] } } })!;
+    expect(seen).toEqual([['a', [], true], ['b', [1, 2], false]]);
+    expect(iv.processes.find((r) => r.pid === 500)!.ext.fake).toEqual({ conns: 3 });
+    expect(iv.processes.find((r) => r.pid === 501)!.ext.fake).toBeUndefined();
+    expect(iv.ext.fake).toEqual({ total: 3 });
   });
 
   it('guards a zero-length interval', () => {
