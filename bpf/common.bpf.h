@@ -178,6 +178,34 @@ static __always_inline __u32 task_state(struct task_struct *t)
 	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
 }
 
+/* Resident pages of a task's mm, as get_mm_counter() reads them (the
+ * percpu counters' shared count, like /proc/<pid>/statm): file + anon +
+ * shmem. mm->rss_stat became percpu counters in 6.2. */
+struct mm_rss_stat___pre62 {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___pre62 {
+	struct mm_rss_stat___pre62 rss_stat;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 task_rss_pages(struct task_struct *t)
+{
+	struct mm_struct *mm = BPF_CORE_READ(t, mm);
+	if (!mm)
+		return 0;
+	long pages = 0;
+	if (bpf_core_type_exists(struct percpu_counter) && bpf_core_field_exists(mm->rss_stat[0].count)) {
+		/* MM_FILEPAGES 0, MM_ANONPAGES 1, MM_SWAPENTS 2, MM_SHMEMPAGES 3 */
+		pages = BPF_CORE_READ(mm, rss_stat[0].count) + BPF_CORE_READ(mm, rss_stat[1].count) + BPF_CORE_READ(mm, rss_stat[3].count);
+	} else {
+		struct mm_struct___pre62 *old = (void *)mm;
+		pages = BPF_CORE_READ(old, rss_stat.count[0].counter) + BPF_CORE_READ(old, rss_stat.count[1].counter) +
+			BPF_CORE_READ(old, rss_stat.count[3].counter);
+	}
+	return pages > 0 ? pages : 0;
+}
+
 /* The CPU a task is on: thread_info.cpu with THREAD_INFO_IN_TASK (x86 from
  * 5.16), task->cpu before. */
 struct task_struct___pre516 {

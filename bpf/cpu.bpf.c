@@ -69,6 +69,8 @@ static __always_inline void fill_task(struct ebtop_task *r, struct task_struct *
 	r->start_ns = BPF_CORE_READ(t, start_time);
 	r->pstart_ns = BPF_CORE_READ(t, group_leader, start_time);
 	r->time_ns = now;
+	r->rss_pages = task_rss_pages(t);
+	r->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
 	__u32 flags = 0;
 	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
 		flags |= EBTOP_F_KTHREAD;

@@ -87,6 +87,8 @@ struct ebtop_task {
 	__u64 start_ns;  /* task->start_time, CLOCK_MONOTONIC: identity with tid */
 	__u64 pstart_ns; /* group leader's start_time: the process's identity with pid */
 	__u64 time_ns;   /* exit records: when it exited, CLOCK_MONOTONIC; snapshots: 0 */
+	__u64 rss_pages; /* resident pages of its mm (file + anon + shmem), as /proc/<pid>/statm reads them; 0 without mm */
+	__u64 cgroup_id; /* its cgroup v2 (kernfs node id = the cgroup directory's inode number) */
 	char comm[EBTOP_COMM_LEN];
 	struct ebtop_cpu_counters cpu;
 	struct ebtop_thread_counters thr;

@@ -33,7 +33,7 @@ const ARGS = 256;
 function taskLayout(schema: Schema) {
   const header: [string, number, number?][] = [
     ['type', 4], ['tid', 4], ['pid', 4], ['ppid', 4], ['uid', 4], ['flags', 4], ['state', 4], ['exit_code', 4],
-    ['start_ns', 8], ['pstart_ns', 8], ['time_ns', 8], ['comm', COMM, 1],
+    ['start_ns', 8], ['pstart_ns', 8], ['time_ns', 8], ['rss_pages', 8], ['cgroup_id', 8], ['comm', COMM, 1],
   ];
   const members: [string, number, number][] = [];
   for (const g of schema.groups.filter((x) => x.kind === 'task')) {
@@ -79,6 +79,10 @@ export interface TaskRecord {
   /** its process's (group leader's) start time (identity with pid) */
   pstartNs: number;
   timeNs: number;
+  /** resident pages of its mm (0 without one: kernel threads, exit records) */
+  rssPages: number;
+  /** its cgroup v2 id (the cgroup directory's inode number) */
+  cgroupId: number;
   comm: string;
   /** the 'task' group slots, SCHEMA.taskSlots of them, cumulative */
   c: Float64Array;
@@ -148,6 +152,8 @@ export function decodeTask(b: Buffer, o: number): TaskRecord {
     startNs: u64(b, o + T.start_ns[0]),
     pstartNs: u64(b, o + T.pstart_ns[0]),
     timeNs: u64(b, o + T.time_ns[0]),
+    rssPages: u64(b, o + T.rss_pages[0]),
+    cgroupId: u64(b, o + T.cgroup_id[0]),
     comm: cstr(b, o + T.comm[0], T.comm[1]),
     c,
   };

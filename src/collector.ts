@@ -8,7 +8,7 @@ import type { Logger } from './log';
 import type { RawSample } from './model';
 import { BPF_OBJECT_PATH, isNativeError, loadNative, type BpfObject, type Native } from './native';
 import { planPrograms, preflight, type Features, type Source } from './probe';
-import { listPids, ProcTaskReader, readLoadavg, readProcStatIdle } from './procfs';
+import { listPids, ProcTaskReader, readLoadavg, readMeminfo, readProcStatIdle } from './procfs';
 import { SCHEMA, SUBSYSTEMS } from './subsystems';
 import type { Machine } from './subsystems/types';
 
@@ -243,6 +243,7 @@ export class Collector {
       idleNs,
       bpf: { runNs, runCount, records: st.records, lost: st.lost + st.mapFull + this.lostInUserspace },
       loadavg: readLoadavg(),
+      mem: readMeminfo(),
     };
   }
 

@@ -59,6 +59,28 @@ export function sortRows<R extends RowLike>(rows: R[], by: Column, invert = fals
   });
 }
 
+/**
+ * The columns that fit `width`: PID stays first, `hscroll` columns after it
+ * are scrolled off (← →), then columns are dropped from the right until the
+ * command line keeps at least `minCmd` characters.
+ */
+export function fitColumns(cols: Column[], width: number, hscroll = 0, minCmd = 20): Column[] {
+  const cmd = cols.find((c) => c.width === 0);
+  const fixed = cols.filter((c) => c.width !== 0);
+  const first = fixed.length && fixed[0].id === 'pid' ? [fixed[0]] : [];
+  const rest = fixed.slice(first.length).slice(Math.max(0, hscroll));
+  const out = [...first];
+  let used = first.reduce((n, c) => n + c.width + 1, 0);
+  const reserve = cmd ? minCmd : 0;
+  for (const c of rest) {
+    if (used + c.width + 1 + reserve > width) break;
+    out.push(c);
+    used += c.width + 1;
+  }
+  if (cmd) out.push(cmd);
+  return out;
+}
+
 export function headerLine(cols: Column[], width: number): string {
   return renderCells(cols, width, (c) => c.title);
 }

@@ -37,6 +37,15 @@ export interface RawSample {
   bpf: BpfCounters;
   /** 1, 5 and 15 minute load averages, or null */
   loadavg: number[] | null;
+  /** /proc/meminfo, bytes, or null */
+  mem?: MemInfo | null;
+}
+
+export interface MemInfo {
+  totalBytes: number;
+  availableBytes: number;
+  swapTotalBytes: number;
+  swapFreeBytes: number;
 }
 
 export interface ThreadRow {
@@ -94,6 +103,8 @@ export interface Interval {
     bpf: { runNs: number; events: number; lost: number };
     /** 1, 5 and 15 minute load averages at the end of the interval, or null */
     loadavg: number[] | null;
+    /** memory and swap at the end of the interval, or null */
+    mem: MemInfo | null;
     /** charges with no owner process (a row vector: only charge slots are set) */
     unattributed: Float64Array;
   };
@@ -108,6 +119,10 @@ export interface ModelOptions {
   userName?: (uid: number) => string;
   /** argv of a live process (read once per process), or null */
   cmdline?: (pid: number) => string[] | null;
+  /** cgroup v2 id -> the last part of its path */
+  cgroupName?: (id: number) => string;
+  /** bytes per page (resident memory) */
+  pageSize?: number;
   /** build ProcessRow.threadsDetail (otherwise it is empty) */
   threads?: boolean;
   /** the subsystems whose fields the views show (default: all) */
@@ -181,6 +196,7 @@ interface Proc {
   source: 'bpf' | 'proc';
   state: string;
   exitCode: number | null;
+  cgroupId: number;
   total: Float64Array;
   row: ProcessRow;
   /** another process with the same pid (an exit and its pid's reuse in one interval) */
@@ -197,6 +213,8 @@ interface Proc {
   leader: TaskRecord | undefined;
   any: TaskRecord | undefined;
   late: boolean;
+  /** resident pages (the largest a live thread reported: they share the mm) */
+  rss: number;
 }
 
 /** Processes by (pid, start time); a pid maps to a short chain. */
@@ -250,6 +268,8 @@ interface Tick {
   /** scratch delta, reused for every thread */
   d: Float64Array;
   unattributed: Float64Array;
+  /** MemTotal for MEM% (0: unknown) */
+  memTotal: number;
 }
 
 export class Model {
@@ -295,6 +315,7 @@ export class Model {
       lostThreads: 0,
       d: new Float64Array(THREAD_SLOTS),
       unattributed: new Float64Array(SCHEMA.slots),
+      memTotal: s.mem?.totalBytes ?? 0,
     };
     this.applyEvents(t, s.events);
     for (const rec of s.tasks) this.applyLive(t, rec, 'bpf');
@@ -334,6 +355,7 @@ export class Model {
           lost: Math.max(0, s.bpf.lost - prev!.bpf.lost),
         },
         loadavg: s.loadavg,
+        mem: s.mem ?? null,
         unattributed: t.unattributed,
       },
       ext,
@@ -359,6 +381,7 @@ export class Model {
       p.leader = undefined;
       p.any = undefined;
       p.late = false;
+      p.rss = 0;
       t.order.push(p);
     }
     return p;
@@ -458,6 +481,7 @@ export class Model {
     }
     const p = this.acc(t, rec.pid, rec.pstartNs, source);
     p.live++;
+    if (rec.rssPages > p.rss) p.rss = rec.rssPages;
     if (!(rec.flags & F_ZOMBIE)) {
       p.liveNonZombie++;
       if (rec.state === 0) t.running++;
@@ -534,6 +558,9 @@ export class Model {
       r.exited = isExited;
       r.late = p.late;
       r.exitCode = isExited ? p.exitCode : null;
+      r.rssBytes = p.rss * (this.opts.pageSize ?? 4096);
+      r.memPct = t.memTotal > 0 ? (r.rssBytes / t.memTotal) * 100 : 0;
+      r.cgroup = p.cgroupId && this.opts.cgroupName ? this.opts.cgroupName(p.cgroupId) : '';
       r.v = this.opts.cumulative ? p.total : p.v;
       r.spanNs = spanNs;
       r.avail = this.avail;
@@ -608,7 +635,9 @@ export class Model {
       p.comm = rec.comm;
       p.kthread = Boolean(rec.flags & F_KTHREAD);
       p.state = stateLetter(rec.state, rec.flags);
+      p.cgroupId = rec.cgroupId;
     } else if (p.leader) {
+      if (p.leader.cgroupId) p.cgroupId = p.leader.cgroupId; // moved to another cgroup
       p.ppid = p.leader.ppid;
       p.uid = p.leader.uid;
       p.comm = p.leader.comm;
@@ -635,6 +664,7 @@ function newProc(pid: number, startNs: number, source: 'bpf' | 'proc'): Proc {
     source,
     state: '?',
     exitCode: null,
+    cgroupId: 0,
     total: new Float64Array(SCHEMA.slots),
     row: undefined!,
     next: undefined,
@@ -648,6 +678,7 @@ function newProc(pid: number, startNs: number, source: 'bpf' | 'proc'): Proc {
     leader: undefined,
     any: undefined,
     late: false,
+    rss: 0,
   };
   p.row = {
     pid,
@@ -664,6 +695,9 @@ function newProc(pid: number, startNs: number, source: 'bpf' | 'proc'): Proc {
     exited: false,
     exitCode: null,
     late: false,
+    rssBytes: 0,
+    memPct: 0,
+    cgroup: '',
     v,
     spanNs: 0,
     avail: new Set(),

@@ -47,7 +47,7 @@ export function bootToMonotonicNs(uptimeText: string, monotonicNs: number): numb
 }
 
 /** One task of /proc/<pid>/task as a task record; counter groups filled by the subsystems' /proc readers. */
-export function parseProcTask(pid: number, tid: number, stat: string, status: string | null, pstartTicks: number, bootOffsetNs: number): TaskRecord {
+export function parseProcTask(pid: number, tid: number, stat: string, status: string | null, pstartTicks: number, bootOffsetNs: number, rssPages = 0, cgroupId = 0): TaskRecord {
   const afterComm = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const uid = Number(/^Uid:\s+\d+\s+(\d+)/m.exec(status ?? '')?.[1] ?? 0);
   const toMono = (ticks: number) => ticks * (1e9 / CLK_TCK) - bootOffsetNs;
@@ -63,6 +63,8 @@ export function parseProcTask(pid: number, tid: number, stat: string, status: st
     startNs: toMono(Number(afterComm[19])),
     pstartNs: toMono(pstartTicks),
     timeNs: 0,
+    rssPages,
+    cgroupId,
     comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).slice(0, 15),
     c: new Float64Array(SCHEMA.taskSlots),
   };
@@ -77,6 +79,7 @@ export function parseProcTask(pid: number, tid: number, stat: string, status: st
 export class ProcTaskReader {
   private readonly bootOffsetNs = bootToMonotonicNs(readText('/proc/uptime') ?? '0', Number(process.hrtime.bigint()));
   private readonly readers = SUBSYSTEMS.flatMap((s) => s.proc ?? []).map((r) => ({ r, base: SCHEMA.group(r.group).base }));
+  private readonly cgroupRoot = cgroup2Mount() ?? '/sys/fs/cgroup';
 
   read(pid: number): TaskRecord[] {
     let tids: string[];
@@ -88,12 +91,20 @@ export class ProcTaskReader {
     }
     if (!pstat) return [];
     const pstart = Number(pstat.slice(pstat.lastIndexOf(')') + 2).split(' ')[19]);
+    const rss = Number((readText(`/proc/${pid}/statm`) ?? '0 0').split(' ')[1]) || 0;
+    const cg = /^0::(.*)$/m.exec(readText(`/proc/${pid}/cgroup`) ?? '')?.[1];
+    let cgroupId = 0;
+    try {
+      if (cg) cgroupId = fs.statSync(`${this.cgroupRoot}${cg}`).ino;
+    } catch {
+      /* cgroup gone or not cgroup v2 */
+    }
     const out: TaskRecord[] = [];
     for (const t of tids) {
       const dir = `/proc/${pid}/task/${t}`;
       const stat = readText(`${dir}/stat`);
       if (!stat) continue;
-      const rec = parseProcTask(pid, Number(t), stat, readText(`${dir}/status`), pstart, this.bootOffsetNs);
+      const rec = parseProcTask(pid, Number(t), stat, readText(`${dir}/status`), pstart, this.bootOffsetNs, rss, cgroupId);
       let ok = true;
       for (const { r, base } of this.readers) {
         const vals = r.read(dir);
@@ -137,6 +148,82 @@ export function readProcStatIdle(): number[] | null {
 
 export function onlineCpuCount(): number {
   return readProcStatIdle()?.length || 1;
+}
+
+/** /proc/meminfo's totals, in bytes. */
+export function parseMeminfo(text: string): { totalBytes: number; availableBytes: number; swapTotalBytes: number; swapFreeBytes: number } {
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  return { totalBytes: kb('MemTotal'), availableBytes: kb('MemAvailable'), swapTotalBytes: kb('SwapTotal'), swapFreeBytes: kb('SwapFree') };
+}
+
+export function readMeminfo(): ReturnType<typeof parseMeminfo> | null {
+  const text = readText('/proc/meminfo');
+  return text ? parseMeminfo(text) : null;
+}
+
+/** Bytes per page: VmRSS (kB) against statm's resident pages of this very process. */
+export function pageSize(): number {
+  const rss = Number(/^VmRSS:\s+(\d+)/m.exec(readText('/proc/self/status') ?? '')?.[1] ?? 0) * 1024;
+  const pages = Number((readText('/proc/self/statm') ?? '0 0').split(' ')[1]) || 0;
+  const guess = pages > 0 ? rss / pages : 4096;
+  // a power of two, at least 4 KiB
+  return 2 ** Math.max(12, Math.round(Math.log2(guess)));
+}
+
+/**
+ * cgroup v2 id (kernfs node id: the cgroup directory's inode number) -> the
+ * last part of its path, from a walk of /sys/fs/cgroup; walked again for an
+ * unknown id, at most every 5 s.
+ */
+export class CgroupNames {
+  private names = new Map<number, string>();
+  private walkedAt = 0;
+
+  name(id: number): string {
+    let n = this.names.get(id);
+    if (n === undefined && Date.now() - this.walkedAt > 5000) {
+      this.walk();
+      n = this.names.get(id);
+    }
+    if (n === undefined) this.names.set(id, (n = ''));
+    return n;
+  }
+
+  private walk(): void {
+    this.walkedAt = Date.now();
+    const root = cgroup2Mount();
+    if (!root) return;
+    let dev = -1;
+    const visit = (dir: string, name: string, depth: number) => {
+      let st: fs.Stats;
+      try {
+        st = fs.statSync(dir);
+      } catch {
+        return;
+      }
+      if (dev < 0) dev = st.dev;
+      if (st.dev !== dev) return; // another file system mounted inside
+      this.names.set(st.ino, name);
+      if (depth > 12) return;
+      let ents: fs.Dirent[] = [];
+      try {
+        ents = fs.readdirSync(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of ents) if (e.isDirectory()) visit(`${dir}/${e.name}`, e.name, depth + 1);
+    };
+    visit(root, '/', 0);
+  }
+}
+
+/** Where cgroup v2 is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified in hybrid mode). */
+export function cgroup2Mount(mounts = readText('/proc/self/mounts') ?? ''): string | null {
+  for (const line of mounts.split('\n')) {
+    const f = line.split(' ');
+    if (f[2] === 'cgroup2') return f[1];
+  }
+  return null;
 }
 
 /** uid -> user name, from /etc/passwd, read again only for an unknown uid. */

@@ -3,7 +3,7 @@
 import { Collector } from './collector';
 import type { Logger } from './log';
 import { Model, type Interval, type ProcessRow } from './model';
-import { onlineCpuCount, readCmdline, UserNames } from './procfs';
+import { CgroupNames, onlineCpuCount, pageSize, readCmdline, UserNames } from './procfs';
 
 export interface SessionOptions {
   log: Logger;
@@ -32,12 +32,15 @@ export class Session {
   constructor(private readonly opts: SessionOptions) {
     this.collector = Collector.open({ log: opts.log, sources: opts.sources, disabled: opts.disabled });
     const users = new UserNames();
+    const cgroups = new CgroupNames();
     this.model = new Model({
       ncpu: onlineCpuCount(),
       cumulative: opts.cumulative,
       threads: opts.threads,
       userName: (uid) => users.name(uid),
       cmdline: readCmdline,
+      cgroupName: (id) => cgroups.name(id),
+      pageSize: pageSize(),
       avail: this.collector.avail,
     });
   }

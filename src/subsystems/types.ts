@@ -70,6 +70,12 @@ export interface RowLike extends Values {
   state: string;
   kthread: boolean;
   exited: boolean;
+  /** resident memory, bytes (a gauge: now, not over the interval) */
+  rssBytes: number;
+  /** resident memory / MemTotal, % */
+  memPct: number;
+  /** cgroup v2 path's last part ('' unknown) */
+  cgroup: string;
 }
 
 export interface Column {

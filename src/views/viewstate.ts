@@ -112,7 +112,7 @@ export function buildForest(rows: ProcessRow[]): Node[] {
 function isAncestor(n: Node, parent: Node, byPid: Map<number, Node>): boolean {
   for (let p: Node | undefined = parent, hops = 0; p && hops < 4096; hops++) {
     if (p === n) return true;
-    const up = p.row.ppid !== p.row.pid ? byPid.get(p.row.ppid) : undefined;
+    const up: Node | undefined = p.row.ppid !== p.row.pid ? byPid.get(p.row.ppid) : undefined;
     p = up === p ? undefined : up;
   }
   return false;

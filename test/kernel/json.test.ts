@@ -17,6 +17,7 @@ const bool = (v: unknown) => typeof v === 'boolean';
 const PROCESS: Record<string, (v: unknown) => boolean> = {
   pid: int, ppid: int, user: str, comm: str, cmdline: str, threads: int, exited: bool, exit_code: intOrNull,
   cpu_pct: num, oncpu_ns: int, runq_ns: int, offcpu_ns: int, nvcsw: int, nivcsw: int, migrations: int, slices: int,
+  rss_bytes: int, mem_pct: num, cgroup: str,
   disk_read_bytes: intOrNull, disk_write_bytes: intOrNull, writeback_bytes: intOrNull, dirtied_bytes: intOrNull, disk_reads: intOrNull, disk_writes: intOrNull,
   state: str, kthread: bool, source: str,
 };
