@@ -6,7 +6,10 @@ import { COLUMNS, DEFAULT_COLUMNS, column, sourcesFor } from './columns';
 import { Collector, describe } from './collector';
 import { UserError } from './errors';
 import { createLogger, defaultLogPath, type Logger } from './log';
+import { configPath, loadConfig, saveConfig, type Config } from './config';
+import { onlineCpuCount } from './procfs';
 import { Session } from './session';
+import { checkTerminal } from './views/terminal';
 import { SUBSYSTEMS } from './subsystems';
 import { intervalJson } from './views/json';
 import { renderBatch } from './views/batch';
@@ -22,6 +25,7 @@ interface Flags {
   caps: boolean;
   sort: string;
   log: string;
+  color: boolean;
   /** --no-<subsystem> sets its name false */
   [subsystem: string]: unknown;
 }
@@ -71,6 +75,7 @@ export function buildProgram(): Command {
     .option('--caps', 'list every data source: attached / fallback / missing, and why', false)
     .option('-s, --sort <column>', 'sort column (batch and TUI)', sortKey, 'cpu')
     .option('--log <file>', 'log file (the terminal is never logged to)', defaultLogPath())
+    .option('--no-color', 'monochrome TUI (cues bold/underlined); also with NO_COLOR set')
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
   for (const s of SUBSYSTEMS) if (s.optional) program.option(`--no-${s.name}`, `switch the ${s.name} subsystem off: ${s.what}`);
@@ -126,6 +131,36 @@ function runStream(flags: Flags, log: Logger): void {
   );
 }
 
+/**
+ * The TUI: settings from the config file (flags given on the command line
+ * win), a session attaching every source (the header's system rates and the
+ * drill-down need them all), and the view fed by it.
+ */
+async function runInteractive(program: Command, flags: Flags, log: Logger): Promise<void> {
+  checkTerminal(process.stdout); // one line and exit 2 before anything takes the terminal
+  const file = configPath();
+  const defaults: Config = { columns: [...DEFAULT_COLUMNS], sort: 'cpu', invert: false, tree: false, monochrome: false, delayMs: 1000 };
+  const { config, warning } = loadConfig(file, defaults);
+  if (program.getOptionValueSource('sort') === 'cli') config.sort = flags.sort;
+  if (program.getOptionValueSource('delay') === 'cli') config.delayMs = flags.delay * 1000;
+  if (flags.color === false || process.env.NO_COLOR) config.monochrome = true;
+  const { runTui } = await import('./views/tui');
+  const session = new Session({ log, delayMs: config.delayMs, cumulative: flags.cumulative, pids: flags.pid, threads: true, disabled: disabledSubsystems(flags) });
+  runTui(
+    {
+      log,
+      ncpu: onlineCpuCount(),
+      cumulative: flags.cumulative,
+      config,
+      warning,
+      save: (c) => saveConfig(file, c),
+      threads: flags.threads,
+      describe,
+    },
+    session,
+  );
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   let flags: Flags;
@@ -146,8 +181,7 @@ export async function main(argv: string[]): Promise<void> {
     if (flags.caps) printCaps(flags, log);
     else if (flags.json || flags.batch) runStream(flags, log);
     else {
-      const { runTui } = await import('./views/tui');
-      runTui({ log, delayMs: flags.delay * 1000, cumulative: flags.cumulative, pids: flags.pid, sort: flags.sort, threads: flags.threads, disabled: disabledSubsystems(flags) });
+      await runInteractive(program, flags, log);
     }
   } catch (e) {
     if (e instanceof UserError) {

@@ -52,9 +52,12 @@ export interface ThreadRow {
   tid: number;
   comm: string;
   exited: boolean;
+  /** shown values: `delta` or `total` */
   v: Float64Array;
   spanNs: number;
   avail: ReadonlySet<string>;
+  delta: Float64Array;
+  total: Float64Array;
 }
 
 export interface ProcessRow extends RowLike {
@@ -177,7 +180,8 @@ interface ThreadState {
   /** the task slots as last seen */
   last: Float64Array;
   comm: string;
-  /** totals since attach (only kept for --cumulative --threads) */
+  /** this interval's delta and the totals since attach (kept with per-thread rows only) */
+  d: Float64Array | null;
   total: Float64Array | null;
   row: ThreadRow | null;
 }
@@ -287,6 +291,8 @@ export class Model {
   private execArgs = new Map<number, { args: string[]; timeNs: number }>();
   private prev?: { timeNs: number; idleNs: number[] | null; bpf: BpfCounters };
   private baseNs = 0;
+  /** the last interval, for setCumulative */
+  private last: Interval | null = null;
   private readonly subsystems: Subsystem[];
   private readonly avail: ReadonlySet<string>;
   private readonly folders: { name: string; folder: Folder }[];
@@ -295,6 +301,28 @@ export class Model {
     this.subsystems = opts.subsystems ?? SUBSYSTEMS;
     this.folders = this.subsystems.filter((s) => s.folder).map((s) => ({ name: s.name, folder: s.folder!() }));
     this.avail = opts.avail ?? new Set([...SCHEMA.groups.map((g) => g.name), ...SCHEMA.groups.map((g) => g.source), ...this.subsystems.flatMap((s) => s.hooks.map((h) => h.source))]);
+  }
+
+  /**
+   * Rates <-> totals since attach, from now on and for the last interval
+   * (returned re-shown), without waiting for the next sample.
+   */
+  setCumulative(on: boolean): Interval | null {
+    this.opts.cumulative = on;
+    const iv = this.last;
+    if (!iv) return null;
+    const spanNs = on ? iv.elapsedNs : iv.intervalNs;
+    for (const r of iv.processes) {
+      const p = this.procs.get(r.pid, r.startNs) ?? this.gone.get(r.pid, r.startNs);
+      if (p) r.v = on ? p.total : p.v;
+      r.spanNs = spanNs;
+      for (const t of r.threadsDetail) {
+        t.v = on ? t.total : t.delta;
+        t.spanNs = spanNs;
+      }
+    }
+    this.last = { ...iv, cumulative: on };
+    return this.last;
   }
 
   /** Feed one sample. The first one is the baseline and yields null. */
@@ -330,7 +358,7 @@ export class Model {
 
     const intervalNs = t.toNs - t.fromNs;
     const cpus = cpuTimes(intervalNs, prev!.idleNs, s.idleNs);
-    return {
+    return (this.last = {
       wallMs: s.wallMs,
       intervalNs,
       elapsedNs: s.timeNs - this.baseNs,
@@ -360,7 +388,7 @@ export class Model {
       },
       ext,
       processes: rows,
-    };
+    });
   }
 
   /** The process (pid, start) in this interval's work area, created on first sight. */
@@ -403,17 +431,16 @@ export class Model {
     for (let i = 0; i < THREAD_SLOTS; i++) v[i] += d[i];
     p.nthreads++;
     if (this.opts.threads) {
-      let total: Float64Array | null = null;
-      if (this.opts.cumulative) {
-        total = st.total ??= new Float64Array(THREAD_SLOTS);
-        for (let i = 0; i < THREAD_SLOTS; i++) total[i] += d[i];
-      }
-      const row = (st.row ??= { tid: rec.tid, comm: rec.comm, exited: false, v: new Float64Array(THREAD_SLOTS), spanNs: 0, avail: this.avail });
+      // full row vectors (charge slots stay 0: charges are per process), so any column reads them
+      const total = (st.total ??= new Float64Array(SCHEMA.slots));
+      for (let i = 0; i < THREAD_SLOTS; i++) total[i] += d[i];
+      const own = (st.d ??= new Float64Array(SCHEMA.slots));
+      own.set(d);
+      const row = (st.row ??= { tid: rec.tid, comm: rec.comm, exited: false, v: own, spanNs: 0, avail: this.avail, total, delta: own });
       row.tid = rec.tid;
       row.comm = rec.comm;
       row.exited = rec.kind === 'exit';
-      if (total) row.v = total;
-      else row.v.set(d);
+      row.v = this.opts.cumulative ? total : own;
       p.threads.push(row);
     }
     if (rec.tid === rec.pid) p.leader = rec;
@@ -647,7 +674,7 @@ export class Model {
 }
 
 function newThread(rec: TaskRecord): ThreadState {
-  return { pid: rec.pid, startNs: rec.startNs, last: rec.c.slice(0, TASK_SLOTS), comm: rec.comm, total: null, row: null };
+  return { pid: rec.pid, startNs: rec.startNs, last: rec.c.slice(0, TASK_SLOTS), comm: rec.comm, d: null, total: null, row: null };
 }
 
 function newProc(pid: number, startNs: number, source: 'bpf' | 'proc'): Proc {

@@ -24,6 +24,7 @@ export class Session {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private nextAt = 0;
+  private tickFn?: () => void;
   /** userspace CPU of ebtop itself over the last interval, % of one CPU */
   selfCpuPct = 0;
   private lastUsage = process.cpuUsage();
@@ -61,6 +62,7 @@ export class Session {
       // onInterval may have stopped the session (-n): no further tick then.
       if (!this.stopped) this.schedule(tick);
     };
+    this.tickFn = tick;
     this.schedule(tick);
   }
 
@@ -84,8 +86,19 @@ export class Session {
     this.timer = setTimeout(fn, wait);
   }
 
+  /** A new refresh interval, from now: the pending tick is rescheduled. */
   setDelay(ms: number): void {
     this.opts.delayMs = ms;
+    if (this.stopped || !this.tickFn) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.nextAt = Date.now() + ms;
+    this.schedule(this.tickFn);
+  }
+
+  /** Rates <-> totals since attach; the last interval re-shown at once. */
+  setCumulative(on: boolean): { iv: Interval; rows: ProcessRow[] } | null {
+    const iv = this.model.setCumulative(on);
+    return iv ? { iv, rows: this.filter(iv.processes) } : null;
   }
 
   private filter(rows: ProcessRow[]): ProcessRow[] {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { fmtCount, fmtDuration, fmtPct } from '../format';
 import { group } from './schema';
-import type { Column, JsonField, ProcReader, Subsystem, Values } from './types';
+import type { Column, Cue, JsonField, ProcReader, Subsystem, Values } from './types';
 
 /** struct ebtop_cpu_counters, member for member. */
 export const CPU = group({
@@ -43,10 +43,20 @@ const slices = slot(() => CPU.at.slices);
 
 const col = (c: Omit<Column, 'align' | 'descending' | 'needs'> & Partial<Column>): Column => ({ align: 'right', descending: true, needs: 'cpu', ...c });
 
+/**
+ * CPU saturation: it waited in the run queue at least as long as it ran, and
+ * for at least 1% of the span (a process that barely ran is not saturated).
+ */
+export function saturated(r: Values): boolean {
+  const q = runq(r);
+  return q >= oncpu(r) && q >= r.spanNs * 0.01 && q > 0;
+}
+const saturation = (r: Values): Cue | null => (saturated(r) ? 'saturated' : null);
+
 const columns: Column[] = [
-  col({ id: 'cpu', title: 'CPU%', width: 6, help: 'on-CPU time / interval (100% = one CPU)', text: (r) => fmtPct(cpuPct(r)), value: oncpu }),
+  col({ id: 'cpu', title: 'CPU%', width: 6, help: 'on-CPU time / interval (100% = one CPU); red: saturated (waited for a CPU as long as it ran)', text: (r) => fmtPct(cpuPct(r)), value: oncpu, cue: saturation }),
   col({ id: 'oncpu', title: 'ONCPU', width: 8, help: 'on-CPU time in the interval', text: (r) => fmtDuration(oncpu(r)), value: oncpu }),
-  col({ id: 'runq', title: 'RUNQ', width: 8, help: 'time runnable but waiting for a CPU', text: (r) => fmtDuration(runq(r)), value: runq }),
+  col({ id: 'runq', title: 'RUNQ', width: 8, help: 'time runnable but waiting for a CPU', text: (r) => fmtDuration(runq(r)), value: runq, cue: saturation }),
   col({ id: 'offcpu', title: 'OFFCPU', width: 8, needs: 'offcpu', help: 'time alive but neither running nor runnable (summed over threads)', text: (r) => fmtDuration(offcpu(r)), value: offcpu }),
   col({ id: 'csw', title: 'CSW v/iv', width: 11, help: 'voluntary / involuntary context switches', text: (r) => `${fmtCount(nvcsw(r))}/${fmtCount(nivcsw(r))}`, value: (r) => nvcsw(r) + nivcsw(r) }),
   col({ id: 'migr', title: 'MIGR', width: 6, help: 'migrations between CPUs', text: (r) => fmtCount(migrations(r)), value: migrations }),

@@ -92,7 +92,12 @@ export interface Column {
   text(r: RowLike): string;
   /** the sort key */
   value(r: RowLike): number | string;
+  /** a colour cue for this cell: saturation (red), latency spike (yellow), retransmissions (magenta) */
+  cue?(r: RowLike, iv: Interval): Cue | null;
 }
+
+/** What a coloured cell means; monochrome terminals mark it bold/underlined instead. */
+export type Cue = 'saturated' | 'latency' | 'retrans';
 
 export interface JsonField {
   key: string;
@@ -187,6 +192,12 @@ export interface Subsystem {
   proc?: ProcReader[];
   /** its part of the JSON `system` object (system.<name>), from the interval */
   system?: (iv: Interval) => unknown;
+  /** its sections of the drill-down view of one process: tagged lines at most `width` wide */
+  drill?: (r: RowLike & { ext: Record<string, unknown>; threadsDetail: Values[] }, iv: Interval, width: number) => string[];
+  /** series the drill-down keeps 60 s of, as sparklines */
+  sparks?: { label: string; value(r: Values): number; fmt(v: number): string }[];
+  /** its line in the TUI header (e.g. Disk: R 1.2M/s W 300K/s), or null when it has nothing to say */
+  summary?: (iv: Interval) => { label: string; text: string } | null;
   /** ring record types it owns */
   records?: RecordSpec[];
   /** collector side, each refresh: what it reads besides its counter groups (a per-device or per-connection map...) */

@@ -1,210 +1,86 @@
-// The interactive view: an htop-style screen drawn with blessed.
+// The interactive view: an htop-style screen drawn with blessed. It gets
+// intervals and rows from a source the CLI composed, keeps the UI state
+// (keys.ts reduces keys to it, viewstate.ts turns rows into lines) and
+// renders: header, column titles, the table, the footer, and one overlay
+// (menus, help, setup, drill-down) at a time.
 //
-// Cost model (see DESIGN.md, "Userspace budget"): rendering is most of ebtop's
-// CPU, so the widgets are created once (one screen, a header box, a column
-// header row, one box for the rows, a footer), each row string is built at most
-// once per interval and only for the rows that fit on screen, and the screen is
-// drawn at most once per turn of the event loop (one interval, or a burst of
-// keys, gives one render).
+// Cost model (DESIGN.md, "Userspace budget"): widgets are created once; a row's
+// text is built at most once per interval and only for rows on screen; the
+// screen is drawn at most once per turn of the event loop.
 //
 // Terminal ownership: everything that can end the process (q, F10, Ctrl-C,
 // SIGINT/SIGTERM/SIGHUP/SIGQUIT, a sampling error, an uncaught exception, exit)
-// goes through restore(), which is idempotent and the only place that stops
-// the session and hands the terminal back.
+// goes through restore(), which is idempotent and the only place that hands
+// the terminal back (normal screen, cursor, line mode, mouse reporting off).
 import blessed from 'blessed';
 import fs from 'node:fs';
-import os from 'node:os';
 import tty from 'node:tty';
-import { DEFAULT_COLUMNS, column, headerLine, rowLine, sortRows, sourcesFor, threadAsRow, type Column } from '../columns';
-import { describe } from '../collector';
-import { UserError } from '../errors';
-import { fmtCount, fmtDuration, fmtPct } from '../format';
+import { column, COLUMNS, fitColumns, headerLine, type Column } from '../columns';
+import type { Config } from '../config';
+import { fit, fmtDuration } from '../format';
 import type { Logger } from '../log';
 import type { Interval, ProcessRow } from '../model';
-import { onlineCpuCount } from '../procfs';
-import { Session } from '../session';
+import type { Cue, RowLike } from '../subsystems/types';
+import { drillLines, helpLines, menuLines, Sparks } from './panels';
+import { CHROME_ROWS, escapeTags, headerBlock, headerLayout } from './header';
+import { MIN_HEIGHT, MIN_WIDTH } from './terminal';
+import { reduce, setupItems, SIGNALS, type Effect, type Key, type UiState } from './keys';
+import { ASCII, buildLines, initialState, scrollTop, selectedIndex, UNICODE, type Line } from './viewstate';
+
+export { cpuMeter, fmtUptime, headerBlock, headerLayout, infoLines, segments, escapeTags } from './header';
+
+/** What the view is fed: intervals and rows, and a few controls. The CLI composes it (a Session). */
+export interface TuiSource {
+  start(onInterval: (iv: Interval, rows: ProcessRow[]) => void, onError: (e: unknown) => void): void;
+  stop(): void;
+  setDelay(ms: number): void;
+  /** rates <-> totals; the last interval re-shown (null before the first) */
+  setCumulative(on: boolean): { iv: Interval; rows: ProcessRow[] } | null;
+  /** ebtop's own userspace CPU over the last interval, % of one CPU */
+  readonly selfCpuPct: number;
+}
 
 export interface TuiOptions {
   log: Logger;
-  delayMs: number;
+  ncpu: number;
   cumulative: boolean;
-  pids?: Set<number>;
-  sort: string;
+  /** settings: from the config file over the defaults, and the flags over those */
+  config: Config;
+  /** a warning for the footer (e.g. a corrupt config file) */
+  warning: string | null;
+  /** persist settings (F2, d, sort...) */
+  save(c: Config): void;
+  /** threads shown under their process from the start (--threads; H toggles) */
   threads: boolean;
-  /** subsystems switched off (--no-<name>) */
-  disabled?: ReadonlySet<string>;
+  describe(e: unknown): string;
 }
 
-export const MIN_WIDTH = 80;
-export const MIN_HEIGHT = 15;
+export { checkTerminal, MIN_HEIGHT, MIN_WIDTH } from './terminal';
 
-/** Lines of the summary block next to (or under) the CPU meters. */
-const INFO_LINES = 6;
-/** Rows below the header: a blank line, the column titles, the footer. */
-const CHROME_ROWS = 3;
-/** Rows of the process table the header layout leaves at least. */
-const MIN_TABLE_ROWS = 5;
-/** Narrowest CPU meter: ` 63[|| 100%]`. */
-const MIN_METER_WIDTH = 14;
-
-// ---------------------------------------------------------------- pure parts
-
-/** Throws a UserError when the terminal cannot hold the view; called before blessed takes it over. */
-export function checkTerminal(out: { isTTY?: boolean; columns?: number; rows?: number }): void {
-  if (!out.isTTY) throw new UserError('the interactive view needs a terminal; use --batch or --json');
-  const w = out.columns ?? 0;
-  const h = out.rows ?? 0;
-  if (w < MIN_WIDTH || h < MIN_HEIGHT) throw new UserError(`terminal too small (${w}x${h}); need at least ${MIN_WIDTH}x${MIN_HEIGHT}`);
+/** Cue -> blessed tags, in colour or (monochrome) as bold/underline. */
+export function cueTag(cue: Cue, mono: boolean): string {
+  if (mono) return cue === 'saturated' ? 'bold' : cue === 'latency' ? 'underline' : 'bold';
+  return cue === 'saturated' ? 'red-fg' : cue === 'latency' ? 'yellow-fg' : 'magenta-fg';
 }
 
-/** A styled run of text; style is a blessed tag name ('bold', 'cyan-fg', ...) or empty. */
-export type Segment = [text: string, style?: string];
-
-/** Segments to a tagged string of exactly `width` visible characters (truncated or padded). */
-export function segments(parts: Segment[], width: number): string {
+/** One table row, cells coloured by their cues, exactly `width` visible characters. */
+export function rowCells(cols: Column[], r: RowLike, iv: Interval | null, width: number, mono: boolean): string {
   let out = '';
-  let left = width;
-  for (const [raw, style] of parts) {
-    if (left <= 0) break;
-    const text = raw.length > left ? raw.slice(0, left) : raw;
-    left -= text.length;
+  let used = 0;
+  for (const c of cols) {
+    if (used) {
+      out += ' ';
+      used++;
+    }
+    const w = c.width || Math.max(0, width - used);
+    const text = fit(c.needs === null || r.avail.has(c.needs) ? c.text(r) : 'n/a', w, c.align);
+    const cue = iv && c.cue && (c.needs === null || r.avail.has(c.needs)) ? c.cue(r, iv) : null;
     const esc = escapeTags(text);
-    out += style ? `{${style}}${esc}{/${style}}` : esc;
+    out += cue ? `{${cueTag(cue, mono)}}${esc}{/${cueTag(cue, mono)}}` : esc;
+    used += w;
+    if (used >= width) break;
   }
-  return left > 0 ? out + ' '.repeat(left) : out;
-}
-
-export function escapeTags(s: string): string {
-  return s.indexOf('{') < 0 && s.indexOf('}') < 0 ? s : s.replace(/[{}]/g, (c) => (c === '{' ? '{open}' : '{close}'));
-}
-
-/**
- * One htop-style meter, `label[||||||     23.4%]`, exactly `width` visible
- * characters. pct null: the source is unavailable (shows n/a); undefined: no
- * interval yet (empty).
- */
-export function cpuMeter(label: string, pct: number | null | undefined, width: number): string {
-  const inner = Math.max(0, width - label.length - 2);
-  const text = pct === null ? 'n/a' : pct === undefined ? '' : `${fmtPct(pct)}%`;
-  const shown = text.length > inner ? '' : text;
-  const filled = pct ? Math.min(inner, Math.round((inner * Math.min(100, Math.max(0, pct))) / 100)) : 0;
-  const barRoom = inner - shown.length;
-  const bars = Math.min(filled, barRoom);
-  let s = `{cyan-fg}${label}{/cyan-fg}{bold}[{/bold}`;
-  if (bars > 0) s += `{green-fg}${'|'.repeat(bars)}{/green-fg}`;
-  s += ' '.repeat(barRoom - bars);
-  s += shown;
-  return s + '{bold}]{/bold}';
-}
-
-export interface HeaderLayout {
-  /** meter columns */
-  cols: number;
-  /** meter rows */
-  rows: number;
-  /** true: the summary sits right of the meters (few CPUs); false: under them, two per line */
-  beside: boolean;
-  /** true: too many CPUs for the screen, one average meter instead */
-  average: boolean;
-  /** total header rows */
-  height: number;
-}
-
-export function headerLayout(ncpu: number, width: number, height: number): HeaderLayout {
-  if (ncpu <= 8) {
-    return { cols: 1, rows: ncpu, beside: true, average: false, height: Math.max(ncpu, INFO_LINES) };
-  }
-  const infoRows = Math.ceil(INFO_LINES / 2);
-  const maxRows = Math.max(1, height - infoRows - CHROME_ROWS - MIN_TABLE_ROWS);
-  const maxCols = Math.max(1, Math.floor(width / MIN_METER_WIDTH));
-  const cols = Math.max(2, Math.ceil(ncpu / maxRows));
-  if (cols > maxCols) return { cols: 1, rows: 1, beside: false, average: true, height: 1 + infoRows };
-  const rows = Math.ceil(ncpu / cols);
-  return { cols, rows, beside: false, average: false, height: rows + infoRows };
-}
-
-/** Per-CPU busy %, or null when there is no idle source. */
-export function cpuPcts(iv: Interval): number[] | null {
-  if (!iv.cpus) return null;
-  return iv.cpus.map((c) => (iv.intervalNs > 0 ? (c.busyNs / iv.intervalNs) * 100 : 0));
-}
-
-function pctSmall(p: number): string {
-  return p < 10 ? p.toFixed(2) : fmtPct(p);
-}
-
-/** Seconds as htop shows uptime: 01:02:03, or 3 days, 01:02:03. */
-export function fmtUptime(seconds: number): string {
-  const s = Math.floor(seconds);
-  const hms = [Math.floor((s % 86400) / 3600), Math.floor((s % 3600) / 60), s % 60].map((v) => String(v).padStart(2, '0')).join(':');
-  const days = Math.floor(s / 86400);
-  return days ? `${days} day${days > 1 ? 's' : ''}, ${hms}` : hms;
-}
-
-/** The summary block: tasks, load, exits, ebtop's own overhead, BPF health, interval. */
-export function infoLines(iv: Interval | null, selfCpuPct: number, delayMs: number): Segment[][] {
-  const L = 'cyan-fg';
-  if (!iv) {
-    return [[['Tasks: ', L], ['-']], [['Load average: ', L], ['-']], [['Exited: ', L], ['-']], [['Overhead: ', L], ['-']], [['BPF: ', L], ['-']], [['Interval: ', L], [`first sample in ${fmtDuration(delayMs * 1e6)}`]]];
-  }
-  const s = iv.system;
-  const bpfPct = iv.intervalNs > 0 ? (s.bpf.runNs / iv.intervalNs) * 100 : 0;
-  const time = new Date(iv.wallMs).toTimeString().slice(0, 8);
-  const bpf: Segment[] = [['BPF: ', L], [fmtCount(s.bpf.events), 'bold'], [' runs, '], [String(s.bpf.lost), s.bpf.lost > 0 ? 'red-fg' : 'bold'], [' lost']];
-  if (s.lostThreads > 0) bpf.push([', '], [String(s.lostThreads), 'yellow-fg'], [' vanished']);
-  return [
-    [['Tasks: ', L], [String(s.tasks), 'bold'], [', '], [String(s.threads), 'bold'], [' thr; '], [String(s.running), 'green-fg'], [' running']],
-    [['Load average: ', L], ...(s.loadavg ? s.loadavg.map((l, i): Segment => [`${l.toFixed(2)} `, i === 0 ? 'bold' : '']) : [['n/a'] as Segment]), ['  Uptime: '], [fmtUptime(os.uptime()), 'bold']],
-    [['Exited: ', L], [String(s.exited), 'bold'], ['  forks '], [String(s.forks), 'bold'], ['  execs '], [String(s.execs), 'bold']],
-    [['Overhead: ', L], ['ebtop '], [`${fmtPct(selfCpuPct)}%`, 'bold'], [' + bpf '], [`${pctSmall(bpfPct)}%`, 'bold'], [' cpu']],
-    bpf,
-    iv.cumulative
-      ? [['Since start: ', L], [fmtDuration(iv.elapsedNs), 'bold'], [`  ${time}`]]
-      : [['Interval: ', L], [fmtDuration(iv.intervalNs), 'bold'], [`  ${time}`]],
-  ];
-}
-
-/** The whole header block as tagged lines, each `width` visible characters. */
-export function headerBlock(iv: Interval | null, ncpu: number, selfCpuPct: number, delayMs: number, width: number, height: number): string[] {
-  const lay = headerLayout(ncpu, width, height);
-  const pcts = iv ? cpuPcts(iv) : undefined; // undefined: waiting; null: n/a
-  const info = infoLines(iv, selfCpuPct, delayMs);
-  const pctOf = (i: number) => (pcts === undefined ? undefined : pcts === null ? null : (pcts[i] ?? null));
-  const digits = String(Math.max(0, ncpu - 1)).length;
-  const lines: string[] = [];
-  if (lay.beside) {
-    const half = Math.floor(width / 2);
-    const meterW = half - 2;
-    const infoW = width - half - 2;
-    for (let r = 0; r < lay.height; r++) {
-      const meter = r < ncpu ? cpuMeter(` ${String(r).padStart(digits)}`, pctOf(r), meterW) : ' '.repeat(meterW);
-      const text = r < info.length ? segments(info[r], infoW) : ' '.repeat(infoW);
-      lines.push(` ${meter}  ${text} `);
-    }
-    return lines;
-  }
-  if (lay.average) {
-    let avg: number | null | undefined = pcts === undefined ? undefined : null;
-    if (pcts) avg = pcts.reduce((a, b) => a + b, 0) / Math.max(1, pcts.length);
-    lines.push(` ${cpuMeter(`avg of ${ncpu} cpus`, avg, width - 2)} `);
-  } else {
-    const colW = Math.floor((width - 1) / lay.cols);
-    for (let r = 0; r < lay.rows; r++) {
-      let line = ' ';
-      for (let c = 0; c < lay.cols; c++) {
-        const i = c * lay.rows + r; // column-major, like htop
-        line += i < ncpu ? cpuMeter(String(i).padStart(digits), pctOf(i), colW - 1) + ' ' : ' '.repeat(colW);
-      }
-      lines.push(line + ' '.repeat(Math.max(0, width - 1 - lay.cols * colW)));
-    }
-  }
-  const half = Math.floor(width / 2);
-  for (let i = 0; i < info.length; i += 2) {
-    const left = segments(info[i], half - 2);
-    const right = i + 1 < info.length ? segments(info[i + 1], width - half) : ' '.repeat(width - half);
-    lines.push(` ${left} ${right}`);
-  }
-  return lines;
+  return used < width ? out + ' '.repeat(width - used) : out;
 }
 
 /**
@@ -219,7 +95,6 @@ export function titleLine(cols: Column[], sortBy: Column, descending: boolean, w
     return room ? { ...c, title: c.align === 'right' ? arrow + c.title : c.title + arrow } : c;
   });
   const plain = headerLine(shown, width);
-  // Cell spans as columns.ts lays them out: widths joined by single spaces, the 0-width one takes the rest.
   let pos = 0;
   for (let i = 0; i < shown.length; i++) {
     const c = shown[i];
@@ -234,47 +109,61 @@ export function titleLine(cols: Column[], sortBy: Column, descending: boolean, w
   return plain; // sorting by a column that is not shown
 }
 
+/** Which column a click at x on the title row hit. */
+export function columnAt(cols: Column[], x: number, width: number): Column | null {
+  let pos = 0;
+  for (const c of cols) {
+    const w = c.width || Math.max(0, width - pos);
+    if (x >= pos && x < pos + w + 1) return c;
+    pos += w + 1;
+  }
+  return null;
+}
+
 export const KEYS: Array<[key: string, label: string]> = [
+  ['F1', 'Help'],
+  ['F2', 'Setup'],
+  ['F3', 'Search'],
+  ['F4', 'Filter'],
+  ['F5', 'Tree'],
   ['F6', 'SortBy'],
-  ['<>', 'Column'],
-  ['I', 'Invert'],
-  ['P', 'CPU%'],
-  ['T', 'ONCPU'],
-  ['H', 'Threads'],
-  ['K', 'Kernel'],
+  ['F9', 'Kill'],
   ['F10', 'Quit'],
 ];
 
-function footerLine(sortBy: Column, descending: boolean, threads: boolean | null, hideKernel: boolean, width: number): string {
-  // threads null: no per-thread rows were collected (no --threads), so no H key
-  const keys = threads === null ? KEYS.filter(([k]) => k !== 'H') : KEYS;
+/** The footer: key hints and the view's state, or the prompt of the input being typed, or a message. */
+export function footerLine(ui: UiState, sortTitle: string, width: number, warning: string | null): string {
+  const prompt = (label: string, text: string) => `{black-bg}{white-fg}${escapeTags(label)}{/white-fg}{/black-bg} ${escapeTags(fit(text, Math.max(0, width - label.length - 1), 'left'))}`;
+  if (ui.mode === 'search') return prompt('Search:', ui.input + '_');
+  if (ui.mode === 'filter') return prompt('Filter:', ui.input + '_');
+  if (ui.mode === 'delay') return prompt('Refresh (s):', ui.input + '_');
+  if (ui.mode === 'confirm') return prompt('Confirm:', `send ${SIGNALS.find(([n]) => n === ui.signal)?.[1]} to ${ui.targets.length > 1 ? `${ui.targets.length} processes` : `pid ${ui.targets[0]}`}? [y/N]`);
+  const msg = ui.message ?? warning;
+  if (msg) return prompt('!', msg);
   let s = '';
-  for (const [k, label] of keys) s += `{white-fg}{black-bg}${escapeTags(k)}{/black-bg}{/white-fg}${label.padEnd(label.length + 1)}`;
-  const state = `sort ${sortBy.title} ${descending ? 'desc' : 'asc'}${threads ? ', threads' : ''}${hideKernel ? ', kernel hidden' : ''} `;
-  const used = keys.reduce((n, [k, l]) => n + k.length + l.length + 1, 0);
-  return used + state.length <= width ? s + ' '.repeat(width - used - state.length) + state : s;
+  let used = 0;
+  for (const [k, label] of KEYS) {
+    s += `{white-fg}{black-bg}${escapeTags(k)}{/black-bg}{/white-fg}${label} `;
+    used += k.length + label.length + 1;
+  }
+  const v = ui.view;
+  const state =
+    `sort ${sortTitle} ${v.invert ? 'inv' : ''}`.trimEnd() +
+    (v.tree ? ', tree' : '') +
+    (v.threads ? ', threads' : '') +
+    (v.hideKernel ? ', kernel hidden' : '') +
+    (v.hideExited ? ', exited hidden' : '') +
+    (v.filter ? `, filter "${v.filter}"` : '') +
+    (v.user ? `, user ${v.user}` : '') +
+    (v.tagged.size ? `, ${v.tagged.size} tagged` : '') +
+    (ui.cumulative ? ', totals' : '') +
+    (ui.paused ? ', PAUSED' : '') +
+    ' ';
+  return used + state.length <= width ? s + ' '.repeat(width - used - state.length) + escapeTags(state) : s;
 }
 
-// ---------------------------------------------------------------- the view
-
-interface Item {
-  /** selection identity: p<pid> for a process, t<tid> for one of its threads */
-  key: string;
-  row: ProcessRow;
-  /** the row's text for the current width, built on first display */
-  line?: string;
-}
-
-export function runTui(opts: TuiOptions): void {
+export function runTui(opts: TuiOptions, source: TuiSource): void {
   const { log } = opts;
-  // Everything that can fail with a one-line message happens before the screen exists.
-  checkTerminal(process.stdout);
-  const cols = DEFAULT_COLUMNS.map(column);
-  // threads: the model builds per-thread rows only when asked (for --threads / H);
-  // sources: only what the shown columns need is attached
-  const sessionOpts = { log, delayMs: opts.delayMs, cumulative: opts.cumulative, pids: opts.pids, threads: opts.threads, sources: sourcesFor(cols), disabled: opts.disabled };
-  const session = new Session(sessionOpts);
-
   let screen: blessed.Widgets.Screen | undefined;
   let restored = false;
   let renderPending: NodeJS.Immediate | undefined;
@@ -285,18 +174,19 @@ export function runTui(opts: TuiOptions): void {
     restored = true;
     if (renderPending) clearImmediate(renderPending);
     try {
-      session.stop();
+      source.stop();
     } catch (e) {
       log.error({ err: e }, 'closing the session failed');
     }
     if (!screen) return;
     try {
+      screen.program.disableMouse();
       screen.destroy(); // normal buffer, cursor shown, keypad off, raw mode off
     } catch (e) {
       log.error({ err: e }, 'restoring the terminal through blessed failed');
       try {
         if (process.stdin.isTTY && process.stdin.isRaw) process.stdin.setRawMode(false);
-        process.stdout.write('\x1b[?1049l\x1b[?25h\x1b[0m');
+        process.stdout.write('\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1049l\x1b[?25h\x1b[0m');
       } catch {
         /* the terminal is gone (SIGHUP) */
       }
@@ -339,25 +229,36 @@ export function runTui(opts: TuiOptions): void {
     process.exit(0);
   });
 
-  let sortBy = column(opts.sort);
-  let invert = false;
-  let showThreads = opts.threads;
-  /** htop's K: hide kernel threads */
-  let hideKernel = false;
-
+  const cfg = opts.config;
+  let ui: UiState = {
+    view: initialState({ sort: cfg.sort, invert: cfg.invert, tree: cfg.tree, threads: opts.threads }),
+    mode: 'table',
+    input: '',
+    menu: 0,
+    signal: null,
+    targets: [],
+    paused: false,
+    cumulative: opts.cumulative,
+    delayMs: cfg.delayMs,
+    columns: cfg.columns,
+    monochrome: cfg.monochrome,
+    drill: null,
+    message: null,
+  };
+  let warning = opts.warning;
   let iv: Interval | null = null;
   let rows: ProcessRow[] = [];
-  let items = new Map<ProcessRow, Item>();
-  let view: Item[] = [];
-  let selKey: string | null = null;
-  let selIdx = 0;
-  let top = 0;
-  let ncpu = onlineCpuCount();
+  let lines: Line[] = [];
+  /** a line's rendered text for the current interval and width */
+  let texts = new Map<Line, string>();
+  let ncpu = opts.ncpu;
+  const sparks = new Sparks();
 
   let header!: blessed.Widgets.BoxElement;
   let titles!: blessed.Widgets.BoxElement;
   let body!: blessed.Widgets.BoxElement;
   let footer!: blessed.Widgets.BoxElement;
+  let overlay!: blessed.Widgets.BoxElement;
   let unicode = false;
   /** tag for de-emphasised text (exited rows): grey where the terminal has it */
   let dim = 'gray-fg';
@@ -387,56 +288,45 @@ export function runTui(opts: TuiOptions): void {
     dim = tput.colors >= 16 ? 'gray-fg' : 'blue-fg';
     const box = (o: blessed.Widgets.BoxOptions) => blessed.box({ parent: screen, left: 0, width: '100%', tags: true, wrap: false, ...o });
     header = box({ top: 0, height: 1 });
-    titles = box({ top: 1, height: 1, style: { fg: 'black', bg: 'green' } });
-    body = box({ top: 2, height: 1 });
+    titles = box({ top: 1, height: 1, style: { fg: 'black', bg: 'green' }, clickable: true } as blessed.Widgets.BoxOptions);
+    body = box({ top: 2, height: 1, clickable: true } as blessed.Widgets.BoxOptions);
     footer = box({ bottom: 0, height: 1, style: { fg: 'black', bg: 'cyan' } });
+    overlay = box({ top: 0, height: 1, hidden: true, style: { fg: 'white', bg: 'black' } });
+    screen.enableMouse();
   } catch (e) {
     restore();
     throw e;
   }
   const scr = screen;
-
   const debug = log.isLevelEnabled('debug');
-  const descending = () => sortBy.descending !== invert;
 
-  /** Sort and flatten the current rows; the selection follows its key. */
-  const rebuildView = () => {
-    const next: Item[] = [];
-    for (const r of sortRows(rows, sortBy, invert)) {
-      if (hideKernel && r.kthread) continue;
-      let it = items.get(r);
-      if (!it) items.set(r, (it = { key: `p${r.pid}:${r.startNs}`, row: r }));
-      next.push(it);
-      if (showThreads && r.threadsDetail.length > 1) {
-        // Sort the threads, then draw the tree: the last one gets the closing branch.
-        const byTid = new Map(r.threadsDetail.map((t) => [t.tid, t] as const));
-        const sorted = sortRows(r.threadsDetail.map((t) => threadAsRow(r, t, false, unicode)), sortBy, invert);
-        sorted.forEach((row, i) => {
-          const last = i === sorted.length - 1;
-          next.push({ key: `t${row.pid}`, row: last ? threadAsRow(r, byTid.get(row.pid)!, true, unicode) : row });
-        });
-      }
-    }
-    view = next;
-    const found = selKey === null ? -1 : view.findIndex((it) => it.key === selKey);
-    selIdx = found >= 0 ? found : Math.max(0, Math.min(selIdx, view.length - 1));
-    selKey = view[selIdx]?.key ?? null;
-  };
-
+  const mono = () => ui.monochrome || Boolean(process.env.NO_COLOR);
+  const shownColumns = (): Column[] => ui.columns.map(column);
+  const fitted = () => fitColumns(shownColumns(), scr.width as number, ui.view.hscroll);
   const bodyRows = () => Math.max(1, (body.height as number) || 1);
+  const tooSmall = () => (scr.width as number) < MIN_WIDTH || (scr.height as number) < MIN_HEIGHT;
+
+  const rebuild = () => {
+    lines = buildLines(rows, ui.view, unicode ? UNICODE : ASCII);
+    texts = new Map();
+  };
+  const selIndex = () => selectedIndex(lines, ui.view, ui.view.top);
 
   const layout = () => {
     const width = scr.width as number;
     const height = scr.height as number;
-    const lay = headerLayout(ncpu, width, height);
+    const lay = headerLayout(ncpu, width, height, headerBlock(iv, ncpu, { selfCpuPct: 0, delayMs: ui.delayMs }, width, height).length);
     header.top = 0;
     header.height = lay.height;
     titles.top = lay.height + 1;
     body.top = lay.height + 2;
     body.height = Math.max(1, height - lay.height - CHROME_ROWS);
-    for (const it of items.values()) it.line = undefined;
-    for (const it of view) it.line = undefined; // thread rows are not in items
+    overlay.top = 0;
+    overlay.height = height - 1;
+    texts = new Map();
   };
+
+  const colour = (tag: string, text: string) => (mono() ? text : `{${tag}}${text}{/${tag}}`);
 
   const draw = () => {
     renderPending = undefined;
@@ -444,29 +334,90 @@ export function runTui(opts: TuiOptions): void {
     const t0 = debug ? process.hrtime.bigint() : 0n;
     const width = scr.width as number;
     const height = scr.height as number;
-    header.setContent(headerBlock(iv, ncpu, session.selfCpuPct, opts.delayMs, width, height).join('\n'));
-    titles.setContent(titleLine(cols, sortBy, descending(), width, unicode));
-    footer.setContent(footerLine(sortBy, descending(), opts.threads ? showThreads : null, hideKernel, width));
+    if (tooSmall()) {
+      // below the minimum: one centred message instead of a broken screen
+      for (const w of [header, titles, footer, overlay]) w.hide();
+      body.top = 0;
+      body.height = height;
+      const msg = `terminal too small (${width}x${height}): ebtop needs ${MIN_WIDTH}x${MIN_HEIGHT}`;
+      const pad = Math.max(0, Math.floor((width - msg.length) / 2));
+      body.setContent('\n'.repeat(Math.max(0, Math.floor(height / 2))) + ' '.repeat(pad) + escapeTags(msg.slice(0, width)));
+      scr.render();
+      return;
+    }
+    for (const w of [header, titles, footer]) w.show();
+    layout();
+    header.setContent(headerBlock(iv, ncpu, { selfCpuPct: source.selfCpuPct, delayMs: ui.delayMs, paused: ui.paused }, width, height).join('\n'));
+    const cols = fitted();
+    const sortCol = column(ui.view.sort);
+    titles.setContent(titleLine(cols, sortCol, sortCol.descending !== ui.view.invert, width, unicode));
+    footer.setContent(footerLine(ui, sortCol.title, width, warning));
     const n = bodyRows();
+    const sel = selIndex();
     if (!iv) {
-      body.setContent(` collecting the first interval (${fmtDuration(opts.delayMs * 1e6)})...`);
+      body.setContent(` collecting the first interval (${fmtDuration(ui.delayMs * 1e6)})...`);
     } else {
-      if (selIdx < top) top = selIdx;
-      if (selIdx >= top + n) top = selIdx - n + 1;
-      top = Math.max(0, Math.min(top, view.length - n));
+      const top = scrollTop(ui.view.top, sel, n, lines.length);
+      if (top !== ui.view.top) ui = { ...ui, view: { ...ui.view, top } };
       const out: string[] = [];
-      const end = Math.min(view.length, top + n);
+      const end = Math.min(lines.length, top + n);
       for (let i = top; i < end; i++) {
-        const it = view[i];
-        it.line ??= escapeTags(rowLine(cols, it.row, width));
-        if (i === selIdx) out.push(`{black-fg}{cyan-bg}${it.line}{/cyan-bg}{/black-fg}`);
-        else if (it.row.exited) out.push(`{${dim}}${it.line}{/${dim}}`);
-        else out.push(it.line);
+        const l = lines[i];
+        let text = texts.get(l);
+        if (text === undefined) texts.set(l, (text = rowCells(cols, l.row, iv, width, mono())));
+        const tagged = ui.view.tagged.has(l.thread ? l.row.pid : l.proc.pid);
+        if (i === sel) out.push(`{black-fg}{cyan-bg}${text.replace(/\{\/?[a-z-]+\}/g, (t) => (/^\{\/?(open|close)\}$/.test(t) ? t : ''))}{/cyan-bg}{/black-fg}`);
+        else if (tagged) out.push(colour('yellow-fg', `{bold}${text}{/bold}`));
+        else if (l.proc.exited) out.push(mono() ? text : `{${dim}}${text}{/${dim}}`);
+        else out.push(text);
       }
       body.setContent(out.join('\n'));
     }
+    drawOverlay(width, height);
     scr.render();
-    if (debug) log.debug({ ms: Number(process.hrtime.bigint() - t0) / 1e6, rows: view.length }, 'draw');
+    if (debug) log.debug({ ms: Number(process.hrtime.bigint() - t0) / 1e6, rows: lines.length }, 'draw');
+  };
+
+  const drawOverlay = (width: number, height: number) => {
+    let content: string[] | null = null;
+    let top = 0;
+    let boxH = height - 1;
+    const sel = selIndex();
+    if (ui.mode === 'help') content = helpLines(width);
+    else if (ui.mode === 'drill' && iv) {
+      const l = lines.find((x) => x.key === ui.drill) ?? lines[sel];
+      content = l ? drillLines(l, iv, rows, width, height - 1, sparks, unicode) : [' the process is gone'];
+    } else if (ui.mode === 'user' || ui.mode === 'sort' || ui.mode === 'signal' || ui.mode === 'setup') {
+      const users = [...new Set(rows.map((r) => r.user))].sort();
+      const items =
+        ui.mode === 'user'
+          ? ['(all users)', ...users]
+          : ui.mode === 'sort'
+            ? ui.columns.map((id) => column(id).title)
+            : ui.mode === 'signal'
+              ? SIGNALS.map(([num, name]) => `${String(num).padStart(2)} ${name}`)
+              : setupItems(ui).map((id) =>
+                  id === 'colours'
+                    ? `Colours: ${ui.monochrome ? 'monochrome' : 'colour'}   (space toggles)`
+                    : id === 'refresh'
+                      ? `Refresh: ${(ui.delayMs / 1000).toFixed(2)} s   (+/- change)`
+                      : `[${ui.columns.includes(id) ? 'x' : ' '}] ${column(id).title.padEnd(9)} ${column(id).help}`,
+                );
+      const title =
+        ui.mode === 'user' ? 'Show processes of user' : ui.mode === 'sort' ? 'Sort by' : ui.mode === 'signal' ? `Send signal to ${ui.targets.join(', ')}` : 'Setup: space shows/hides a column, [ ] move it, Esc saves';
+      content = menuLines(title, items, ui.menu, width, height - 2);
+      boxH = content.length;
+      top = Math.max(0, height - 1 - boxH);
+    }
+    if (!content) {
+      overlay.hide();
+      return;
+    }
+    overlay.top = top;
+    overlay.height = boxH;
+    overlay.setContent(content.slice(0, boxH).join('\n'));
+    overlay.show();
+    overlay.setFront();
   };
 
   /** Coalesce: one render per turn of the event loop, whatever asked for it. */
@@ -474,95 +425,101 @@ export function runTui(opts: TuiOptions): void {
     if (!renderPending && !restored) renderPending = setImmediate(draw);
   };
 
-  const moveSel = (to: number) => {
-    if (!view.length) return;
-    selIdx = Math.max(0, Math.min(view.length - 1, to));
-    selKey = view[selIdx].key;
-    requestDraw();
-  };
-  const setSort = (c: Column) => {
-    if (c.id !== sortBy.id) invert = false;
-    sortBy = c;
-    rebuildView();
-    requestDraw();
-  };
-  const shiftSort = (step: number, wrap: boolean) => {
-    const i = cols.findIndex((c) => c.id === sortBy.id);
-    let j = i < 0 ? (step > 0 ? 0 : cols.length - 1) : i + step;
-    if (wrap) j = (j + cols.length) % cols.length;
-    else j = Math.max(0, Math.min(cols.length - 1, j));
-    setSort(cols[j]);
+  const currentConfig = (): Config => ({ columns: ui.columns, sort: ui.view.sort, invert: ui.view.invert, tree: ui.view.tree, monochrome: ui.monochrome, delayMs: ui.delayMs });
+
+  const apply = (effects: Effect[]) => {
+    for (const fx of effects) {
+      if (fx.kind === 'quit') return void quit(0);
+      if (fx.kind === 'delay') source.setDelay(fx.ms);
+      if (fx.kind === 'cumulative') {
+        const again = source.setCumulative(fx.on);
+        if (again) {
+          iv = again.iv;
+          rows = again.rows;
+        }
+      }
+      if (fx.kind === 'save') {
+        try {
+          opts.save(currentConfig());
+          warning = null;
+        } catch (e) {
+          warning = `settings not saved: ${(e as Error).message}`;
+        }
+      }
+      if (fx.kind === 'signal') {
+        const failed: string[] = [];
+        for (const pid of fx.pids) {
+          try {
+            process.kill(pid, fx.signal);
+          } catch (e) {
+            failed.push(`${pid} (${(e as NodeJS.ErrnoException).code})`);
+          }
+        }
+        ui = { ...ui, message: failed.length ? `signal ${fx.signal} not delivered to ${failed.join(', ')}` : `signal ${fx.signal} sent to ${fx.pids.join(', ')}` };
+        log.info({ pids: fx.pids, signal: fx.signal, failed }, 'signal');
+      }
+    }
   };
 
+  const press = (key: Key) => {
+    const before = ui;
+    const r = reduce(ui, key, { lines, sel: selIndex(), page: bodyRows(), users: [...new Set(rows.map((x) => x.user))].sort() });
+    ui = r.ui;
+    const v0 = before.view;
+    const v1 = ui.view;
+    const saveAfter = v0.sort !== v1.sort || v0.invert !== v1.invert || v0.tree !== v1.tree || before.columns !== ui.columns || before.monochrome !== ui.monochrome;
+    apply(r.effects);
+    if (v0 !== v1 || before.columns !== ui.columns || r.effects.some((e) => e.kind === 'cumulative')) {
+      if (v0.hscroll !== v1.hscroll || before.columns !== ui.columns || before.monochrome !== ui.monochrome) texts = new Map();
+      if (v0.sel !== v1.sel && v0.sort === v1.sort && v0.filter === v1.filter && v0.user === v1.user && v0.tree === v1.tree && v0.threads === v1.threads && v0.collapsed === v1.collapsed && v0.hideKernel === v1.hideKernel && v0.hideExited === v1.hideExited && v0.invert === v1.invert && v0.tagged === v1.tagged) {
+        // only the selection moved: no re-sort
+      } else rebuild();
+    }
+    if (saveAfter && !r.effects.some((e) => e.kind === 'save')) apply([{ kind: 'save' }]);
+    requestDraw();
+  };
+
+  // blessed sends Enter twice, as 'enter' and then 'return': only the first counts
+  const SPECIAL = /^(up|down|left|right|pageup|pagedown|home|end|enter|escape|backspace|delete|tab|f\d+)$/;
   scr.on('keypress', (ch: string | undefined, key: { name?: string; full?: string } | undefined) => {
-    const name = key?.name;
-    if (ch === 'q' || name === 'f10' || key?.full === 'C-c') return void quit(0);
-    switch (name) {
-      case 'up':
-        return moveSel(selIdx - 1);
-      case 'down':
-        return moveSel(selIdx + 1);
-      case 'pageup':
-        return moveSel(selIdx - bodyRows());
-      case 'pagedown':
-        return moveSel(selIdx + bodyRows());
-      case 'home':
-        return moveSel(0);
-      case 'end':
-        return moveSel(view.length - 1);
-      case 'f6':
-        return shiftSort(1, true);
-    }
-    switch (ch) {
-      case '<':
-      case ',':
-        return shiftSort(-1, false);
-      case '>':
-      case '.':
-        return shiftSort(1, false);
-      case 'P':
-        return setSort(column('cpu'));
-      case 'T':
-        return setSort(column('oncpu'));
-      case 'I':
-        invert = !invert;
-        rebuildView();
-        return requestDraw();
-      case 'K':
-        hideKernel = !hideKernel;
-        rebuildView();
-        return requestDraw();
-      case 'H':
-        if (!opts.threads) return; // per-thread rows are only collected with --threads
-        showThreads = !showThreads;
-        rebuildView();
-        return requestDraw();
-    }
+    if (key?.full === 'C-c') return void quit(0);
+    if (key?.name === 'return') return;
+    const name = key?.name && SPECIAL.test(key.name) ? key.name : undefined;
+    if (name) press({ name });
+    else if (ch) press({ ch });
   });
+  titles.on('click', (data: { x: number }) => {
+    const c = columnAt(fitted(), data.x - (titles.aleft as number), scr.width as number);
+    if (c) press({ click: { column: c.id } });
+  });
+  body.on('click', (data: { y: number }) => {
+    const i = ui.view.top + (data.y - (body.atop as number));
+    if (i >= 0 && i < lines.length) press({ click: { row: i } });
+  });
+  body.on('wheeldown', () => press({ click: { wheel: 1 } }));
+  body.on('wheelup', () => press({ click: { wheel: -1 } }));
   scr.on('resize', () => {
-    layout();
+    texts = new Map();
     requestDraw();
   });
 
   try {
-    layout();
+    rebuild();
     draw();
-    log.info({ delayMs: opts.delayMs, sort: sortBy.id }, 'tui started');
-    session.start(
+    log.info({ delayMs: ui.delayMs, sort: ui.view.sort }, 'tui started');
+    source.start(
       (next, filtered) => {
+        sparks.add(next, filtered);
+        if (ui.paused) return;
         iv = next;
         rows = filtered;
-        items = new Map();
-        if (next.ncpu !== ncpu) {
-          ncpu = next.ncpu;
-          layout();
-        }
-        rebuildView();
+        if (next.ncpu !== ncpu) ncpu = next.ncpu;
+        rebuild();
         requestDraw();
       },
       (e) => {
         log.error({ err: e }, 'sampling failed');
-        quit(1, `ebtop: ${describe(e)}`);
+        quit(1, `ebtop: ${opts.describe(e)}`);
       },
     );
   } catch (e) {
@@ -570,3 +527,6 @@ export function runTui(opts: TuiOptions): void {
     throw e;
   }
 }
+
+/** Every column the setup screen offers, for the help text. */
+export const ALL_COLUMNS = COLUMNS;

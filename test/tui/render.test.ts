@@ -6,7 +6,11 @@ import { DEFAULT_COLUMNS, column, headerLine } from '../../src/columns';
 import { UserError } from '../../src/errors';
 import type { Interval } from '../../src/model';
 import { printable } from '../../src/format';
-import { checkTerminal, cpuMeter, fmtUptime, headerBlock, headerLayout, infoLines, segments, titleLine } from '../../src/views/tui';
+import { cpuMeter, fmtUptime, headerBlock, headerLayout, infoLines, segments } from '../../src/views/header';
+import { checkTerminal } from '../../src/views/terminal';
+import { footerLine, rowCells, titleLine } from '../../src/views/tui';
+import { SUBSYSTEMS, SCHEMA } from '../../src/subsystems';
+import { CPU } from '../../src/subsystems/cpu';
 
 /** Visible text of a blessed-tagged string. */
 const visible = (s: string) => s.replace(/\{\/?(bold|[a-z]+-[fb]g)\}|\{\/\}/g, '').replace(/\{open\}/g, '{').replace(/\{close\}/g, '}');
@@ -20,6 +24,9 @@ function interval(ncpu: number, busy: (i: number) => number | null): Interval {
     elapsedNs: 5e9,
     ncpu,
     cumulative: false,
+    subsystems: SUBSYSTEMS,
+    avail: new Set(),
+    ext: {},
     cpus,
     system: {
       busyNs: null,
@@ -33,16 +40,18 @@ function interval(ncpu: number, busy: (i: number) => number | null): Interval {
       lostThreads: 0,
       bpf: { runNs: 2.5e6, events: 12345, lost: 0 },
       loadavg: [0.5, 1.25, 2],
+      mem: { totalBytes: 8 * 2 ** 30, availableBytes: 6 * 2 ** 30, swapTotalBytes: 0, swapFreeBytes: 0 },
+      unattributed: new Float64Array(SCHEMA.slots),
     },
     processes: [],
   };
 }
 
 describe('checkTerminal', () => {
-  it('refuses anything smaller than 80x15 with one line', () => {
-    expect(() => checkTerminal({ isTTY: true, columns: 60, rows: 10 })).toThrow(new UserError('terminal too small (60x10); need at least 80x15'));
-    expect(() => checkTerminal({ isTTY: true, columns: 80, rows: 14 })).toThrow(UserError);
-    expect(() => checkTerminal({ isTTY: true, columns: 80, rows: 15 })).not.toThrow();
+  it('refuses anything smaller than 80x24 with one line', () => {
+    expect(() => checkTerminal({ isTTY: true, columns: 60, rows: 10 })).toThrow(new UserError('terminal too small (60x10); need at least 80x24'));
+    expect(() => checkTerminal({ isTTY: true, columns: 80, rows: 23 })).toThrow(UserError);
+    expect(() => checkTerminal({ isTTY: true, columns: 80, rows: 24 })).not.toThrow();
   });
   it('refuses a pipe', () => {
     expect(() => checkTerminal({ isTTY: false })).toThrow(/needs a terminal; use --batch or --json/);
@@ -81,13 +90,13 @@ describe('printable', () => {
 });
 
 describe('headerLayout / headerBlock', () => {
-  it('puts few CPUs beside the summary, like htop', () => {
-    expect(headerLayout(2, 200, 50)).toMatchObject({ beside: true, rows: 2, height: 6 });
-    expect(headerLayout(8, 80, 15)).toMatchObject({ beside: true, rows: 8, height: 8 });
+  it('puts few CPUs beside the summary, like htop, memory and swap under them', () => {
+    expect(headerLayout(2, 200, 50, 6)).toMatchObject({ beside: true, rows: 2, height: 6 });
+    expect(headerLayout(8, 80, 24, 6)).toMatchObject({ beside: true, rows: 8, height: 10 });
   });
   it('spreads many CPUs over columns and keeps room for the table', () => {
     for (const [ncpu, w, h] of [
-      [16, 80, 15],
+      [16, 80, 24],
       [64, 200, 50],
       [64, 80, 24],
       [128, 200, 50],
@@ -96,33 +105,42 @@ describe('headerLayout / headerBlock', () => {
       expect(l.average || l.cols * l.rows >= ncpu).toBe(true);
       expect(h - l.height - 3).toBeGreaterThanOrEqual(5);
     }
-    expect(headerLayout(512, 80, 15).average).toBe(true);
+    expect(headerLayout(512, 80, 24).average).toBe(true);
   });
   it('draws every header line exactly screen-wide', () => {
     for (const ncpu of [1, 2, 4, 8, 12, 64, 512]) {
       for (const [w, h] of [
-        [80, 15],
+        [80, 24],
         [200, 50],
         [133, 41],
       ]) {
         for (const iv of [null, interval(ncpu, (i) => (i * 7) % 101), interval(ncpu, () => null)]) {
-          const lines = headerBlock(iv, ncpu, 0.4, 1000, w, h);
-          expect(lines).toHaveLength(headerLayout(ncpu, w, h).height);
+          const info = { selfCpuPct: 0.4, delayMs: 1000 };
+          const lines = headerBlock(iv, ncpu, info, w, h);
+          expect(lines).toHaveLength(headerLayout(ncpu, w, h, infoLines(iv, info).length).height);
           for (const l of lines) expect(visible(l)).toHaveLength(w);
         }
       }
     }
   });
-  it('shows tasks, exits and ebtop overhead (bpf run time as % of one cpu)', () => {
-    const text = infoLines(interval(2, () => 10), 0.4, 1000).map((l) => visible(segments(l, 60)).trimEnd());
+  it('shows tasks, exits with their CPU, and ebtop overhead (bpf run time as % of one cpu)', () => {
+    const iv = interval(2, () => 10);
+    const exited = (ms: number, late = false) => {
+      const v = new Float64Array(SCHEMA.slots);
+      v[CPU.at.oncpu_ns] = ms * 1e6;
+      return { exited: true, late, v } as unknown as Interval['processes'][number];
+    };
+    iv.processes = [exited(20), exited(30), exited(1000, true)];
+    const text = infoLines(iv, { selfCpuPct: 0.4, delayMs: 1000 }).map((l) => visible(segments(l, 80)).trimEnd());
     expect(text).toContain('Tasks: 120, 300 thr; 2 running');
-    expect(text).toContain('Exited: 3  forks 4  execs 2');
+    expect(text).toContain('Exited this interval: 3 (50.0ms CPU)  forks 4  execs 2');
     expect(text.find((l) => l.startsWith('Load average: '))).toMatch(/^Load average: 0\.50 1\.25 2\.00 {3}Uptime: \d\d:\d\d:\d\d/);
-    expect(text).toContain('Overhead: ebtop 0.4% + bpf 0.25% cpu');
-    expect(text).toContain('BPF: 12.3k runs, 0 lost');
-    const meters = headerBlock(interval(2, (i) => [23.4, 100][i]), 2, 0, 1000, 80, 15).map(visible);
-    expect(meters[0]).toMatch(/^ {2}0\[\|+ +23\.4%\]/);
-    expect(meters[1]).toMatch(/^ {2}1\[\|+100%\]/);
+    expect(text).toContain('Overhead: ebtop 0.4% + bpf 0.25% cpu, 12.3k runs, 0 lost');
+    const meters = headerBlock(interval(2, (i) => [23.4, 100][i]), 2, { selfCpuPct: 0, delayMs: 1000 }, 80, 24).map(visible);
+    expect(meters[0]).toMatch(/^ {3}0\[\|+ +23\.4%\]/);
+    expect(meters[1]).toMatch(/^ {3}1\[\|+100%\]/);
+    expect(meters[2]).toMatch(/^ Mem\[\|+ +2\.00G\/8\.00G\]/);
+    expect(meters[3]).toMatch(/^ Swp\[ +0\/0\]/);
   });
 });
 
@@ -147,5 +165,24 @@ describe('fmtUptime', () => {
     expect(fmtUptime(3723.9)).toBe('01:02:03');
     expect(fmtUptime(86400 + 59)).toBe('1 day, 00:00:59');
     expect(fmtUptime(3 * 86400)).toBe('3 days, 00:00:00');
+  });
+});
+
+describe('rowCells', () => {
+  const cols = ['pid', 'cpu', 'runq', 'cmd'].map(column);
+  const row = (runqMs: number, oncpuMs: number) => {
+    const v = new Float64Array(SCHEMA.slots);
+    v[CPU.at.oncpu_ns] = oncpuMs * 1e6;
+    v[CPU.at.runq_ns] = runqMs * 1e6;
+    return { pid: 7, ppid: 1, uid: 0, user: 'root', comm: 'x', cmdline: 'x {y}', threads: 1, state: 'R', kthread: false, exited: false, rssBytes: 0, memPct: 0, cgroup: '', v, spanNs: 1e9, avail: new Set(['cpu']) };
+  };
+  it('is exactly screen-wide, escapes braces, and colours a saturated CPU red (bold in monochrome)', () => {
+    const iv = interval(2, () => 10);
+    const sat = rowCells(cols, row(600, 300), iv, 60, false);
+    expect(visible(sat)).toHaveLength(60);
+    expect(visible(sat)).toMatch(/x \{y\}/);
+    expect(sat).toMatch(/\{red-fg\}/);
+    expect(rowCells(cols, row(600, 300), iv, 60, true)).toMatch(/\{bold\}/);
+    expect(rowCells(cols, row(1, 300), iv, 60, false)).not.toMatch(/\{red-fg\}/);
   });
 });

@@ -77,3 +77,23 @@ describe('privilege check', () => {
     expect(preflightReason(1n << 21n, true)).toBeNull();
   });
 });
+
+describe('feature probes through the addon', () => {
+  it('asks the kernel whether raw tracepoints load, and tracepoint argument counts from BTF', async () => {
+    const { probeFeatures } = await import('../../src/collector');
+    const asked: string[] = [];
+    const fake = {
+      btfHasType: (n: string) => (asked.push(`type ${n}`), n !== 'btf_trace_sched_process_exec'),
+      probeProgType: (n: string) => (asked.push(`prog ${n}`), false),
+      btfTracepointArgs: (n: string) => (asked.push(`args ${n}`), 3),
+      probeMapType: (n: string) => (asked.push(`map ${n}`), false),
+    };
+    const f = probeFeatures(fake as never);
+    const plan = planPrograms(f, HOOKS);
+    expect(asked).toContain('prog raw_tracepoint');
+    expect(asked).toContain('args sched_switch');
+    expect(asked).toContain('map task_storage');
+    expect(plan.sources.find((s) => s.source === 'lifecycle.exec')!.state).toBe('missing'); // no tp_btf, and raw_tp refused
+    expect(plan.consts).toMatchObject({ switch_has_prev_state: 0, use_thread_hash: 1 });
+  });
+});

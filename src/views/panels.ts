@@ -1,0 +1,168 @@
+// The TUI's overlays as pure text: menus, help, and the drill-down of one
+// process (identity, each subsystem's section, threads, children with their
+// family totals, 60 s sparklines). Tagged lines, each at most screen-wide.
+import { column, fitColumns } from '../columns';
+import { fit, fmtBytes, printable } from '../format';
+import type { Interval, ProcessRow } from '../model';
+import type { RowLike, Values } from '../subsystems/types';
+import { escapeTags } from './header';
+import { buildForest, procKey, type Line } from './viewstate';
+
+const HELP: [string, string][] = [
+  ['Arrows PgUp PgDn Home End', 'move the selection (it follows the process across refreshes)'],
+  ['<- ->', 'scroll the columns sideways'],
+  ['F6  < >', 'sort column (menu, previous, next); click a title to sort by it'],
+  ['I', 'invert the sort order'],
+  ['P  M  T', 'sort by CPU%, resident memory, on-CPU time'],
+  ['F3  /', 'search: jump to the next match of the name or command line'],
+  ['F4  \\', 'filter: keep only matching processes (Esc clears)'],
+  ['u', 'show one user\'s processes'],
+  ['F5  t', 'tree view; a collapsed family shows its total, exited children included'],
+  ['+  -', 'expand / collapse the selected family'],
+  ['H', 'threads under their process'],
+  ['K', 'hide / show kernel threads'],
+  ['x', 'hide / show processes that exited this interval'],
+  ['c', 'rates <-> totals since ebtop started'],
+  ['Space  U', 'tag the selected process / untag all'],
+  ['F9  k', 'send a signal to the tagged or selected processes (asks first)'],
+  ['Enter', 'drill into the selected process (Esc returns)'],
+  ['z', 'pause / resume the display (sampling goes on)'],
+  ['d', 'refresh interval'],
+  ['F2', 'setup: columns, colours, refresh (saved)'],
+  ['F1  h  ?', 'this help'],
+  ['F10  q', 'quit'],
+];
+
+export function helpLines(width: number): string[] {
+  const out = [` {bold}ebtop keys{/bold} (any key closes)`, ''];
+  for (const [k, what] of HELP) out.push(` {cyan-fg}${escapeTags(k.padEnd(26))}{/cyan-fg}${escapeTags(fit(what, Math.max(0, width - 28), 'left'))}`);
+  out.push('', ` Colour cues: {red-fg}red{/red-fg} CPU saturation (run-queue wait high against on-CPU time), {yellow-fg}yellow{/yellow-fg} I/O latency spike,`);
+  out.push(` {magenta-fg}magenta{/magenta-fg} retransmissions, dimmed: exited this interval. NO_COLOR or --no-color: bold/underline instead.`);
+  return out;
+}
+
+/** A menu: a title and items, the highlighted one in reverse, scrolled to stay visible. */
+export function menuLines(title: string, items: string[], sel: number, width: number, maxHeight: number): string[] {
+  const h = Math.max(1, Math.min(items.length, maxHeight - 1));
+  const top = Math.max(0, Math.min(sel - Math.floor(h / 2), items.length - h));
+  const out = [`{black-fg}{green-bg}${escapeTags(fit(` ${title}`, width, 'left'))}{/green-bg}{/black-fg}`];
+  for (let i = top; i < top + h; i++) {
+    const text = escapeTags(fit(` ${items[i]}`, width, 'left'));
+    out.push(i === sel ? `{black-fg}{cyan-bg}${text}{/cyan-bg}{/black-fg}` : text);
+  }
+  return out;
+}
+
+/** 60 samples of each subsystem's spark series, per process. */
+export class Sparks {
+  static readonly LEN = 60;
+  private series = new Map<string, { label: string; fmt: (v: number) => string; ring: Float64Array; n: number }[]>();
+
+  add(iv: Interval, rows: ProcessRow[]): void {
+    const specs = iv.subsystems.flatMap((s) => s.sparks ?? []);
+    const seen = new Set<string>();
+    for (const r of rows) {
+      const key = procKey(r);
+      seen.add(key);
+      let s = this.series.get(key);
+      if (!s) this.series.set(key, (s = specs.map((p) => ({ label: p.label, fmt: p.fmt, ring: new Float64Array(Sparks.LEN), n: 0 }))));
+      // rates whatever the view shows: interval values over the interval
+      const v: Values = { v: r.v, spanNs: r.spanNs, avail: r.avail };
+      specs.forEach((p, i) => {
+        const val = p.value(v);
+        s![i].ring[s![i].n % Sparks.LEN] = Number.isFinite(val) ? val : 0;
+        s![i].n++;
+      });
+    }
+    for (const k of this.series.keys()) if (!seen.has(k)) this.series.delete(k);
+  }
+
+  /** label, last value, and the oldest-first values of a process's series */
+  get(key: string): { label: string; last: string; values: number[] }[] {
+    return (this.series.get(key) ?? []).map((s) => {
+      const count = Math.min(s.n, Sparks.LEN);
+      const values: number[] = [];
+      for (let i = s.n - count; i < s.n; i++) values.push(s.ring[i % Sparks.LEN]);
+      return { label: s.label, last: count ? s.fmt(values[values.length - 1]) : '-', values };
+    });
+  }
+}
+
+const BLOCKS = ' ▁▂▃▄▅▆▇█';
+
+/** Values as a sparkline of block characters (ASCII digits without Unicode), scaled to their max. */
+export function sparkline(values: number[], width: number, unicode = true): string {
+  const vals = values.slice(-width);
+  const max = Math.max(...vals, 0);
+  const chars = unicode ? BLOCKS : ' .:-=+*#%@';
+  const s = vals.map((v) => (max > 0 ? chars[Math.min(chars.length - 1, Math.round((v / max) * (chars.length - 1)))] : chars[0])).join('');
+  return s.padStart(width);
+}
+
+/** When a process started, from its monotonic start time. */
+function startedAt(startNs: number): string {
+  const monoNow = Number(process.hrtime.bigint());
+  const d = new Date(Date.now() - (monoNow - startNs) / 1e6);
+  return d.toISOString().replace('T', ' ').slice(0, 19);
+}
+
+/** The drill-down of one process: identity, each subsystem's section, threads, children, sparklines. */
+export function drillLines(line: Line, iv: Interval, rows: ProcessRow[], width: number, height: number, sparks: Sparks, unicode: boolean): string[] {
+  const p = line.proc;
+  const out: string[] = [];
+  const head = (t: string) => out.push(`{black-fg}{green-bg}${escapeTags(fit(` ${t}`, width, 'left'))}{/green-bg}{/black-fg}`);
+  const text = (t: string) => out.push(escapeTags(fit(printable(t), width, 'left')));
+  head(`PID ${p.pid}  ${p.comm}${p.exited ? `  (exited${p.exitCode !== null ? `, status ${p.exitCode}` : ''}${p.late ? ', late charges' : ''})` : ''}   Esc: back`);
+  text(` ${p.cmdline}`);
+  text(` user ${p.user}  ppid ${p.ppid}  state ${p.state}  threads ${p.threads}  RES ${fmtBytes(p.rssBytes)}  cgroup ${p.cgroup || '-'}  started ${startedAt(p.startNs)}`);
+  for (const s of iv.subsystems) {
+    const lines = s.drill?.(p, iv, width);
+    if (lines?.length) for (const l of lines) out.push(l);
+  }
+  const series = sparks.get(procKey(p));
+  if (series.length) {
+    head(`Last ${Sparks.LEN} s`);
+    for (const s of series) out.push(` ${escapeTags(s.label.padEnd(8))}${sparkline(s.values, Math.max(10, width - 24), unicode)} ${escapeTags(s.last.padStart(12))}`);
+  }
+  const cols = fitColumns(['pid', 'cpu', 'oncpu', 'runq', 'offcpu', 'disk_r', 'disk_w', 'net_tx', 'net_rx', 'wait', 'cmd'].filter(has).map(column), width);
+  const rowText = (r: RowLike) => escapeTags(fit(cols.map((c) => fit(c.needs === null || r.avail.has(c.needs) ? c.text(r) : 'n/a', c.width || 20, c.align)).join(' '), width, 'left'));
+  const title = escapeTags(fit(cols.map((c) => fit(c.title, c.width || 20, c.align)).join(' '), width, 'left'));
+  if (p.threadsDetail.length) {
+    head(`Threads (${p.threadsDetail.length})`);
+    out.push(`{bold}${title}{/bold}`);
+    const threads = p.threadsDetail.map((t): RowLike => ({ ...p, pid: t.tid, comm: t.comm, cmdline: t.comm, exited: t.exited, v: t.v, spanNs: t.spanNs }));
+    const cpuCol = column('cpu');
+    threads.sort((a, b) => Number(cpuCol.value(b)) - Number(cpuCol.value(a)) || a.pid - b.pid);
+    for (const t of threads.slice(0, 12)) out.push(rowText(t));
+    if (threads.length > 12) text(` ... ${threads.length - 12} more`);
+  }
+  const node = findNode(buildForest(rows), p);
+  if (node && node.kids.length) {
+    head(`Children (${node.kids.length}), with their families`);
+    out.push(`{bold}${title}{/bold}`);
+    for (const k of node.kids.slice(0, 10)) out.push(rowText({ ...k.row, v: k.family, cmdline: `${k.row.cmdline}${k.size > 1 ? `  (+${k.size - 1})` : ''}` }));
+    if (node.kids.length > 10) text(` ... ${node.kids.length - 10} more`);
+    const fam: RowLike = { ...p, v: node.family };
+    text(` family total: CPU ${column('cpu').text(fam)}%  on-CPU ${column('oncpu').text(fam)}  (${node.size} processes, exited ones included)`);
+  }
+  return out.slice(0, height);
+}
+
+function has(id: string): boolean {
+  try {
+    column(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findNode(roots: ReturnType<typeof buildForest>, p: ProcessRow): ReturnType<typeof buildForest>[number] | null {
+  const stack = [...roots];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (n.row === p) return n;
+    stack.push(...n.kids);
+  }
+  return null;
+}
