@@ -72,6 +72,8 @@ export interface ProcessRow extends RowLike {
   threadsDetail: ThreadRow[];
   /** per-process extras of the subsystems with a folder, by subsystem name */
   ext: Record<string, unknown>;
+  /** totals since attach of its descendants that exited (as the kernel's cutime), or null */
+  deadKids: Float64Array | null;
 }
 
 export interface CpuTime {
@@ -219,6 +221,8 @@ interface Proc {
   late: boolean;
   /** resident pages (the largest a live thread reported: they share the mm) */
   rss: number;
+  /** totals since attach of descendants that exited, folded in at their exit */
+  deadKids: Float64Array | null;
 }
 
 /** Processes by (pid, start time); a pid maps to a short chain. */
@@ -229,6 +233,13 @@ class ProcTable {
   get(pid: number, startNs: number): Proc | undefined {
     for (let p = this.byPid.get(pid); p; p = p.next) if (p.startNs === startNs) return p;
     return undefined;
+  }
+
+  /** The newest process with this pid (a parent is looked up by pid alone). */
+  latest(pid: number): Proc | undefined {
+    let best: Proc | undefined;
+    for (let p = this.byPid.get(pid); p; p = p.next) if (!best || p.startNs > best.startNs) best = p;
+    return best;
   }
 
   add(p: Proc): void {
@@ -565,6 +576,13 @@ export class Model {
           p.exitCode = exitStatus(last.exitCode);
           exited++;
           this.execArgs.delete(p.pid);
+          // its family's totals live on in its parent's (the kernel's cutime, for every counter)
+          const parent = this.procs.latest(p.ppid);
+          if (parent && parent !== p && parent.startNs <= p.startNs) {
+            const dk = (parent.deadKids ??= new Float64Array(SCHEMA.slots));
+            combineInto(SCHEMA, dk, p.total);
+            if (p.deadKids) combineInto(SCHEMA, dk, p.deadKids);
+          }
         }
         this.procs.delete(p);
         this.keepGone(p);
@@ -592,8 +610,11 @@ export class Model {
       r.spanNs = spanNs;
       r.avail = this.avail;
       r.threadsDetail = p.threads;
+      r.deadKids = p.deadKids;
       rows.push(r);
     }
+    // a parent built before its child's exit was folded in sees it now
+    for (const p of t.order) p.row.deadKids = p.deadKids;
     for (const p of this.procs.values()) {
       if (p.tick !== t.n) {
         this.procs.delete(p);
@@ -706,6 +727,7 @@ function newProc(pid: number, startNs: number, source: 'bpf' | 'proc'): Proc {
     any: undefined,
     late: false,
     rss: 0,
+    deadKids: null,
   };
   p.row = {
     pid,
@@ -730,6 +752,7 @@ function newProc(pid: number, startNs: number, source: 'bpf' | 'proc'): Proc {
     avail: new Set(),
     threadsDetail: [],
     ext: {},
+    deadKids: null,
   };
   return p;
 }

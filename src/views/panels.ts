@@ -136,7 +136,7 @@ export function drillLines(line: Line, iv: Interval, rows: ProcessRow[], width: 
     for (const t of threads.slice(0, 12)) out.push(rowText(t));
     if (threads.length > 12) text(` ... ${threads.length - 12} more`);
   }
-  const node = findNode(buildForest(rows), p);
+  const node = findNode(buildForest(rows, iv.cumulative), p);
   if (node && node.kids.length) {
     head(`Children (${node.kids.length}), with their families`);
     out.push(`{bold}${title}{/bold}`);

@@ -307,7 +307,7 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
   const tooSmall = () => (scr.width as number) < MIN_WIDTH || (scr.height as number) < MIN_HEIGHT;
 
   const rebuild = () => {
-    lines = buildLines(rows, ui.view, unicode ? UNICODE : ASCII);
+    lines = buildLines(rows, ui.view, unicode ? UNICODE : ASCII, iv?.cumulative ?? false);
     texts = new Map();
   };
   const selIndex = () => selectedIndex(lines, ui.view, ui.view.top);

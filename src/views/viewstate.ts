@@ -90,7 +90,7 @@ interface Node {
  * is not in the interval is a root. Family totals include every descendant,
  * shown or not (exited in the interval, filtered, kernel threads hidden).
  */
-export function buildForest(rows: ProcessRow[]): Node[] {
+export function buildForest(rows: ProcessRow[], cumulative = false): Node[] {
   const byPid = new Map<number, Node>();
   for (const r of rows) {
     // an exited process and a new one with its pid: the live one is the parent of later children
@@ -104,7 +104,7 @@ export function buildForest(rows: ProcessRow[]): Node[] {
     if (parent && parent !== n && !isAncestor(n, parent, byPid)) parent.kids.push(n);
     else roots.push(n);
   }
-  for (const r of roots) rollup(r);
+  for (const r of roots) rollup(r, cumulative);
   return roots;
 }
 
@@ -118,14 +118,21 @@ function isAncestor(n: Node, parent: Node, byPid: Map<number, Node>): boolean {
   return false;
 }
 
-function rollup(n: Node): void {
-  if (!n.kids.length) return;
+/**
+ * Family totals. Over an interval the children that exited in it are rows of
+ * their own; since attach (cumulative) every exited descendant is in its
+ * ancestor's deadKids, the exited rows of this interval included.
+ */
+function rollup(n: Node, cumulative: boolean): void {
+  const dead = cumulative ? n.row.deadKids : null;
+  if (!n.kids.length && !dead) return;
   const fam = new Float64Array(n.row.v.length);
   fam.set(n.row.v);
+  if (dead) combineInto(SCHEMA, fam, dead);
   let size = 1;
   for (const k of n.kids) {
-    rollup(k);
-    combineInto(SCHEMA, fam, k.family);
+    rollup(k, cumulative);
+    if (!(cumulative && k.row.exited)) combineInto(SCHEMA, fam, k.family);
     size += k.size;
   }
   n.family = fam;
@@ -153,7 +160,7 @@ export const UNICODE: Glyphs = { tee: '├─ ', last: '└─ ', bar: '│  ' }
 export const ASCII: Glyphs = { tee: '|- ', last: '`- ', bar: '|  ' };
 
 /** Everything the table shows, in order. */
-export function buildLines(rows: ProcessRow[], st: ViewState, glyphs: Glyphs = UNICODE): Line[] {
+export function buildLines(rows: ProcessRow[], st: ViewState, glyphs: Glyphs = UNICODE, cumulative = false): Line[] {
   const by = column(st.sort);
   const shown = (r: ProcessRow) => !(st.hideKernel && r.kthread) && !(st.hideExited && r.exited) && (st.user === null || r.user === st.user);
   const out: Line[] = [];
@@ -178,7 +185,7 @@ export function buildLines(rows: ProcessRow[], st: ViewState, glyphs: Glyphs = U
     return out;
   }
   // Tree: a filter keeps a match's ancestors so the family stays readable.
-  const roots = buildForest(rows);
+  const roots = buildForest(rows, cumulative);
   const keep = new Set<Node>();
   const mark = (n: Node): boolean => {
     let any = shown(n.row) && matches(n.row, st.filter);
@@ -197,7 +204,8 @@ export function buildLines(rows: ProcessRow[], st: ViewState, glyphs: Glyphs = U
   };
   const walk = (n: Node, indent: string, branch: string) => {
     const key = procKey(n.row);
-    const collapsed = n.kids.length > 0 && st.collapsed.has(key);
+    // a family: children now, or (since attach) children that exited
+    const collapsed = (n.kids.length > 0 || n.family !== n.row.v) && st.collapsed.has(key);
     const prefix = indent + branch;
     const row = collapsed ? familyRow(n) : n.row;
     out.push({ key, row: prefix ? { ...row, cmdline: `${prefix}${row.cmdline || row.comm}` } : row, proc: n.row, thread: false, prefix, children: n.kids.length, collapsed });

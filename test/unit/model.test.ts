@@ -6,6 +6,7 @@ import { CPU, cpuPct, OFFCPU } from '../../src/subsystems/cpu';
 import type { Values } from '../../src/subsystems/types';
 import { WRITEBACK } from '../../src/subsystems/disk';
 import { intervalJson } from '../../src/views/json';
+import { ASCII, buildLines, initialState } from '../../src/views/viewstate';
 import type { ChargeRecord } from '../../src/abi';
 
 const MS = 1e6;
@@ -321,6 +322,24 @@ describe('Model', () => {
     expect(iv.processes.find((r) => r.pid === 500)!.ext.fake).toEqual({ conns: 3 });
     expect(iv.processes.find((r) => r.pid === 501)!.ext.fake).toBeUndefined();
     expect(iv.ext.fake).toEqual({ total: 3 });
+  });
+
+  it('family totals: exited children count at their parent, per interval and since attach', () => {
+    for (const cumulative of [false, true]) {
+      const m = model(cumulative);
+      const sh = () => task({ tid: 600, startNs: 1, oncpuNs: 10 * MS });
+      m.update(sample(0, [sh()]));
+      const kid = (tid: number, at: number, ms: number) => task({ tid, ppid: 600, kind: 'exit', startNs: at, timeNs: at + 30 * MS, oncpuNs: ms * MS, flags: F_GROUP_DEAD });
+      const fam = (iv: ReturnType<typeof m.update>) => {
+        const lines = buildLines(iv!.processes, initialState({ tree: true, collapsed: new Set(['p600:1']) }), ASCII, iv!.cumulative);
+        return lines.find((l) => l.proc.pid === 600)!.row.v[CPU.at.oncpu_ns] / MS;
+      };
+      // rows are reused between refreshes: read each interval before the next
+      const f1 = fam(m.update(sample(S, [sh()], [kid(601, 0.2 * S, 20), kid(602, 0.5 * S, 30)])));
+      const f2 = fam(m.update(sample(2 * S, [sh()], [kid(603, 1.2 * S, 40)])));
+      const f3 = fam(m.update(sample(3 * S, [sh()])));
+      expect([f1, f2, f3]).toEqual(cumulative ? [50, 90, 90] : [50, 40, 0]);
+    }
   });
 
   it('guards a zero-length interval', () => {
