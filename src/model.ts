@@ -74,6 +74,8 @@ export interface ProcessRow extends RowLike {
   ext: Record<string, unknown>;
   /** totals since attach of its descendants that exited (as the kernel's cutime), or null */
   deadKids: Float64Array | null;
+  /** this interval's values, whatever `v` shows */
+  delta: Float64Array;
 }
 
 export interface CpuTime {
@@ -611,6 +613,7 @@ export class Model {
       r.avail = this.avail;
       r.threadsDetail = p.threads;
       r.deadKids = p.deadKids;
+      r.delta = p.v;
       rows.push(r);
     }
     // a parent built before its child's exit was folded in sees it now
@@ -753,6 +756,7 @@ function newProc(pid: number, startNs: number, source: 'bpf' | 'proc'): Proc {
     threadsDetail: [],
     ext: {},
     deadKids: null,
+    delta: v,
   };
   return p;
 }

@@ -155,6 +155,7 @@ export const cpu: Subsystem = {
     { name: 'thread_hash', entries: (m, consts) => (consts.use_thread_hash ? Math.min(m.threadsMax, 1 << 20) : 1) },
   ],
   groups: [CPU, OFFCPU],
+  sparks: [{ label: 'CPU%', value: cpuPct, fmt: (v) => `${fmtPct(v)}%` }],
   columns,
   json,
   proc: [proc],

@@ -66,8 +66,8 @@ export class Sparks {
       seen.add(key);
       let s = this.series.get(key);
       if (!s) this.series.set(key, (s = specs.map((p) => ({ label: p.label, fmt: p.fmt, ring: new Float64Array(Sparks.LEN), n: 0 }))));
-      // rates whatever the view shows: interval values over the interval
-      const v: Values = { v: r.v, spanNs: r.spanNs, avail: r.avail };
+      // rates whatever the view shows: this interval's values over the interval
+      const v: Values = { v: r.delta, spanNs: iv.intervalNs, avail: r.avail };
       specs.forEach((p, i) => {
         const val = p.value(v);
         s![i].ring[s![i].n % Sparks.LEN] = Number.isFinite(val) ? val : 0;

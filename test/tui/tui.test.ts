@@ -1,126 +1,20 @@
 // The real binary in a real terminal: tmux runs `bin/ebtop`, the test sends
 // keys and reads the screen back with capture-pane. Needs root (BPF) and tmux.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  capture, CPU_METER, exitCode, expectRestored, keys, killServer, lines, pids, requireRunnable, selectedRow, setTmp, sortedBy, sq, start, titleRow, tmpDir, tmux, waitFor, why,
+} from '../helpers/tmux';
 
-const ROOT = path.resolve(__dirname, '..', '..');
-const EBTOP = path.join(ROOT, 'bin', 'ebtop');
-/** A private tmux server: the test never sees or touches anyone else's sessions. */
-const SOCKET = `ebtop-tui-test-${process.pid}`;
-
-function skipReason(): string | null {
-  let why: string | null = null;
-  if (process.getuid?.() !== 0) why = 'not root (the TUI loads BPF programs)';
-  else {
-    try {
-      execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    } catch {
-      why = 'tmux is not installed';
-    }
-  }
-  if (why) console.warn(`skipping TUI tests: ${why}`);
-  return why;
-}
-
-const why = skipReason();
-if (why && process.env.EBTOP_REQUIRE_BPF === '1') {
-  it('can run the TUI tests (EBTOP_REQUIRE_BPF=1)', () => {
-    throw new Error(`EBTOP_REQUIRE_BPF=1 but the TUI tests cannot run: ${why}`);
-  });
-}
-
-const sq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8' });
-}
-
-let tmp = '';
-
-/** Starts `ebtop ARGS` in a detached session; afterwards the pane shows its exit code and the tty modes. */
-function start(name: string, width: number, height: number, args: string, stty = true, env = ''): void {
-  const log = path.join(tmp, `${name}.log`);
-  // a private settings directory: the tests neither read nor write the user's
-  const cmd = `cd ${sq(ROOT)} && XDG_CONFIG_HOME=${sq(path.join(tmp, 'config'))} ${env} ${sq(EBTOP)} ${args} --log ${sq(log)}; echo EBTOP_EXIT=$?;${stty ? ' stty -a;' : ''} sleep 30`;
-  tmux('new-session', '-d', '-s', name, '-x', String(width), '-y', String(height), cmd);
-}
-
-function capture(name: string, escapes = false): string {
-  return tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', name);
-}
-
-async function waitFor(name: string, what: string, ok: (screen: string) => boolean, timeoutMs = 8000, escapes = false): Promise<string> {
-  const until = Date.now() + timeoutMs;
-  let screen = '';
-  for (;;) {
-    screen = capture(name, escapes);
-    if (ok(screen)) return screen;
-    if (Date.now() > until) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const log = path.join(tmp, `${name}.log`);
-  const tail = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').slice(-10).join('\n') : '(no log)';
-  throw new Error(`timed out waiting for ${what}; screen:\n${screen}\nlog tail:\n${tail}`);
-}
-
-function keys(name: string, ...k: string[]): void {
-  tmux('send-keys', '-t', name, ...k);
-}
-
-const lines = (screen: string) => screen.split('\n');
-/** The column-title row: PID first, CMD last. */
-const titleRow = (screen: string) => lines(screen).find((l) => /^\s*\S?PID\S? USER\s+\S?S\S? .*CMD/.test(l));
-/** PIDs of the process rows between the title row and the footer. */
-function pids(screen: string): number[] {
-  const ls = lines(screen);
-  const at = ls.findIndex((l) => /^\s*\S?PID\S? USER/.test(l));
-  const out: number[] = [];
-  for (const l of ls.slice(at + 1)) {
-    const m = /^\s*(\d+) /.exec(l);
-    if (m) out.push(Number(m[1]));
-  }
-  return out;
-}
-const strip = (screen: string) => screen.replace(/\x1b\[[0-9;]*m/g, '');
-/** 0-based table row drawn with the selection's cyan background, or -1 (needs capture-pane -e). */
-function selectedRow(screen: string): number {
-  const title = lines(strip(screen)).findIndex((l) => /^\s*\S?PID\S? USER/.test(l));
-  const at = lines(screen).findIndex((l) => /^(\x1b\[[0-9;]*m)*\x1b\[([0-9;]*;)?46m(\x1b\[[0-9;]*m)*\s*\d+ /.test(l));
-  return title < 0 || at < 0 ? -1 : at - title - 1;
-}
-/** the footer's sort state: 'inv' when inverted from the column's natural direction */
-const sortedBy = (col: string, inverted = false) => (s: string) => new RegExp(`sort ${col}${inverted ? ' inv' : ''}(,|\\s|$)`, 'm').test(s);
-const CPU_METER = /\s\d+\[\|*\s*(\d+(\.\d)?%|n\/a)\]/;
-
-function exitCode(screen: string): number | null {
-  const m = /EBTOP_EXIT=(\d+)/.exec(screen);
-  return m ? Number(m[1]) : null;
-}
-
-/** The tty is back to a line-editing terminal: canonical mode and echo on, normal screen, cursor visible. */
-function expectRestored(name: string, screen: string): void {
-  const stty = screen.slice(screen.indexOf('EBTOP_EXIT='));
-  expect(stty).toMatch(/(^|\s)icanon(\s|$)/m);
-  expect(stty).toMatch(/(^|\s)echo(\s|$)/m);
-  expect(stty).not.toMatch(/-icanon|-echo\s/);
-  // normal screen, cursor visible, no mouse reporting left on
-  expect(tmux('display-message', '-p', '-t', name, '#{alternate_on} #{cursor_flag} #{mouse_any_flag} #{mouse_standard_flag}').trim()).toBe('0 1 0 0');
-}
+requireRunnable();
 
 describe.skipIf(why)('TUI in tmux', () => {
-  beforeAll(() => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ebtop-tui-'));
-  });
+  beforeAll(() => setTmp(fs.mkdtempSync(path.join(os.tmpdir(), 'ebtop-tui-'))));
   afterAll(() => {
-    try {
-      tmux('kill-server');
-    } catch {
-      /* no server left */
-    }
-    fs.rmSync(tmp, { recursive: true, force: true });
+    killServer();
+    fs.rmSync(tmpDir(), { recursive: true, force: true });
   });
 
   it('draws meters, header and processes; sorts, selects, and restores the terminal on q', async () => {
@@ -220,7 +114,7 @@ describe.skipIf(why)('TUI in tmux', () => {
   it('restores the terminal after a crash and says so in one line', async () => {
     // An uncaught exception injected into the real binary, shortly after it
     // switched to the alternate screen (so the TUI owns the terminal by then).
-    const boom = path.join(tmp, 'boom.js');
+    const boom = path.join(tmpDir(), 'boom.js');
     fs.writeFileSync(
       boom,
       `const write = process.stdout.write.bind(process.stdout);
@@ -240,7 +134,7 @@ process.stdout.write = (chunk, ...rest) => {
     const before = lines(s.slice(0, s.indexOf('EBTOP_EXIT='))).filter((l) => l.trim());
     expect(before).toEqual(['ebtop: internal error: injected crash (see the log)']);
     expectRestored('crash', s);
-    const log = fs.readFileSync(path.join(tmp, 'crash.log'), 'utf8');
+    const log = fs.readFileSync(path.join(tmpDir(), 'crash.log'), 'utf8');
     expect(log).toContain('tui started');
     expect(log).toContain('injected crash');
   });

@@ -1,10 +1,12 @@
-/* spawner N MS BURN: run N children back to back, each `BURN MS` (stdout to
+/* spawner N MS BURN [hold]: run N children back to back, each `BURN MS` (stdout to
  * /dev/null), reaping each with wait4(). Prints one JSON line: our pid, the
  * children's pids and the kernel's own CPU figure for them (summed rusage,
- * and each child's, in ns at us resolution). */
+ * and each child's, in ns at us resolution). With "hold", it then waits for
+ * stdin to close (so its family can still be looked at). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,5 +46,11 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		printf("%s%lld", i ? "," : "", each_us[i] * 1000);
 	printf("]}\n");
+	fflush(stdout);
+	if (argc > 4 && !strcmp(argv[4], "hold")) {
+		char buf[64];
+		while (read(0, buf, sizeof(buf)) > 0)
+			;
+	}
 	return 0;
 }
