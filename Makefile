@@ -11,9 +11,9 @@ WORKLOADS := $(patsubst test/workloads/%.c,test/workloads/bin/%,$(wildcard test/
 PREFIX ?= /usr/local
 
 DEBIAN_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make g++ python3 \
-	stress-ng fio iperf3 tmux nftables iproute2 procps htop
+	stress-ng fio iperf3 tmux nftables iproute2 procps htop librsvg2-bin
 
-.PHONY: all build deps run test test-unit test-kernel bench install uninstall clean
+.PHONY: all build deps run test test-unit test-kernel bench screenshots install uninstall clean
 
 all: build
 
@@ -71,6 +71,10 @@ test-unit: build
 
 bench: deps build $(WORKLOADS)
 	node bench/bench.js
+
+# docs/tui.png and docs/drill.png (and their .ansi captures) for README.md
+screenshots: deps build $(WORKLOADS)
+	node bench/screenshot.js
 
 install: build
 	ln -sf $(CURDIR)/bin/ebtop $(PREFIX)/bin/ebtop
