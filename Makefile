@@ -36,7 +36,7 @@ deps:
 bpf/vmlinux.h:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/ebtop.h bpf/common.bpf.h bpf/vmlinux.h | $(OUT)
+$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/ebtop.h $(wildcard bpf/*.bpf.h) bpf/vmlinux.h | $(OUT)
 	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -c $< -o $@
 
 # All subsystems linked into one object: one ring buffer, one load.
