@@ -58,7 +58,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 test/workloads/bin/%: test/workloads/%.c
 	@mkdir -p $(dir $@)
-	cc -O2 -Wall -pthread -o $@ $<
+	cc -O2 -Wall -pthread -fno-omit-frame-pointer -o $@ $<
 
 run: deps build
 	./bin/ebtop
