@@ -11,8 +11,8 @@
 //   waiter tcp SECONDS              recv on a TCP socket fed slowly     -> net
 //   waiter epoll SECONDS            epoll_wait(10 ms) on an idle pipe   -> poll
 //   waiter exit MS                  a thread blocked on a pipe read when the process exits after MS
-//   waiter blocked SECONDS          reads a pipe nobody writes (pipe reader for `ebtop offcpu`), printing
-//                                   {"blocked_ns":...}: its reads that took >= 1 ms, as it timed them
+//   waiter blocked SECONDS          after a byte on stdin, reads a pipe fed every 10 ms (for `ebtop offcpu`),
+//                                   then prints {"blocked_ns":...}: its reads that took >= 1 ms, as it timed them
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -271,11 +271,15 @@ static int do_exit(double ms)
 static int do_blocked(void)
 {
 	int p[2];
+	char go;
+	announce_self();
+	/* Until the tracer is attached: a wait of its own that it cannot see begin, not timed. */
+	if (read(0, &go, 1) != 1)
+		return 1;
 	if (pipe(p))
 		return 1;
 	pid_t child = feeder(p[1], 10, now_ns() + seconds * 1e9);
 	close(p[1]);
-	announce_self();
 	long long blocked = 0;
 	char c;
 	for (;;) {
