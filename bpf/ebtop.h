@@ -87,11 +87,14 @@ struct ebtop_wait_counters {
 
 /* Wait: private per-thread state. The file behind the fd of the thread's
  * last blocking read/write-family call and its category: threads block on
- * the same fd over and over, so its type is resolved once. */
+ * the same fd over and over, so its type is resolved once. since_clk: the
+ * open interval's start on the run queue's clock (rq->clock, the clock of
+ * sched_info's run-queue wait and of the on-CPU time's end), 0 if unknown. */
 struct ebtop_wait_state {
 	__u64 file;
 	__s32 fd;
 	__u32 cat;
+	__u64 since_clk;
 };
 
 /* The groups counted in the thread's own context, kept in task-local storage

@@ -50,7 +50,8 @@ static __always_inline void offcpu_record(struct task_struct *p, struct ebtop_th
 	submit(r);
 }
 
-static __always_inline int on_wakeup(struct task_struct *p, bool stacks)
+/* end_clk: the clock of the run queue p is being woken onto, just updated (0: unknown). */
+static __always_inline int on_wakeup(struct task_struct *p, __u64 end_clk, bool stacks)
 {
 	struct ebtop_thread *th = thread_get(p, false);
 	if (!th || !th->c.wait.open_since_ns)
@@ -60,27 +61,30 @@ static __always_inline int on_wakeup(struct task_struct *p, bool stacks)
 		__u64 since = th->c.wait.open_since_ns;
 		offcpu_record(p, th, th->c.wait.open_cat, now > since ? now - since : 0);
 	}
-	wait_close(th, now);
+	wait_close(th, now, end_clk);
 	return 0;
 }
 
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(wakeup_btf, struct task_struct *p)
 {
-	return on_wakeup(p, false);
+	return on_wakeup(p, rq_clock_btf(task_rq_btf(p)), false);
 }
 
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(wakeup_raw, struct task_struct *p)
 {
-	return on_wakeup(p, false);
+	__u64 clk = 0;
+	if (bpf_core_field_exists(struct cfs_rq, rq))
+		clk = BPF_CORE_READ(p, se.cfs_rq, rq, clock);
+	return on_wakeup(p, clk, false);
 }
 
 /* `?`: not loaded unless asked for (libbpf autoload off) */
 SEC("?tp_btf/sched_wakeup")
 int BPF_PROG(wakeup_stacks_btf, struct task_struct *p)
 {
-	return on_wakeup(p, true);
+	return on_wakeup(p, rq_clock_btf(task_rq_btf(p)), true);
 }
 
 /*

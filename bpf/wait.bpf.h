@@ -181,35 +181,59 @@ static __always_inline __u32 wait_classify(struct task_struct *t, __u32 state, s
 	return EBTOP_WAIT_OTHER;
 }
 
-/* Host steal so far on the run queue of the CPU t is on (0 without PARAVIRT_TIME_ACCOUNTING). */
-static __always_inline __u64 rq_steal(struct task_struct *t)
+/* The run queue of the CPU t is on (t: a BTF pointer); NULL without group scheduling. */
+static __always_inline struct rq *task_rq_btf(struct task_struct *t)
 {
-	if (!bpf_core_field_exists(struct cfs_rq, rq) || !bpf_core_field_exists(struct rq, prev_steal_time_rq))
-		return 0;
+	if (!bpf_core_field_exists(struct cfs_rq, rq))
+		return NULL;
 	struct cfs_rq *cfs = t->se.cfs_rq;
-	if (!cfs)
-		return 0;
-	return cfs->rq->prev_steal_time_rq;
+	return cfs ? cfs->rq : NULL;
 }
 
-/* Close th's open interval at `end` (a wakeup, or the fallback below). */
-static __always_inline void wait_close(struct ebtop_thread *th, __u64 end)
+/* Host steal so far on a run queue (0 without PARAVIRT_TIME_ACCOUNTING). */
+static __always_inline __u64 rq_steal(struct rq *rq)
+{
+	if (!rq || !bpf_core_field_exists(struct rq, prev_steal_time_rq))
+		return 0;
+	return rq->prev_steal_time_rq;
+}
+
+/* A run queue's clock as of its last update (rq->clock, sched_clock based). */
+static __always_inline __u64 rq_clock_btf(struct rq *rq)
+{
+	return rq ? rq->clock : 0;
+}
+
+/*
+ * Close th's open interval: on the run-queue clock when both ends have it
+ * (end_clk: the waking run queue's clock, just updated by the wakeup; the
+ * start is the clock at which the scheduler ended the thread's on-CPU time,
+ * so waits tile exactly with on-CPU and run-queue time: ktime at the
+ * tracepoint is later by the pick of the next task, ~1 us, which a thread
+ * blocking 20,000 times a second would lose); else on ktime (`end`).
+ */
+static __always_inline void wait_close(struct ebtop_thread *th, __u64 end, __u64 end_clk)
 {
 	__u64 since = th->c.wait.open_since_ns;
 	if (!since)
 		return;
 	__u32 cat = th->c.wait.open_cat;
+	__u64 since_clk = th->wait.since_clk;
 	/* cleared first: a snapshot read in between misses the interval once
 	 * (the next one has it) rather than counting it twice */
 	th->c.wait.open_since_ns = 0;
 	th->c.wait.open_cat = 0;
-	if (end > since)
+	th->wait.since_clk = 0;
+	if (since_clk && end_clk > since_clk)
+		*wait_slot(th, cat) += end_clk - since_clk;
+	else if (end > since)
 		*wait_slot(th, cat) += end - since;
 }
 
-/* Open a blocked interval for th at `now`. */
-static __always_inline void wait_open(struct ebtop_thread *th, __u32 cat, __u64 now)
+/* Open a blocked interval for th at `now` (ktime) and `clk` (run-queue clock, 0: unknown). */
+static __always_inline void wait_open(struct ebtop_thread *th, __u32 cat, __u64 now, __u64 clk)
 {
+	th->wait.since_clk = clk;
 	th->c.wait.open_cat = cat;
 	th->c.wait.open_since_ns = now;
 }
@@ -239,8 +263,9 @@ static __always_inline void wait_switch(void *ctx, struct task_struct *prev, str
 	__u64 stolen = 0;
 	__u32 zero = 0;
 	struct wait_cpu *wc = bpf_map_lookup_elem(&wait_cpu, &zero);
+	struct rq *rq = task_rq_btf(cur);
 	if (wc) {
-		__u64 steal = rq_steal(cur);
+		__u64 steal = rq_steal(rq);
 		if (prev_ran && wc->steal_in && steal > wc->steal_in)
 			stolen = steal - wc->steal_in;
 		wc->steal_in = steal;
@@ -259,10 +284,10 @@ static __always_inline void wait_switch(void *ctx, struct task_struct *prev, str
 	/* Still open: its wakeup was not seen (a missed event). Fallback: it
 	 * ended when this run began. */
 	if (th->c.wait.open_since_ns)
-		wait_close(th, prev_ran && in_ns ? in_ns : now);
+		wait_close(th, prev_ran && in_ns ? in_ns : now, 0);
 	if (!blocked)
 		return; /* TASK_DEAD: the exit record carries the closed counters */
-	wait_open(th, wait_classify(cur, prev_state, &th->wait), now);
+	wait_open(th, wait_classify(cur, prev_state, &th->wait), now, rq_clock_btf(rq));
 	if (offcpu_stacks)
 		offcpu_user_stack(ctx, cur);
 }
@@ -281,7 +306,7 @@ static __always_inline struct ebtop_thread *wait_iter(struct task_struct *t, str
 	if (!th)
 		th = thread_get(t, true);
 	if (th && !th->c.wait.open_since_ns)
-		wait_open(th, wait_classify(t, state, &th->wait), now);
+		wait_open(th, wait_classify(t, state, &th->wait), now, 0);
 	return th;
 }
 
