@@ -13,7 +13,7 @@ PREFIX ?= /usr/local
 DEBIAN_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make g++ python3 \
 	stress-ng fio iperf3 tmux nftables iproute2 procps htop
 
-.PHONY: all build deps run test test-unit test-kernel bench install uninstall clean
+.PHONY: all build deps run test test-unit test-kernel bench bench-wait install uninstall clean
 
 all: build
 
@@ -71,6 +71,10 @@ test-unit: build
 
 bench: deps build $(WORKLOADS)
 	node bench/bench.js
+
+# BPF run time per context switch with and without the wait subsystem (needs perf, stress-ng).
+bench-wait: deps build
+	node bench/wait-cost.js
 
 install: build
 	ln -sf $(CURDIR)/bin/ebtop $(PREFIX)/bin/ebtop

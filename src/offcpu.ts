@@ -18,6 +18,8 @@ import { cpu } from './subsystems/cpu';
 import { REASONS, type Reason } from './subsystems/wait';
 
 export const REC_OFFCPU = 5;
+/** offcpu_pids' size (bpf/wait.bpf.h, src/subsystems/wait.ts maps) */
+const MAX_PIDS = 64;
 const DEPTH = 32;
 
 /** struct ebtop_offcpu (bpf/ebtop.h); test/unit/offcpu.test.ts holds it to the object's BTF. */
@@ -202,6 +204,7 @@ function u32(v: number): Buffer {
 export async function capture(opts: CaptureOptions): Promise<{ records: OffcpuRecord[]; users: Map<number, UserSymbols> }> {
   const why = preflight();
   if (why) throw new UserError(why);
+  if (opts.pids.length > MAX_PIDS) throw new UserError(`at most ${MAX_PIDS} PIDs`);
   for (const pid of opts.pids) if (!fs.existsSync(`/proc/${pid}`)) throw new UserError(`no process with PID ${pid}`);
   const native = loadNative();
   const features = probeFeatures(native);

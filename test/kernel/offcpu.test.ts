@@ -1,6 +1,6 @@
 // `ebtop offcpu` against a pipe reader that times its own reads: the folded
 // stacks' total is its blocked time (reads of 1 ms or more, as it measured
-// them), the top stack is where a pipe read sleeps, and the SVG flame graph
+// them, less their on-CPU and run-queue time from schedstat), the top stack is where a pipe read sleeps, and the SVG flame graph
 // is well-formed XML whose widths add up to that total.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -52,7 +52,7 @@ describe.skipIf(skip)('ebtop offcpu (kernel)', () => {
     });
     const total = stacks.reduce((n, s) => n + s.ns, 0);
     const top = stacks.reduce((a, b) => (b.ns > a.ns ? b : a));
-    console.log(`offcpu: ${stacks.length} stacks, ${(total / 1e6).toFixed(2)} ms; the reader timed ${(truth / 1e6).toFixed(2)} ms of reads ≥ 1 ms; top: ${top.frames.join(';')}`);
+    console.log(`offcpu: ${stacks.length} stacks, ${(total / 1e6).toFixed(2)} ms; the reader measured ${(truth / 1e6).toFixed(2)} ms blocked in reads ≥ 1 ms; top: ${top.frames.join(';')}`);
     expect(Math.abs(total - truth) / truth).toBeLessThan(0.02);
     expect(top.frames[0]).toBe('waiter');
     expect(top.frames[1]).toBe('[pipe]');

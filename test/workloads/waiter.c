@@ -12,7 +12,8 @@
 //   waiter epoll SECONDS            epoll_wait(10 ms) on an idle pipe   -> poll
 //   waiter exit MS                  a thread blocked on a pipe read when the process exits after MS
 //   waiter blocked SECONDS          after a byte on stdin, reads a pipe fed every 10 ms (for `ebtop offcpu`),
-//                                   then prints {"blocked_ns":...}: its reads that took >= 1 ms, as it timed them
+//                                   then prints {"blocked_ns":...}: its reads that took >= 1 ms, as it timed them,
+//                                   less their on-CPU and run-queue time (schedstat)
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -268,6 +269,16 @@ static int do_exit(double ms)
 	exit(0); /* exit_group: the reader is still blocked in read() */
 }
 
+/* This thread's on-CPU and run-queue ns so far, from an open /proc/thread-self/schedstat. */
+static void schedstat(int fd, long long *oncpu, long long *runq)
+{
+	char buf[128];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = 0;
+	*oncpu = *runq = 0;
+	sscanf(buf, "%lld %lld", oncpu, runq);
+}
+
 static int do_blocked(void)
 {
 	int p[2];
@@ -280,16 +291,22 @@ static int do_blocked(void)
 		return 1;
 	pid_t child = feeder(p[1], 10, now_ns() + seconds * 1e9);
 	close(p[1]);
+	/* Blocked time of a read = its duration - its on-CPU time - its run-queue
+	 * wait after the wakeup (the kernel's schedstat for this thread). */
+	int ss = open("/proc/thread-self/schedstat", O_RDONLY);
 	long long blocked = 0;
 	char c;
 	for (;;) {
+		long long on0, rq0, on1, rq1;
+		schedstat(ss, &on0, &rq0);
 		long long t0 = now_ns();
 		ssize_t n = read(p[0], &c, 1);
 		long long took = now_ns() - t0;
+		schedstat(ss, &on1, &rq1);
 		if (n != 1)
 			break;
 		if (took >= 1000000)
-			blocked += took;
+			blocked += took - (on1 - on0) - (rq1 - rq0);
 	}
 	waitpid(child, NULL, 0);
 	printf("{\"blocked_ns\":%lld}\n", blocked);
