@@ -76,6 +76,9 @@ const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2
 
 async function main() {
   if (process.getuid() !== 0) throw new Error('run as root');
+  for (const tool of ['perf', 'stress-ng', 'bpftool', 'taskset']) {
+    if (cp.spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`${tool} not found (Debian: apt-get install linux-perf stress-ng bpftool util-linux)`);
+  }
   const pipe = ['taskset', '-c', '0', 'perf', 'bench', 'sched', 'pipe', '-l', String(LOOPS)];
   const mixed = ['stress-ng', ...MIXED, '--quiet'];
   const rows = [];
