@@ -4,7 +4,6 @@
 // of seven reasons; host steal while running is counted beside them. Here:
 // the group (with how an interval still open at a snapshot is settled), the
 // WAIT column, the one-line breakdown and the JSON fields.
-import { fmtPct } from '../format';
 import { CPU, OFFCPU, RAW } from './cpu';
 import { group } from './schema';
 import type { Column, JsonField, Subsystem, Values } from './types';
@@ -45,8 +44,24 @@ export const WAIT = group({
   partition: { of: OFFCPU.name, slots: REASON_SLOTS },
 });
 
-const reasonNs = (r: Values, i: number) => r.v[WAIT.at.disk_ns + i];
 const steal = (r: Values) => r.v[WAIT.at.steal_ns];
+
+/**
+ * A row's ns per reason, in REASONS order; they add up to its off-CPU time.
+ * For threads BPF sees off-CPU time is their sum (GroupSpec.partition); for
+ * the few read from /proc (PID 1 here) nothing is classified and their
+ * off-CPU time is other.
+ */
+export function reasonsNs(r: Values): number[] {
+  const out: number[] = [];
+  let known = 0;
+  for (let i = 0; i < REASONS.length - 1; i++) {
+    out.push(r.v[WAIT.at.disk_ns + i]);
+    known += out[i];
+  }
+  out.push(Math.max(0, r.v[OFFCPU.at.offcpu_ns] - known));
+  return out;
+}
 
 /**
  * Thread time of a row: on-CPU + run-queue + off-CPU + steal, i.e. the wall
@@ -58,11 +73,12 @@ export function threadTime(r: Values): number {
 
 /** The reason a row waited most for, and its share of the row's thread time (%); null when it never waited. */
 export function dominantWait(r: Values): { reason: Reason; pct: number } | null {
+  const all = reasonsNs(r);
   let best = -1;
   let ns = 0;
-  for (let i = 0; i < REASONS.length; i++) {
-    if (reasonNs(r, i) > ns) {
-      ns = reasonNs(r, i);
+  for (let i = 0; i < all.length; i++) {
+    if (all[i] > ns) {
+      ns = all[i];
       best = i;
     }
   }
@@ -86,7 +102,8 @@ export function waitBreakdown(r: Values): string {
     ['CPU', r.v[CPU.at.oncpu_ns]],
     ['Runq', r.v[CPU.at.runq_ns]],
   ];
-  const waits: [string, number][] = REASONS.map((name, i) => [cap(name), reasonNs(r, i)]);
+  const all = reasonsNs(r);
+  const waits: [string, number][] = REASONS.map((name, i) => [cap(name), all[i]]);
   waits.push(['Steal', steal(r)]);
   waits.sort((a, b) => b[1] - a[1]);
   return [...parts, ...waits]
@@ -106,26 +123,16 @@ const columns: Column[] = [
     help: 'what it waited for most (disk, net, lock, sleep, pipe, poll, other) and its share of its threads\' wall time',
     text: (r) => {
       const d = dominantWait(r);
-      return d ? `${d.reason} ${fmtPct(d.pct)}%` : '-';
+      return d ? `${d.reason} ${Math.round(d.pct)}%` : '-';
     },
     value: (r) => dominantWait(r)?.pct ?? 0,
   },
 ];
 
-/**
- * The reasons as JSON: they add up to offcpu_ns exactly. For threads BPF sees
- * off-CPU time is their sum (GroupSpec.partition); for the few read from
- * /proc (PID 1 here) nothing is classified and their off-CPU time is other.
- */
+/** The reasons as JSON: they add up to offcpu_ns exactly (both are sums of whole ns). */
 function waitJson(r: Values): Record<string, number> {
-  const out: Record<string, number> = {};
-  let known = 0;
-  for (let i = 0; i < REASONS.length - 1; i++) {
-    out[REASON_SLOTS[i]] = Math.round(reasonNs(r, i));
-    known += out[REASON_SLOTS[i]];
-  }
-  out.other_ns = Math.max(0, Math.round(r.v[OFFCPU.at.offcpu_ns]) - known);
-  return out;
+  const all = reasonsNs(r);
+  return Object.fromEntries(REASON_SLOTS.map((k, i) => [k, Math.round(all[i])]));
 }
 
 const json: JsonField[] = [

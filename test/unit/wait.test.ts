@@ -166,12 +166,20 @@ describe('wait: WAIT column and breakdown', () => {
 
   it('shows the dominant reason and its share of wall time; "-" when it never waited', () => {
     const c = column('wait');
-    expect(c.text(row(300 * MS, 80 * MS, { disk: 620 * MS }))).toBe('disk 62.0%');
+    expect(c.text(row(300 * MS, 80 * MS, { disk: 620 * MS }))).toBe('disk 62%');
+    expect(c.text(row(4 * MS, 0, { other: 996 * MS }))).toBe('other 100%'); // fits its width
     expect(c.text(row(S, 0, {}))).toBe('-');
     expect(c.text(row(0, 0, { sleep: S }))).toBe('sleep 100%');
     expect(dominantWait(row(100 * MS, 0, { lock: 500 * MS, net: 400 * MS }))).toEqual({ reason: 'lock', pct: 50 });
     // two threads: shares of their summed wall time, never above 100%
     expect(dominantWait(row(S, 0, { poll: S }))!.pct).toBe(50);
+    expect(c.text(row(0, 0, { other: 999 * MS })).length).toBeLessThanOrEqual(c.width);
+  });
+
+  it('a row read from /proc (nothing classified): its off-CPU time is other, in the column as in JSON', () => {
+    const r = row(10 * MS, 0, {});
+    r.v[OFFCPU.at.offcpu_ns] = 990 * MS;
+    expect(column('wait').text(r)).toBe('other 99%');
   });
 
   it('one line for the selected process: CPU and run queue, then reasons largest first, 0% left out', () => {
