@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import sax from 'sax';
 import { describe, expect, it } from 'vitest';
 import { BPF_OBJECT_PATH, loadNative } from '../../src/native';
-import { aggregate, decodeOffcpu, folded, OFFCPU_LAYOUT, refineReason, REC_OFFCPU, type OffcpuRecord } from '../../src/offcpu';
+import { aggregate, decodeOffcpu, folded, OFFCPU_LAYOUT, refineReason, REC_OFFCPU, topReport, type OffcpuRecord } from '../../src/offcpu';
 import { KernelSymbols } from '../../src/symbols';
 import { REASONS } from '../../src/subsystems/wait';
 import { flameSvg } from '../../src/views/flame';
@@ -68,6 +68,26 @@ describe('offcpu', () => {
     const stacks = aggregate([rec(2e6, 6), rec(3e6, 6), { ...rec(1e6, 3), kstack: [9n] }], (a) => k.get(a) ?? `0x${a.toString(16)}`, (_, a) => u.get(a)!);
     expect(stacks.map((s) => [s.reason, s.ns, s.count])).toEqual([['pipe', 5e6, 2], ['sleep', 1e6, 1]]);
     expect(folded(stacks)).toBe('my_prog;[pipe];main;read;entry_SYSCALL_64;vfs_read;anon_pipe_read 5000000\nmy_prog;[sleep];main;read;0x9 1000000\n');
+  });
+
+  it('prints the top stacks per process with time, share, reason and count, kernel frames innermost first', () => {
+    const stacks = [
+      { pid: 5, comm: 'db', reason: 'disk' as const, frames: ['main', 'fsync', 'do_fsync', 'blkdev_issue_flush'], userFrames: 2, ns: 3e9, count: 300 },
+      { pid: 5, comm: 'db', reason: 'lock' as const, frames: ['worker', 'futex_do_wait'], userFrames: 1, ns: 1e9, count: 10 },
+    ];
+    const text = topReport(stacks, [5, 6], 5, 1, 1);
+    expect(text.split('\n')).toEqual([
+      'PID 5 (db): blocked 4.000 s of 5 s in 310 intervals ≥ 1 ms: disk 75.0%, lock 25.0%',
+      '  #1  3.000 s  75.0%  disk  300×',
+      '      blkdev_issue_flush',
+      '      do_fsync',
+      '      -- user --',
+      '      fsync',
+      '      main',
+      '',
+      'PID 6 (?): blocked 0.000 s of 5 s in 0 intervals ≥ 1 ms',
+      '',
+    ]);
   });
 
   it('names kernel addresses from kallsyms text symbols', () => {
