@@ -13,7 +13,7 @@ PREFIX ?= /usr/local
 DEBIAN_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make g++ python3 \
 	stress-ng fio iperf3 tmux nftables iproute2 procps htop librsvg2-bin
 
-.PHONY: all build deps run test test-unit test-kernel bench screenshots install uninstall clean
+.PHONY: all build deps run test test-unit test-kernel bench bench-wait screenshots install uninstall clean
 
 all: build
 
@@ -36,7 +36,7 @@ deps:
 bpf/vmlinux.h:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/ebtop.h bpf/common.bpf.h bpf/vmlinux.h | $(OUT)
+$(OUT)/%.bpf.o: bpf/%.bpf.c bpf/ebtop.h $(wildcard bpf/*.bpf.h) bpf/vmlinux.h | $(OUT)
 	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -c $< -o $@
 
 # All subsystems linked into one object: one ring buffer, one load.
@@ -58,7 +58,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 test/workloads/bin/%: test/workloads/%.c
 	@mkdir -p $(dir $@)
-	cc -O2 -Wall -pthread -o $@ $<
+	cc -O2 -Wall -pthread -fno-omit-frame-pointer -o $@ $<
 
 run: deps build
 	./bin/ebtop
@@ -75,6 +75,10 @@ bench: deps build $(WORKLOADS)
 # docs/tui.png and docs/drill.png (and their .ansi captures) for README.md
 screenshots: deps build $(WORKLOADS)
 	node bench/screenshot.js
+
+# BPF run time per context switch with and without the wait subsystem (needs perf, stress-ng).
+bench-wait: deps build
+	node bench/wait-cost.js
 
 install: build
 	ln -sf $(CURDIR)/bin/ebtop $(PREFIX)/bin/ebtop

@@ -11,6 +11,7 @@
  *  - exec (new comm and argv, which /proc no longer has once it exits) and fork.
  */
 #include "common.bpf.h"
+#include "wait.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -105,7 +106,10 @@ int dump_task(struct bpf_iter__task *ctx)
 	/* time_ns stays 0: an idle thread's record is then byte-identical
 	 * between two snapshots, which lets userspace skip decoding it. */
 	fill_task(r, t, EBTOP_REC_TASK, 0);
-	fill_thread(r, thread_get(t, false));
+	struct ebtop_thread *th = thread_get(t, false);
+	if (wait_enabled)
+		th = wait_iter(t, th, r->state, now);
+	fill_thread(r, th);
 
 	if (BPF_CORE_READ(t, on_cpu)) {
 		__u32 cpu = task_cpu_of(t);
@@ -125,12 +129,18 @@ int dump_task(struct bpf_iter__task *ctx)
 	return 0;
 }
 
-static __always_inline int on_switch(struct task_struct *prev, struct task_struct *next, __u32 prev_state)
+static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct *prev, struct task_struct *next, __u32 prev_state)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct ebtop_cpu_run *run = bpf_map_lookup_elem(&cpu_run, &cpu);
 
+	if (wait_enabled) {
+		/* before `run` moves on to next: it still tells when prev was switched in */
+		__u32 tid = BPF_CORE_READ(prev, pid);
+		bool ran = run && run->tid == tid && run->in_ns;
+		wait_switch(ctx, prev, bpf_get_current_task_btf(), preempt, prev_state, tid, ran, ran ? run->in_ns : 0, now);
+	}
 	if (run) {
 		run->tid = BPF_CORE_READ(next, pid);
 		run->in_ns = now;
@@ -158,7 +168,7 @@ SEC("tp_btf/sched_switch")
 int switch_btf(__u64 *ctx)
 {
 	struct task_struct *prev = (void *)ctx[1], *next = (void *)ctx[2];
-	return on_switch(prev, next, switch_has_prev_state ? (__u32)ctx[3] : task_state(prev));
+	return on_switch(ctx, (bool)ctx[0], prev, next, switch_has_prev_state ? (__u32)ctx[3] : task_state(prev));
 }
 
 /* Fallback for kernels without tp_btf (BTF-enabled raw tracepoints). */
@@ -166,7 +176,7 @@ SEC("raw_tp/sched_switch")
 int switch_raw(__u64 *ctx)
 {
 	struct task_struct *prev = (void *)ctx[1], *next = (void *)ctx[2];
-	return on_switch(prev, next, switch_has_prev_state ? (__u32)ctx[3] : task_state(prev));
+	return on_switch(ctx, (bool)ctx[0], prev, next, switch_has_prev_state ? (__u32)ctx[3] : task_state(prev));
 }
 
 static __always_inline int on_exec(struct task_struct *p, pid_t old_tid)

@@ -22,6 +22,7 @@
 #define EBTOP_REC_EXIT 2 /* final counters of a thread, at its last switch-out */
 #define EBTOP_REC_EXEC 3 /* a process called execve */
 #define EBTOP_REC_FORK 4 /* a thread or process was created */
+#define EBTOP_REC_OFFCPU 5 /* `ebtop offcpu`: one blocked interval with its stacks */
 
 /* ebtop_task.flags */
 #define EBTOP_F_KTHREAD 0x1    /* PF_KTHREAD */
@@ -54,16 +55,60 @@ struct ebtop_disk_counters {
 	__u64 dirtied_bytes; /* page-cache folios it dirtied (writeback_dirty_folio) */
 };
 
+/* Wait group: why the thread was off CPU. Every blocked interval (switch-out
+ * with !preempt && prev_state != 0) is classified at switch-out and closed at
+ * its wakeup into one of the first seven slots (EBTOP_WAIT_*). open_since_ns
+ * and open_cat describe the interval still open (0: none); they are not
+ * counters: userspace folds the open part into its category at the snapshot
+ * time (src/subsystems/wait.ts settle), so a sleeping thread's record stays
+ * byte-identical between two dumps. steal_ns: host steal while it ran, which
+ * sum_exec_runtime leaves out (PARAVIRT_TIME_ACCOUNTING). */
+#define EBTOP_WAIT_DISK 0
+#define EBTOP_WAIT_NET 1
+#define EBTOP_WAIT_LOCK 2
+#define EBTOP_WAIT_SLEEP 3
+#define EBTOP_WAIT_PIPE 4
+#define EBTOP_WAIT_POLL 5
+#define EBTOP_WAIT_OTHER 6
+#define EBTOP_WAIT_CATS 7
+
+struct ebtop_wait_counters {
+	__u64 disk_ns;
+	__u64 net_ns;
+	__u64 lock_ns;
+	__u64 sleep_ns;
+	__u64 pipe_ns;
+	__u64 poll_ns;
+	__u64 other_ns;
+	__u64 steal_ns;
+	__u64 open_since_ns;
+	__u64 open_cat;
+};
+
+/* Wait: private per-thread state. The file behind the fd of the thread's
+ * last blocking read/write-family call and its category: threads block on
+ * the same fd over and over, so its type is resolved once. since_clk: the
+ * open interval's start on the run queue's clock (rq->clock, the clock of
+ * sched_info's run-queue wait and of the on-CPU time's end), 0 if unknown. */
+struct ebtop_wait_state {
+	__u64 file;
+	__s32 fd;
+	__u32 cat;
+	__u64 since_clk;
+};
+
 /* The groups counted in the thread's own context, kept in task-local storage
  * (struct ebtop_thread) and copied whole into every task record. A subsystem
  * counting per thread appends its group here. */
 struct ebtop_thread_counters {
 	struct ebtop_disk_counters disk;
+	struct ebtop_wait_counters wait;
 };
 
 /* Per-thread state of the subsystems: the exported counters first. */
 struct ebtop_thread {
 	struct ebtop_thread_counters c;
+	struct ebtop_wait_state wait;
 };
 
 /* The same, in the per-tid hash used where task-local storage is missing
@@ -152,6 +197,24 @@ struct ebtop_disk_latency {
 	__u64 lat[EBTOP_LAT_BUCKETS];
 };
 
+/* EBTOP_REC_OFFCPU (ring buffer, `ebtop offcpu` only): a blocked interval of
+ * an asked-for process, at its wakeup. kstack: where it slept (taken at
+ * wakeup with bpf_get_task_stack); ustack: the user stack at switch-out,
+ * as far as frame pointers go. Frame counts, innermost first. */
+#define EBTOP_STACK_DEPTH 32
+struct ebtop_offcpu {
+	__u32 type;
+	__u32 tid;
+	__u32 pid;
+	__u32 cat;
+	__u64 block_ns;
+	__u32 kframes;
+	__u32 uframes;
+	char comm[EBTOP_COMM_LEN];
+	__u64 kstack[EBTOP_STACK_DEPTH];
+	__u64 ustack[EBTOP_STACK_DEPTH];
+};
+
 /* Per-CPU: which thread was switched in, when, and its runtime then. */
 struct ebtop_cpu_run {
 	__u32 tid;
@@ -174,6 +237,8 @@ EBTOP_ASSERT_SIZE(ebtop_fork, 48);
 EBTOP_ASSERT_SIZE(ebtop_owner, 16);
 EBTOP_ASSERT_SIZE(ebtop_cpu_run, 24);
 EBTOP_ASSERT_SIZE(ebtop_stats, 24);
+EBTOP_ASSERT_SIZE(ebtop_wait_counters, 80);
+EBTOP_ASSERT_SIZE(ebtop_offcpu, 48 + 2 * 8 * EBTOP_STACK_DEPTH);
 EBTOP_ASSERT_SIZE(ebtop_disk_latency, (4 + EBTOP_LAT_BUCKETS) * 8);
 _Static_assert(sizeof(struct ebtop_task) % 8 == 0, "ebtop_task: counter groups must stay 8-aligned");
 

@@ -10,6 +10,9 @@ import { configPath, loadConfig, saveConfig, type Config } from './config';
 import { onlineCpuCount } from './procfs';
 import { Session } from './session';
 import { checkTerminal } from './views/terminal';
+import { capture, folded, symbolize, topReport } from './offcpu';
+import { flameSvg } from './views/flame';
+import fs from 'node:fs';
 import { SUBSYSTEMS } from './subsystems';
 import { intervalJson } from './views/json';
 import { renderBatch } from './views/batch';
@@ -60,6 +63,19 @@ function sortKey(v: string): string {
   return v;
 }
 
+/** `ebtop offcpu`'s flags. */
+interface OffcpuFlags {
+  pid: Set<number>;
+  duration: number;
+  minBlock: number;
+  folded: boolean;
+  svg?: string;
+  top: number;
+}
+
+/** The subcommand the command line named, if any (commander calls its action during parse). */
+let subcommand: { name: 'offcpu'; flags: OffcpuFlags } | undefined;
+
 export function buildProgram(): Command {
   const program = new Command()
     .name('ebtop')
@@ -79,6 +95,21 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
   for (const s of SUBSYSTEMS) if (s.optional) program.option(`--no-${s.name}`, `switch the ${s.name} subsystem off: ${s.what}`);
+  // Options after `offcpu` are its own (its -p, -d), not the monitor's; without a
+  // subcommand the monitor runs (main() checks for stray arguments).
+  program.enablePositionalOptions().allowExcessArguments().action(() => {});
+  program
+    .command('offcpu')
+    .description('where the given processes wait, in depth: kernel (and user) stacks of their blocked intervals')
+    .requiredOption('-p, --pid <pids>', 'the processes to look at (comma-separated PIDs); nobody else\'s stacks are taken', pidList)
+    .option('-d, --duration <seconds>', 'how long to record', positive('duration'), 5)
+    .option('--min-block <ms>', 'record blocked intervals at least this long', positive('min-block'), 1)
+    .option('--top <count>', 'stacks shown per process', count, 5)
+    .option('--folded', 'print folded stacks (frame;frame;frame ns) for flame graph tools instead of the top stacks', false)
+    .option('--svg <file>', 'write a flame graph (SVG) to this file')
+    .action((flags: OffcpuFlags) => {
+      subcommand = { name: 'offcpu', flags };
+    });
   return program;
 }
 
@@ -167,7 +198,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     program.parse(argv);
     flags = program.opts<Flags>();
-    if (program.args.length) throw new UserError(`unexpected argument '${program.args[0]}'`);
+    if (!subcommand && program.args.length) throw new UserError(`unexpected argument '${program.args[0]}'`);
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return; // --help, --version
@@ -178,7 +209,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   const log = createLogger(flags.log);
   try {
-    if (flags.caps) printCaps(flags, log);
+    if (subcommand) await runOffcpu(subcommand.flags, log);
+    else if (flags.caps) printCaps(flags, log);
     else if (flags.json || flags.batch) runStream(flags, log);
     else {
       await runInteractive(program, flags, log);
@@ -191,6 +223,23 @@ export async function main(argv: string[]): Promise<void> {
     log.fatal({ err: e }, 'crash');
     throw e;
   }
+}
+
+async function runOffcpu(flags: OffcpuFlags, log: Logger): Promise<void> {
+  const pids = [...flags.pid];
+  const onRecording = () => process.stderr.write(`ebtop offcpu: recording PID ${pids.join(', ')} for ${flags.duration} s\n`);
+  const { records, users } = await capture({ pids, seconds: flags.duration, minBlockMs: flags.minBlock, log, onRecording });
+  const stacks = symbolize(records, users);
+  if (flags.svg) {
+    const title = `Off-CPU time of ${pids.join(', ')}: blocked intervals ≥ ${flags.minBlock} ms over ${flags.duration} s`;
+    try {
+      fs.writeFileSync(flags.svg, flameSvg(stacks, title));
+    } catch (e) {
+      throw new UserError(`cannot write ${flags.svg}: ${(e as Error).message}`);
+    }
+  }
+  if (flags.folded) process.stdout.write(folded(stacks));
+  else process.stdout.write(topReport(stacks, pids, flags.duration, flags.minBlock, flags.top));
 }
 
 function fail(message: string): never {

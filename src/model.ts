@@ -142,6 +142,8 @@ export interface ModelOptions {
 const THREAD_SLOTS = SCHEMA.groups.filter((g) => g.kind !== 'charge').reduce((n, g) => n + g.size, 0);
 const TASK_SLOTS = SCHEMA.taskSlots;
 const THREAD_GROUPS = SCHEMA.groups.filter((g) => g.kind === 'thread');
+/** Task groups with kernel state still open at a snapshot (GroupSpec.settle). */
+const SETTLE_GROUPS = SCHEMA.groups.filter((g) => g.kind === 'task' && g.settle);
 const ZERO = new Float64Array(TASK_SLOTS);
 /** Exited processes kept for charges that arrive after their exit (writeback): at most this many */
 const GONE_MAX = 8192;
@@ -284,6 +286,8 @@ interface Tick {
   lostThreads: number;
   /** scratch delta, reused for every thread */
   d: Float64Array;
+  /** scratch settled counters of one record (GroupSpec.settle) */
+  c: Float64Array;
   unattributed: Float64Array;
   /** MemTotal for MEM% (0: unknown) */
   memTotal: number;
@@ -309,11 +313,17 @@ export class Model {
   private readonly subsystems: Subsystem[];
   private readonly avail: ReadonlySet<string>;
   private readonly folders: { name: string; folder: Folder }[];
+  /** per 'thread' group: the row slots that partition it, where their group is available */
+  private readonly partitions = new Map<string, number[]>();
 
   constructor(private readonly opts: ModelOptions) {
     this.subsystems = opts.subsystems ?? SUBSYSTEMS;
     this.folders = this.subsystems.filter((s) => s.folder).map((s) => ({ name: s.name, folder: s.folder!() }));
-    this.avail = opts.avail ?? new Set([...SCHEMA.groups.map((g) => g.name), ...SCHEMA.groups.map((g) => g.source), ...this.subsystems.flatMap((s) => s.hooks.map((h) => h.source))]);
+    const shown = this.subsystems.flatMap((s) => s.groups);
+    this.avail = opts.avail ?? new Set([...shown.map((g) => g.name), ...shown.map((g) => g.source), ...this.subsystems.flatMap((s) => s.hooks.map((h) => h.source))]);
+    for (const g of SCHEMA.groups) {
+      if (g.partition && this.avail.has(g.name)) this.partitions.set(g.partition.of, g.partition.slots.map((s) => (g.at as Record<string, number>)[s]));
+    }
   }
 
   /**
@@ -355,6 +365,7 @@ export class Model {
       running: 0,
       lostThreads: 0,
       d: new Float64Array(THREAD_SLOTS),
+      c: new Float64Array(TASK_SLOTS),
       unattributed: new Float64Array(SCHEMA.slots),
       memTotal: s.mem?.totalBytes ?? 0,
     };
@@ -432,13 +443,20 @@ export class Model {
    * Add one thread's delta (rec - base; base null: unchanged since the last
    * snapshot, as most threads are) over the span it was alive, to its process.
    */
-  private account(t: Tick, rec: TaskRecord, base: Float64Array | null, aliveFrom: number, aliveTo: number, st: ThreadState, source: 'bpf' | 'proc'): void {
+  private account(t: Tick, rec: TaskRecord, c: Float64Array, base: Float64Array | null, aliveFrom: number, aliveTo: number, st: ThreadState, source: 'bpf' | 'proc'): void {
     const d = t.d;
-    const c = rec.c;
     if (base) for (let i = 0; i < TASK_SLOTS; i++) d[i] = Math.max(0, c[i] - base[i]);
     else d.fill(0, 0, TASK_SLOTS);
     const alive = Math.max(0, aliveTo - aliveFrom);
-    for (const g of THREAD_GROUPS) d[g.base] = g.perThread!(d, alive);
+    for (const g of THREAD_GROUPS) {
+      const parts = source === 'bpf' ? this.partitions.get(g.name) : undefined;
+      if (!parts) d[g.base] = g.perThread!(d, alive);
+      else {
+        let sum = 0;
+        for (const i of parts) sum += d[i];
+        d[g.base] = sum;
+      }
+    }
     const p = this.acc(t, rec.pid, rec.pstartNs, source);
     const v = p.v;
     for (let i = 0; i < THREAD_SLOTS; i++) v[i] += d[i];
@@ -480,12 +498,21 @@ export class Model {
     }
   }
 
+  /** A record's task slots, with state still open in the kernel settled as of atNs (t.c), or rec.c itself. */
+  private counters(t: Tick, rec: TaskRecord, atNs: number): Float64Array {
+    if (!SETTLE_GROUPS.length) return rec.c;
+    t.c.set(rec.c);
+    for (const g of SETTLE_GROUPS) g.settle!(t.c, atNs);
+    return t.c;
+  }
+
   private applyExit(t: Tick, ev: TaskRecord): void {
+    const c = this.counters(t, ev, ev.timeNs);
     const old = this.replacedLeaders.get(ev.tid);
     if (old && !(ev.flags & F_GROUP_DEAD)) {
       // the old leader of a process whose other thread exec'd, dying after that exec
       this.replacedLeaders.delete(ev.tid);
-      if (!t.baseline) this.account(t, ev, old.last, t.fromNs, Math.max(t.fromNs, ev.timeNs), old, 'bpf');
+      if (!t.baseline) this.account(t, ev, c, old.last, t.fromNs, Math.max(t.fromNs, ev.timeNs), old, 'bpf');
       return;
     }
     const st = this.threads.get(ev.tid);
@@ -496,7 +523,7 @@ export class Model {
     // A thread we never saw counts from zero only if it was born after the previous snapshot.
     if (!known && ev.startNs < t.fromNs) return;
     const from = known ? t.fromNs : Math.max(t.fromNs, ev.startNs);
-    this.account(t, ev, known ? st.last : ZERO, from, Math.max(from, ev.timeNs), known ? st : newThread(ev), 'bpf');
+    this.account(t, ev, c, known ? st.last : ZERO, from, Math.max(from, ev.timeNs), known ? st : newThread(ev, c), 'bpf');
     this.acc(t, ev.pid, ev.pstartNs, 'bpf').exits.push(ev);
   }
 
@@ -506,17 +533,18 @@ export class Model {
     let st = this.threads.get(rec.tid);
     if (st && st.startNs !== rec.startNs) st = undefined; // tid reused
     const bornInside = rec.startNs >= t.fromNs;
+    const c = this.counters(t, rec, t.toNs);
     if (st) {
-      const base = sameCounters(st.last, rec.c) ? null : st.last;
-      this.account(t, rec, base, t.fromNs, t.toNs, st, source);
-      if (base) for (let i = 0; i < TASK_SLOTS; i++) st.last[i] = Math.max(st.last[i], rec.c[i]);
+      const base = sameCounters(st.last, c) ? null : st.last;
+      this.account(t, rec, c, base, t.fromNs, t.toNs, st, source);
+      if (base) for (let i = 0; i < TASK_SLOTS; i++) st.last[i] = Math.max(st.last[i], c[i]);
       st.comm = rec.comm;
       st.pid = rec.pid;
     } else {
       // Unknown history (baseline, or missed by earlier snapshots): count from now.
-      st = newThread(rec);
+      st = newThread(rec, c);
       const counted = bornInside && !t.baseline;
-      this.account(t, rec, counted ? ZERO : null, counted ? rec.startNs : t.fromNs, t.toNs, st, source);
+      this.account(t, rec, c, counted ? ZERO : null, counted ? rec.startNs : t.fromNs, t.toNs, st, source);
       this.threads.set(rec.tid, st);
     }
     const p = this.acc(t, rec.pid, rec.pstartNs, source);
@@ -697,8 +725,8 @@ export class Model {
   }
 }
 
-function newThread(rec: TaskRecord): ThreadState {
-  return { pid: rec.pid, startNs: rec.startNs, last: rec.c.slice(0, TASK_SLOTS), comm: rec.comm, d: null, total: null, row: null };
+function newThread(rec: TaskRecord, c: Float64Array): ThreadState {
+  return { pid: rec.pid, startNs: rec.startNs, last: c.slice(0, TASK_SLOTS), comm: rec.comm, d: null, total: null, row: null };
 }
 
 function newProc(pid: number, startNs: number, source: 'bpf' | 'proc'): Proc {

@@ -4,10 +4,11 @@
 import { cpu } from './cpu';
 import { disk } from './disk';
 import { mem } from './mem';
+import { wait } from './wait';
 import { buildSchema } from './schema';
 import type { Subsystem } from './types';
 
-export const SUBSYSTEMS: Subsystem[] = [cpu, mem, disk];
+export const SUBSYSTEMS: Subsystem[] = [cpu, mem, disk, wait];
 
 export const SCHEMA = buildSchema(SUBSYSTEMS);
 

@@ -35,6 +35,20 @@ export interface GroupSpec<S extends string = string> {
   source: string;
   /** 'thread' groups: the value of each slot for one thread */
   perThread?: (d: Float64Array, aliveNs: number) => number;
+  /**
+   * 'task' groups holding state still open in the kernel (an interval begun
+   * but not ended): fold it into the counters as of `atNs`. `c` holds one
+   * record's task slots (the snapshot time for live threads, the exit time
+   * for exit records); settled values are what the model takes deltas of.
+   */
+  settle?: (c: Float64Array, atNs: number) => void;
+  /**
+   * 'task' groups whose slots split a 'thread' group's value exactly (the
+   * wait reasons split off-CPU time): where this group is available, a
+   * BPF-seen thread's value of that group is the sum of these slots instead
+   * of its perThread estimate.
+   */
+  partition?: { of: string; slots: readonly S[] };
 }
 
 /** A group after the schema placed it: `at.slot` is the slot's index in a row vector. */

@@ -29,6 +29,8 @@ describe('command-line errors', () => {
     const r = ebtop(['--help']);
     expect(r.stdout).toMatch(/--no-disk/);
   });
+  it('offcpu: rejects a missing -p', () => expectOneLineError(ebtop(['offcpu', '-d', '1']), /required option '-p, --pid <pids>'/));
+  it('offcpu: rejects a bad duration', () => expectOneLineError(ebtop(['offcpu', '-p', '1', '-d', '0']), /duration must be a positive number/));
   it('prints its version and exits 0', () => {
     const r = ebtop(['--version']);
     expect(r.code).toBe(0);
@@ -46,5 +48,8 @@ describe.skipIf(process.getuid?.() !== 0)('privilege errors', () => {
   it('a non-root user gets one line and exit 2', () => {
     const r = ebtop(['--json', '-n', '1'], { uid: 65534, gid: 65534 });
     expectOneLineError(r, /needs root or CAP_BPF\+CAP_PERFMON/);
+  });
+  it('offcpu: a PID that does not exist is one line and exit 2', () => {
+    expectOneLineError(ebtop(['offcpu', '-p', '2147483647', '-d', '1']), /no process with PID 2147483647/);
   });
 });

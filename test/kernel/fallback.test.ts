@@ -4,7 +4,8 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Collector } from '../../src/collector';
 import { Model } from '../../src/model';
-import { CPU } from '../../src/subsystems/cpu';
+import { CPU, OFFCPU } from '../../src/subsystems/cpu';
+import { WAIT } from '../../src/subsystems/wait';
 import { kernelSkipReason, relErr, run, WORKLOAD } from '../helpers/kernel';
 
 const skip = kernelSkipReason();
@@ -19,6 +20,8 @@ describe.skipIf(skip)('raw_tp fallback variants (kernel)', () => {
         'raw_tp/sched_process_fork',
         'raw_tp/block_bio_queue',
         'raw_tp/writeback_dirty_folio',
+        'raw_tp/sched_wakeup',
+        'raw_tp/sched_wakeup_new',
       ]);
       const model = new Model({ ncpu: 2 });
       model.update(c.sample());
@@ -34,6 +37,15 @@ describe.skipIf(skip)('raw_tp fallback variants (kernel)', () => {
       expect(iv.system.forks).toBeGreaterThanOrEqual(1);
       expect(iv.system.execs).toBeGreaterThanOrEqual(1);
       expect(relErr(oncpu, self)).toBeLessThan(0.01);
+
+      // wait, through the per-tid hash: a nanosleep loop of 300 ms waited for sleep
+      const sleeper = await run(WORKLOAD('waiter'), ['sleep', '0.3']);
+      const w = model.update(c.sample())!.processes.find((p) => p.pid === sleeper.pid)!;
+      const sleepNs = w.v[WAIT.at.sleep_ns];
+      console.log(`raw_tp: nanosleep loop slept ${(sleepNs / 1e6).toFixed(2)} ms of ${(w.v[OFFCPU.at.offcpu_ns] / 1e6).toFixed(2)} ms off-CPU`);
+      expect(w.exited).toBe(true);
+      expect(sleepNs / w.v[OFFCPU.at.offcpu_ns]).toBeGreaterThan(0.9);
+      expect(relErr(sleepNs, 0.3e9)).toBeLessThan(0.05);
     } finally {
       c.close();
     }

@@ -12,6 +12,9 @@ const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 const numOrNull = (v: unknown) => v === null || num(v);
 const str = (v: unknown) => typeof v === 'string';
 const bool = (v: unknown) => typeof v === 'boolean';
+const WAIT_KEYS = ['disk_ns', 'net_ns', 'lock_ns', 'sleep_ns', 'pipe_ns', 'poll_ns', 'other_ns'];
+/** the wait reasons: these keys in this order, integers */
+const waitOrNull = (v: unknown) => v === null || (typeof v === 'object' && Object.keys(v as object).join() === WAIT_KEYS.join() && Object.values(v as object).every(int));
 
 /** Every field of a process object and its type check, in output order. */
 const PROCESS: Record<string, (v: unknown) => boolean> = {
@@ -19,6 +22,7 @@ const PROCESS: Record<string, (v: unknown) => boolean> = {
   cpu_pct: num, oncpu_ns: int, runq_ns: int, offcpu_ns: int, nvcsw: int, nivcsw: int, migrations: int, slices: int,
   rss_bytes: int, mem_pct: num, cgroup: str,
   disk_read_bytes: intOrNull, disk_write_bytes: intOrNull, writeback_bytes: intOrNull, dirtied_bytes: intOrNull, disk_reads: intOrNull, disk_writes: intOrNull,
+  wait: waitOrNull, steal_ns: intOrNull,
   state: str, kthread: bool, source: str,
 };
 /** Every field of a threads_detail entry. */
@@ -26,6 +30,7 @@ const THREAD: Record<string, (v: unknown) => boolean> = {
   tid: int, comm: str, exited: bool,
   cpu_pct: num, oncpu_ns: int, runq_ns: int, offcpu_ns: int, nvcsw: int, nivcsw: int, migrations: int, slices: int,
   disk_read_bytes: intOrNull, disk_write_bytes: intOrNull, dirtied_bytes: intOrNull, disk_reads: intOrNull, disk_writes: intOrNull,
+  wait: waitOrNull, steal_ns: intOrNull,
 };
 const SYSTEM: Record<string, (v: unknown) => boolean> = {
   busy_ns: intOrNull, idle_ns: intOrNull, exited: int, bpf: (v) => v !== null && typeof v === 'object', forks: int, execs: int, lost_threads: int,
@@ -62,6 +67,7 @@ describe.skipIf(skip)('--json contract (kernel)', () => {
       for (const p of s.processes as unknown as Record<string, unknown>[]) {
         const { threads_detail: detail, ...rest } = p;
         checkShape(rest, PROCESS, `process ${p.pid}`, ['late']);
+        if (p.wait) expect(Object.values(p.wait as Record<string, number>).reduce((a, b) => a + b, 0), `wait of ${p.pid}`).toBe(p.offcpu_ns);
         expect(rest.late === undefined || rest.late === true).toBe(true);
         expect(p.exited ? int(p.exit_code) : p.exit_code === null).toBe(true);
         expect(Array.isArray(detail)).toBe(true);

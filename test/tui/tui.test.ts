@@ -25,11 +25,11 @@ describe.skipIf(why)('TUI in tmux', () => {
     expect(s).toMatch(/Overhead: ebtop \d+(\.\d+)?% \+ bpf \d+(\.\d+)?% cpu, \S+ runs, \d+ lost/);
     expect(s).toMatch(/Mem\[\|* *\S+\/\S+\]/);
     // every column, in order, under its title; sorted by CPU% (the default), biggest first
-    expect(titleRow(s)).toMatch(/PID USER\s+S\s+\S?CPU%\s+ONCPU\s+RUNQ\s+OFFCPU\s+CSW v\/iv\s+MIGR\s+THR CMD/);
+    expect(titleRow(s)).toMatch(/PID USER\s+S\s+\S?CPU%\s+ONCPU\s+RUNQ\s+OFFCPU\s+WAIT\s+CSW v\/iv\s+MIGR\s+THR CMD/);
     expect(titleRow(s)).toMatch(/[▼v]CPU%/);
     expect(sortedBy('CPU%')(s)).toBe(true);
-    // ebtop's own row: PID USER S CPU% ONCPU RUNQ OFFCPU CSW MIGR THR CMD
-    expect(s).toMatch(/^\s*\d+ \S+\s+[RSDI]\s+\d+(\.\d)?\s+\S+\s+\S+\s+\S+\s+\d+\S*\/\d+\S*\s+\d+\s+\d+ node \S*bin\/ebtop -d 0\.5/m);
+    // ebtop's own row: PID USER S CPU% ONCPU RUNQ OFFCPU WAIT CSW MIGR THR CMD
+    expect(s).toMatch(/^\s*\d+ \S+\s+[RSDI]\s+\d+(\.\d)?\s+\S+\s+\S+\s+\S+\s+([a-z]+ \d+(\.\d)?%|-)\s+\d+\S*\/\d+\S*\s+\d+\s+\d+ node \S*bin\/ebtop -d 0\.5/m);
 
     // '<' three times: CPU% -> S -> USER -> PID, ascending
     keys('main', '<', '<', '<');

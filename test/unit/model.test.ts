@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { F_GROUP_DEAD, F_KTHREAD, F_ZOMBIE, type RingRecord, type TaskRecord } from '../../src/abi';
 import { exitStatus, Model, stateLetter, type RawSample } from '../../src/model';
-import { SCHEMA } from '../../src/subsystems';
+import { SCHEMA, SUBSYSTEMS } from '../../src/subsystems';
 import { CPU, cpuPct, OFFCPU } from '../../src/subsystems/cpu';
 import type { Values } from '../../src/subsystems/types';
 import { WRITEBACK } from '../../src/subsystems/disk';
@@ -59,7 +59,10 @@ function writeback(pid: number, startNs: number, bytes: number): ChargeRecord {
   return { pid, startNs, v };
 }
 
-const model = (cumulative = false) => new Model({ ncpu: 2, cumulative, threads: true, userName: (u) => (u === 0 ? 'root' : `u${u}`), cmdline: () => ['prog', '--flag'] });
+// These records carry no wait counters: off-CPU time comes from the CPU
+// counters (with wait attached it is the sum of the wait reasons: wait.test.ts).
+const model = (cumulative = false) =>
+  new Model({ ncpu: 2, cumulative, threads: true, subsystems: SUBSYSTEMS.filter((s) => s.name !== 'wait'), userName: (u) => (u === 0 ? 'root' : `u${u}`), cmdline: () => ['prog', '--flag'] });
 
 describe('Model', () => {
   it('takes the first sample as a baseline and reports deltas after it', () => {

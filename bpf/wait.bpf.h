@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Wait subsystem, the parts the core's programs call inline: classify a
+ * blocked switch-out and open its interval (the one sched_switch program),
+ * open intervals for threads that were already blocked when ebtop attached
+ * (the task iterator), and host steal per thread. Closing happens at wakeup
+ * (bpf/wait.bpf.c). Everything is behind `wait_enabled`, a const set before
+ * load: with --no-wait the verifier prunes it and the switch costs nothing more.
+ *
+ * Rule table (measured on these machines, DESIGN.md "Off-CPU"), in order:
+ * kthread -> disk if in_iowait else other; D + iowait -> disk; D -> lock;
+ * futex -> lock; (clock_)nanosleep -> sleep; poll/select/epoll -> poll;
+ * read/write/recv/send/accept/connect family by the fd's type (FIFO, AF_UNIX
+ * -> pipe; AF_INET/6 -> net; regular file, block device -> disk); fsync
+ * family -> disk; anything else -> other.
+ */
+#ifndef EBTOP_WAIT_BPF_H
+#define EBTOP_WAIT_BPF_H
+
+#include "common.bpf.h"
+
+/* Set before load (src/subsystems/wait.ts): the wait hooks are attached. */
+extern const volatile __u32 wait_enabled;
+/* `ebtop offcpu` only: user stacks of the asked processes at switch-out. */
+extern const volatile __u32 offcpu_stacks;
+
+#define TASK_UNINTERRUPTIBLE_BIT 0x2
+#define S_IFMT 0170000
+#define S_IFSOCK 0140000
+#define S_IFREG 0100000
+#define S_IFBLK 0060000
+#define S_IFIFO 0010000
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+
+/* Per CPU: the host's steal clock of this CPU's run queue at the last switch. */
+struct wait_cpu {
+	__u64 steal_in;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wait_cpu);
+} wait_cpu SEC(".maps") __weak;
+
+/* `ebtop offcpu`: the processes (tgids) whose stacks are taken; nobody else's are. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u8);
+} offcpu_pids SEC(".maps") __weak;
+
+/* `ebtop offcpu`: a thread's user stack at its last blocked switch-out. */
+struct offcpu_ustack {
+	__u32 frames;
+	__u32 pad;
+	__u64 ips[EBTOP_STACK_DEPTH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct offcpu_ustack);
+} offcpu_ustack SEC(".maps") __weak;
+
+/* The wait slot of a category: the first EBTOP_WAIT_CATS members are the categories. */
+static __always_inline __u64 *wait_slot(struct ebtop_thread *th, __u32 cat)
+{
+	if (cat >= EBTOP_WAIT_CATS)
+		cat = EBTOP_WAIT_OTHER;
+	return &th->c.wait.disk_ns + cat;
+}
+
+#if defined(__TARGET_ARCH_x86)
+/* x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
+enum {
+	NR_read = 0, NR_write = 1, NR_poll = 7, NR_pread64 = 17, NR_pwrite64 = 18,
+	NR_readv = 19, NR_writev = 20, NR_select = 23, NR_msync = 26, NR_nanosleep = 35,
+	NR_sendfile = 40, NR_connect = 42, NR_accept = 43, NR_sendto = 44, NR_recvfrom = 45,
+	NR_sendmsg = 46, NR_recvmsg = 47, NR_fsync = 74, NR_fdatasync = 75, NR_sync = 162,
+	NR_futex = 202, NR_clock_nanosleep = 230, NR_epoll_wait = 232, NR_pselect6 = 270,
+	NR_ppoll = 271, NR_sync_file_range = 277, NR_epoll_pwait = 281, NR_accept4 = 288,
+	NR_preadv = 295, NR_pwritev = 296, NR_recvmmsg = 299, NR_syncfs = 306, NR_sendmmsg = 307,
+	NR_preadv2 = 327, NR_pwritev2 = 328, NR_epoll_pwait2 = 441, NR_futex_waitv = 449,
+};
+#define WAIT_SYSCALL_RULES 1
+#else
+#define WAIT_SYSCALL_RULES 0 /* other architectures: the state rules only (D, iowait) */
+#endif
+
+/* The category of waiting on a file, from its inode type (and a socket's family). */
+static __always_inline __u32 file_category(__u64 file)
+{
+	__u16 mode = BPF_CORE_READ((struct file *)file, f_inode, i_mode) & S_IFMT;
+	if (mode == S_IFIFO)
+		return EBTOP_WAIT_PIPE;
+	if (mode == S_IFREG || mode == S_IFBLK)
+		return EBTOP_WAIT_DISK;
+	if (mode != S_IFSOCK)
+		return EBTOP_WAIT_OTHER; /* tty, eventfd, timerfd, ... */
+	struct socket *sock = BPF_CORE_READ((struct file *)file, private_data);
+	__u16 family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+	if (family == AF_UNIX)
+		return EBTOP_WAIT_PIPE;
+	if (family == AF_INET || family == AF_INET6)
+		return EBTOP_WAIT_NET;
+	return EBTOP_WAIT_OTHER;
+}
+
+/* The category of a blocking call on fd: cached per thread by (fd, file). */
+static __always_inline __u32 fd_category(struct task_struct *t, long fd, struct ebtop_wait_state *ws)
+{
+	struct fdtable *fdt = t->files->fdt;
+	if (!fdt || fd < 0 || fd >= fdt->max_fds)
+		return EBTOP_WAIT_OTHER;
+	__u64 file = 0;
+	/* fdt->fd is an array of pointers: a scalar to the verifier, read by helper */
+	bpf_probe_read_kernel(&file, sizeof(file), (void *)((unsigned long)fdt->fd + fd * sizeof(void *)));
+	if (!file)
+		return EBTOP_WAIT_OTHER;
+	if (ws->file == file && ws->fd == fd)
+		return ws->cat;
+	__u32 cat = file_category(file);
+	ws->file = file;
+	ws->fd = fd;
+	ws->cat = cat;
+	return cat;
+}
+
+/*
+ * Why t (blocked, in `state`) waits. t is a BTF pointer (the current task at
+ * switch-out, the iterated task in the iterator): its fields are read with
+ * plain loads, the syscall and its first argument from its saved user regs.
+ */
+static __always_inline __u32 wait_classify(struct task_struct *t, __u32 state, struct ebtop_wait_state *ws)
+{
+	bool iowait = BPF_CORE_READ_BITFIELD(t, in_iowait);
+	if (t->flags & PF_KTHREAD)
+		return iowait ? EBTOP_WAIT_DISK : EBTOP_WAIT_OTHER; /* their pt_regs are zero */
+	if (state & TASK_UNINTERRUPTIBLE_BIT)
+		return iowait ? EBTOP_WAIT_DISK : EBTOP_WAIT_LOCK; /* kernel mutex, rwsem, completion */
+#if WAIT_SYSCALL_RULES
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	if (!regs)
+		return EBTOP_WAIT_OTHER;
+	long nr = regs->orig_ax;
+	switch (nr) {
+	case NR_futex:
+	case NR_futex_waitv:
+		return EBTOP_WAIT_LOCK;
+	case NR_nanosleep:
+	case NR_clock_nanosleep:
+		return EBTOP_WAIT_SLEEP;
+	case NR_poll:
+	case NR_select:
+	case NR_pselect6:
+	case NR_ppoll:
+	case NR_epoll_wait:
+	case NR_epoll_pwait:
+	case NR_epoll_pwait2:
+		return EBTOP_WAIT_POLL;
+	case NR_read: case NR_write: case NR_pread64: case NR_pwrite64: case NR_readv: case NR_writev:
+	case NR_preadv: case NR_pwritev: case NR_preadv2: case NR_pwritev2: case NR_sendfile:
+	case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_recvfrom:
+	case NR_sendmsg: case NR_recvmsg: case NR_recvmmsg: case NR_sendmmsg:
+		return fd_category(t, (long)regs->di, ws);
+	case NR_fsync:
+	case NR_fdatasync:
+	case NR_sync:
+	case NR_syncfs:
+	case NR_sync_file_range:
+	case NR_msync:
+		return EBTOP_WAIT_DISK;
+	}
+#endif
+	return EBTOP_WAIT_OTHER;
+}
+
+/* The run queue of the CPU t is on (t: a BTF pointer); NULL without group scheduling. */
+static __always_inline struct rq *task_rq_btf(struct task_struct *t)
+{
+	if (!bpf_core_field_exists(struct cfs_rq, rq))
+		return NULL;
+	struct cfs_rq *cfs = t->se.cfs_rq;
+	return cfs ? cfs->rq : NULL;
+}
+
+/* Host steal so far on a run queue (0 without PARAVIRT_TIME_ACCOUNTING). */
+static __always_inline __u64 rq_steal(struct rq *rq)
+{
+	if (!rq || !bpf_core_field_exists(struct rq, prev_steal_time_rq))
+		return 0;
+	return rq->prev_steal_time_rq;
+}
+
+/* A run queue's clock as of its last update (rq->clock, sched_clock based). */
+static __always_inline __u64 rq_clock_btf(struct rq *rq)
+{
+	return rq ? rq->clock : 0;
+}
+
+/*
+ * Close th's open interval: on the run-queue clock when both ends have it
+ * (end_clk: the waking run queue's clock, just updated by the wakeup; the
+ * start is the clock at which the scheduler ended the thread's on-CPU time,
+ * so waits tile exactly with on-CPU and run-queue time: ktime at the
+ * tracepoint is later by the pick of the next task, ~1 us, which a thread
+ * blocking 20,000 times a second would lose); else on ktime (`end`).
+ */
+static __always_inline void wait_close(struct ebtop_thread *th, __u64 end, __u64 end_clk)
+{
+	__u64 since = th->c.wait.open_since_ns;
+	if (!since)
+		return;
+	__u32 cat = th->c.wait.open_cat;
+	__u64 since_clk = th->wait.since_clk;
+	/* cleared first: a snapshot read in between misses the interval once
+	 * (the next one has it) rather than counting it twice */
+	th->c.wait.open_since_ns = 0;
+	th->c.wait.open_cat = 0;
+	th->wait.since_clk = 0;
+	if (since_clk && end_clk > since_clk)
+		*wait_slot(th, cat) += end_clk - since_clk;
+	else if (end > since)
+		*wait_slot(th, cat) += end - since;
+}
+
+/* Open a blocked interval for th at `now` (ktime) and `clk` (run-queue clock, 0: unknown). */
+static __always_inline void wait_open(struct ebtop_thread *th, __u32 cat, __u64 now, __u64 clk)
+{
+	th->wait.since_clk = clk;
+	th->c.wait.open_cat = cat;
+	th->c.wait.open_since_ns = now;
+}
+
+/* `ebtop offcpu`: the user stack of an asked process's thread, at its blocked switch-out. */
+static __always_inline void offcpu_user_stack(void *ctx, struct task_struct *cur)
+{
+	__u32 tgid = cur->tgid;
+	if (!bpf_map_lookup_elem(&offcpu_pids, &tgid))
+		return;
+	struct offcpu_ustack *us = bpf_task_storage_get(&offcpu_ustack, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!us)
+		return;
+	long n = bpf_get_stack(ctx, us->ips, sizeof(us->ips), BPF_F_USER_STACK);
+	us->frames = n > 0 ? n / sizeof(__u64) : 0;
+}
+
+/*
+ * The switch-out part, called by the one sched_switch program before it
+ * records the next thread's switch-in. `in_ns`: when prev was switched in
+ * (0: unknown); `cur`: prev as a BTF pointer.
+ */
+static __always_inline void wait_switch(void *ctx, struct task_struct *prev, struct task_struct *cur, bool preempt,
+					__u32 prev_state, __u32 prev_tid, bool prev_ran, __u64 in_ns, __u64 now)
+{
+	/* Steal: the growth of this CPU's steal clock while prev ran. */
+	__u64 stolen = 0;
+	__u32 zero = 0;
+	struct wait_cpu *wc = bpf_map_lookup_elem(&wait_cpu, &zero);
+	struct rq *rq = task_rq_btf(cur);
+	if (wc) {
+		__u64 steal = rq_steal(rq);
+		if (prev_ran && wc->steal_in && steal > wc->steal_in)
+			stolen = steal - wc->steal_in;
+		wc->steal_in = steal;
+	}
+	if (!prev_tid)
+		return; /* the idle task */
+
+	bool blocked = !preempt && prev_state && !(prev_state & TASK_DEAD_STATE);
+	if (!blocked && !stolen && !(prev_state & TASK_DEAD_STATE))
+		return; /* a preemption: nothing to record (the common cheap path) */
+
+	struct ebtop_thread *th = thread_get(prev, blocked || stolen);
+	if (!th)
+		return;
+	th->c.wait.steal_ns += stolen;
+	/* Still open: its wakeup was not seen (a missed event). Fallback: it
+	 * ended when this run began. */
+	if (th->c.wait.open_since_ns)
+		wait_close(th, prev_ran && in_ns ? in_ns : now, 0);
+	if (!blocked)
+		return; /* TASK_DEAD: the exit record carries the closed counters */
+	wait_open(th, wait_classify(cur, prev_state, &th->wait), now, rq_clock_btf(rq));
+	if (offcpu_stacks)
+		offcpu_user_stack(ctx, cur);
+}
+
+/*
+ * The iterator's part: a thread blocked since before ebtop attached has no
+ * open interval; open one now, classified from where it sleeps, so its
+ * off-CPU time is counted from here on. Returns the thread's state (created).
+ */
+static __always_inline struct ebtop_thread *wait_iter(struct task_struct *t, struct ebtop_thread *th, __u32 state, __u64 now)
+{
+	if (th && th->c.wait.open_since_ns)
+		return th;
+	if (!state || (state & TASK_DEAD_STATE) || t->exit_state || t->on_cpu)
+		return th;
+	if (!th)
+		th = thread_get(t, true);
+	if (th && !th->c.wait.open_since_ns)
+		wait_open(th, wait_classify(t, state, &th->wait), now, 0);
+	return th;
+}
+
+#endif
