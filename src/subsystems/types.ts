@@ -86,6 +86,8 @@ export interface Column {
   text(r: RowLike): string;
   /** the sort key */
   value(r: RowLike): number | string;
+  /** pure: whether the cell deserves attention in this interval (the TUI colours it) */
+  highlight?(r: RowLike, iv: Interval): boolean;
 }
 
 export interface JsonField {
