@@ -36,6 +36,8 @@ class Sampler {
 }
 
 const v = (r: ProcessRow, i: number) => r.v[i];
+/** Copies of rows: the model reuses its row objects from one interval to the next. */
+const keep = (rows: ProcessRow[]): ProcessRow[] => rows.map((r) => ({ ...r, v: r.v.slice() }));
 const ioBytes = (r: ProcessRow) => v(r, DISK.at.read_bytes) + v(r, DISK.at.write_bytes);
 
 /** The root file system's disk, as /sys/block names it (vda here). */
@@ -116,6 +118,109 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
       expect(lat.p99Ns).toBeLessThanOrEqual(lat.maxNs);
       expect(lat.p99Ns).toBeLessThanOrEqual(fioP99);
       expect(lat.p99Ns).toBeGreaterThanOrEqual(fioP99 / 2);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('fio io_uring: bytes on the fio job process, its io_uring workers included (same tgid)', async () => {
+    const s = new Sampler();
+    try {
+      const file = path.join(dir, 'uring.dat');
+      // force_async: every request goes through an iou-wrk worker thread of the job process
+      const w = await fio(['--name=u', '--rw=write', '--bs=1M', '--size=64M', `--filename=${file}`, '--direct=1', '--ioengine=io_uring', '--iodepth=4', '--force_async=1']);
+      const iv = s.sample();
+      const row = fioJob(iv, w.pid);
+      const workers = row.threadsDetail.filter((t) => t.comm.startsWith('iou-'));
+      const workerBytes = workers.reduce((n, t) => n + t.v[DISK.at.write_bytes], 0);
+      console.log(`fio io_uring: job ${row.pid} wrote ${v(row, DISK.at.write_bytes)} B in ${v(row, DISK.at.writes)} bios (fio ${w.job.write.io_bytes} / ${w.job.write.total_ios}); ${workers.length} io_uring workers of it submitted ${workerBytes} B`);
+      expect(relErr(v(row, DISK.at.write_bytes), w.job.write.io_bytes)).toBeLessThan(0.001);
+      expect(relErr(v(row, DISK.at.writes), w.job.write.total_ios)).toBeLessThan(0.001);
+      // the workers did submit, and no other process got their bytes
+      expect(workerBytes).toBeGreaterThan(0);
+      expect(iv.processes.filter((p) => p.comm.startsWith('iou-')).length).toBe(0);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('a 60 ms process reading 8 MiB with O_DIRECT: its exit interval has the bytes, equal to wait4() ru_inblock x 512', async () => {
+    const file = path.join(dir, 'dio.dat');
+    execFileSync('dd', ['if=/dev/urandom', `of=${file}`, 'bs=1M', 'count=8', 'conv=fsync', 'status=none']);
+    // once before: its executable and libraries come from the page cache when it counts
+    await run(WORKLOAD('dioread'), [file, '0', '0']);
+    const s = new Sampler();
+    try {
+      const r = await run(WORKLOAD('ioreap'), [WORKLOAD('dioread'), file, String(8 * MiB), '60']);
+      const rep = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('{"pid"'))!) as { pid: number; status: number; inblock: number };
+      const iv = s.sample();
+      const row = iv.processes.find((p) => p.pid === rep.pid)!;
+      console.log(`dioread ${rep.pid}: ebtop ${v(row, DISK.at.read_bytes)} B read, exited ${row.exited}; wait4 ru_inblock ${rep.inblock} x 512 = ${rep.inblock * 512} B`);
+      expect(rep.status).toBe(0);
+      expect(row.exited).toBe(true);
+      expect(v(row, DISK.at.read_bytes)).toBe(8 * MiB);
+      expect(v(row, DISK.at.read_bytes)).toBe(rep.inblock * 512);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('buffered dd of 64 MiB that exits before sync runs elsewhere: dirtied = wait4() ru_oublock x 512; the writeback comes back to dd as late rows', async () => {
+    const s = new Sampler();
+    try {
+      const file = path.join(dir, 'dd.dat');
+      const r = await run(WORKLOAD('ioreap'), ['dd', 'if=/dev/zero', `of=${file}`, 'bs=1M', 'count=64', 'status=none']);
+      const rep = JSON.parse(r.stdout.trim()) as { pid: number; status: number; oublock: number };
+      const iv1 = s.sample();
+      const rows = keep(iv1.processes.filter((p) => p.pid === rep.pid));
+      const flushers = keep(iv1.processes.filter((p) => p.kthread && p.comm.startsWith('kworker')));
+      let unattributed = iv1.system.unattributed[WRITEBACK.at.writeback_bytes];
+      execFileSync('sync');
+      const iv2 = s.sample();
+      rows.push(...keep(iv2.processes.filter((p) => p.pid === rep.pid)));
+      flushers.push(...keep(iv2.processes.filter((p) => p.kthread && p.comm.startsWith('kworker'))));
+      unattributed += iv2.system.unattributed[WRITEBACK.at.writeback_bytes];
+      const dirtied = rows.reduce((n, p) => n + v(p, DISK.at.dirtied_bytes), 0);
+      const charged = rows.reduce((n, p) => n + v(p, DISK.at.write_bytes) + v(p, WRITEBACK.at.writeback_bytes), 0);
+      const flusherBytes = flushers.reduce((n, p) => n + v(p, DISK.at.write_bytes), 0);
+      console.log(
+        `dd ${rep.pid}: dirtied ${dirtied} B (wait4 ru_oublock x 512 = ${rep.oublock * 512}); charged ${charged} B = ${((charged / (64 * MiB)) * 100).toFixed(2)}% of 64 MiB over ${rows.length} rows ` +
+          `(late: ${rows.filter((p) => p.late).length}); kworkers wrote ${flusherBytes} B; unattributed ${unattributed} B`,
+      );
+      expect(rep.status).toBe(0);
+      expect(dirtied).toBe(rep.oublock * 512);
+      expect(charged).toBeGreaterThanOrEqual(0.95 * 64 * MiB);
+      expect(charged).toBeLessThanOrEqual(1.005 * 64 * MiB);
+      expect(rows.some((p) => p.late && p.exited)).toBe(true);
+      expect(flusherBytes).toBeLessThanOrEqual(0.05 * 64 * MiB);
+      // the JSON view says so too
+      const late = iv2.processes.find((p) => p.pid === rep.pid && p.late)!;
+      const j = JSON.parse(intervalJson(iv2, [late], { threads: false })).processes[0];
+      expect([j.late, j.exited, j.writeback_bytes]).toEqual([true, true, v(late, WRITEBACK.at.writeback_bytes)]);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('cold read after drop_caches misses the page cache, the warm re-read hits it; fs bytes are the file\'s', async () => {
+    const file = path.join(dir, 'cache.dat');
+    execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', 'count=64', 'conv=fsync', 'status=none']);
+    const s = new Sampler();
+    try {
+      const read = async () => {
+        const r = await run('dd', [`if=${file}`, 'of=/dev/null', 'bs=1M', 'status=none']);
+        return s.sample().processes.find((p) => p.pid === r.pid)!;
+      };
+      fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
+      s.sample();
+      const cold = await read();
+      const warm = await read();
+      const show = (p: ProcessRow) => `fs ${v(p, DISK.at.fs_read_bytes)} B, block ${v(p, DISK.at.read_bytes)} B, hit ${cacheHitPct(p)?.toFixed(2)}%`;
+      console.log(`cache: cold ${show(cold)}; warm ${show(warm)}`);
+      expect(cacheHitPct(cold)).toBeLessThanOrEqual(5);
+      expect(cacheHitPct(warm)).toBeGreaterThanOrEqual(99);
+      expect(relErr(v(cold, DISK.at.fs_read_bytes), 64 * MiB)).toBeLessThan(0.01);
+      expect(relErr(v(warm, DISK.at.fs_read_bytes), 64 * MiB)).toBeLessThan(0.01);
     } finally {
       s.close();
     }
