@@ -425,6 +425,7 @@ export const disk: Subsystem = {
       what: 'request start and its owner (the submitter)',
       variants: [
         { program: 'io_start_btf', hook: 'tp_btf/block_io_start', needsType: NO_IO_START },
+        // the raw_tp variants of the 6.5 pair still need its BTF type: it tells the pair exists
         { program: 'io_start_raw', hook: 'raw_tp/block_io_start', needsType: NO_IO_START, needsRawTp: true },
         { program: 'rq_insert_btf', hook: 'tp_btf/block_rq_insert', needsType: 'btf_trace_block_rq_insert' },
         { program: 'rq_insert_raw', hook: 'raw_tp/block_rq_insert', needsRawTp: true },
@@ -456,7 +457,7 @@ export const disk: Subsystem = {
       what: 'buffered reads served through the page cache, per thread (page granular; not mmap faults, not direct I/O)',
       variants: [
         { program: 'get_pages_btf', hook: 'tp_btf/mm_filemap_get_pages', needsType: 'btf_trace_mm_filemap_get_pages' },
-        { program: 'get_pages_raw', hook: 'raw_tp/mm_filemap_get_pages', needsType: 'btf_trace_mm_filemap_get_pages', needsRawTp: true, consts: RAW },
+        { program: 'get_pages_raw', hook: 'raw_tp/mm_filemap_get_pages', needsRawTp: true, consts: RAW },
       ],
     },
     ...(['ext4_da_write_end', 'ext4_write_end', 'ext4_journalled_write_end'] as const).map((tp) => {
@@ -466,7 +467,7 @@ export const disk: Subsystem = {
         what: `bytes copied into the page cache by buffered writes, per thread (ext4 ${tp.slice(5).replace(/_/g, ' ')})`,
         variants: [
           { program: `${prog}_btf`, hook: `tp_btf/${tp}`, needsType: `btf_trace_${tp}` },
-          { program: `${prog}_raw`, hook: `raw_tp/${tp}`, needsType: `btf_trace_${tp}`, needsRawTp: true, consts: RAW },
+          { program: `${prog}_raw`, hook: `raw_tp/${tp}`, needsRawTp: true, consts: RAW },
         ],
       };
     }),

@@ -225,4 +225,123 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
       s.close();
     }
   });
+
+  it('reconciles: per-device totals = sum over processes + unattributed, exactly; and /sys/block stat sectors within 1% over a busy 5 s window', async () => {
+    const dev = rootDisk();
+    const s = new Sampler();
+    try {
+      /** An interval whose sample call saw the disk idle throughout (nothing in flight, nothing completed). */
+      const quietSample = async () => {
+        for (let i = 0; i < 50; i++) {
+          const a = blockStat(dev);
+          const iv = s.sample();
+          const b = blockStat(dev);
+          if (a.inflight === 0 && b.inflight === 0 && a.reads === b.reads && a.writes === b.writes) return { iv, stat: b };
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        throw new Error(`${dev} never quiet`);
+      };
+      const start = await quietSample();
+      const file = path.join(dir, 'busy.dat');
+      const busy = Promise.all([
+        fio(['--name=busy', '--rw=randrw', '--bs=16k', '--size=32M', `--filename=${file}`, '--direct=1', '--ioengine=psync', '--time_based', '--runtime=4']),
+        run('sh', ['-c', `dd if=/dev/zero of=${path.join(dir, 'busy2.dat')} bs=1M count=32 status=none && sync`]),
+      ]);
+      const ivs: { dev: number; procs: number; unattributed: number; vda: number }[] = [];
+      const account = (iv: Interval) => {
+        const d = (iv.ext.disk as DiskSystem).devices;
+        const procs = iv.processes.reduce((n, p) => n + ioBytes(p) + v(p, WRITEBACK.at.writeback_bytes), 0);
+        const devs = d.reduce((n, x) => n + x.readBytes + x.writeBytes - x.remappedBytes, 0);
+        const own = d.find((x) => x.name === dev);
+        ivs.push({ dev: devs, procs, unattributed: iv.system.unattributed[WRITEBACK.at.writeback_bytes], vda: own ? own.readBytes + own.writeBytes : 0 });
+      };
+      let done = false;
+      void busy.then(() => (done = true));
+      while (!done) {
+        await new Promise((r) => setTimeout(r, 500));
+        account(s.sample());
+      }
+      await busy;
+      execFileSync('sync');
+      const end = await quietSample();
+      account(end.iv);
+      const sum = (f: (x: (typeof ivs)[number]) => number) => ivs.reduce((n, x) => n + f(x), 0);
+      const statBytes = (end.stat.readSectors + end.stat.writeSectors - start.stat.readSectors - start.stat.writeSectors) * 512;
+      console.log(
+        `reconcile over ${ivs.length} intervals: devices ${sum((x) => x.dev)} B, processes ${sum((x) => x.procs)} B + unattributed ${sum((x) => x.unattributed)} B; ` +
+          `per interval off by ${ivs.map((x) => x.dev - x.procs - x.unattributed).join(', ')} B; ${dev}: ebtop ${sum((x) => x.vda)} B, /sys/block stat ${statBytes} B (${((relErr(sum((x) => x.vda), statBytes)) * 100).toFixed(3)}%)`,
+      );
+      expect(sum((x) => x.dev)).toBeGreaterThan(64 * MiB);
+      expect(sum((x) => x.dev)).toBe(sum((x) => x.procs) + sum((x) => x.unattributed));
+      expect(relErr(sum((x) => x.vda), statBytes)).toBeLessThan(0.01);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('a file system on a loop device written with O_DIRECT: the writer is counted once, each device once', async () => {
+    const back = path.join(dir, 'loop.img');
+    const mnt = path.join(dir, 'mnt');
+    fs.writeFileSync(back, '');
+    fs.truncateSync(back, 64 * MiB);
+    fs.mkdirSync(mnt);
+    // direct I/O on the backing file: the loop worker's bios carry the writer's own pages
+    const loop = execFileSync('losetup', ['--direct-io=on', '--find', '--show', back], { encoding: 'utf8' }).trim();
+    let mounted = false;
+    try {
+      execFileSync('mkfs.ext4', ['-q', loop]);
+      execFileSync('mount', [loop, mnt]);
+      mounted = true;
+      execFileSync('sync');
+      const s = new Sampler();
+      try {
+        const r = await run('dd', ['if=/dev/zero', `of=${path.join(mnt, 'f')}`, 'bs=1M', 'count=8', 'oflag=direct', 'status=none']);
+        await new Promise((res) => setTimeout(res, 300));
+        const iv = s.sample();
+        const row = iv.processes.find((p) => p.pid === r.pid)!;
+        const devs = (iv.ext.disk as DiskSystem).devices;
+        const lo = devs.find((d) => d.name === path.basename(loop))!;
+        const root = devs.find((d) => d.name === rootDisk());
+        console.log(`loop: dd ${v(row, DISK.at.write_bytes)} B written; ${lo.name} ${lo.writeBytes} B, ${root?.name} ${root?.writeBytes} B; others over 4 MiB: ${iv.processes.filter((p) => p.pid !== r.pid && v(p, DISK.at.write_bytes) > 4 * MiB).map((p) => `${p.comm} ${v(p, DISK.at.write_bytes)}`).join(', ')}`);
+        expect(r.code).toBe(0);
+        expect(v(row, DISK.at.write_bytes)).toBe(8 * MiB);
+        expect(v(row, DISK.at.writes)).toBe(8);
+        expect(lo.writeBytes).toBeGreaterThanOrEqual(8 * MiB);
+        expect(lo.writeBytes).toBeLessThan(9 * MiB);
+        expect(root!.writeBytes).toBeGreaterThanOrEqual(8 * MiB);
+      } finally {
+        s.close();
+      }
+    } finally {
+      if (mounted) execFileSync('umount', [mnt]);
+      execFileSync('losetup', ['-d', loop]);
+    }
+  });
+
+  const FALLBACKS: [string, Partial<Features>, string[]][] = [
+    ['pre-6.5 tp_btf: block_rq_insert/issue/complete', { hasType: (n) => n !== 'btf_trace_block_io_start' && n !== 'btf_trace_block_io_done' }, ['tp_btf/block_rq_insert fallback', 'tp_btf/block_rq_issue attached', 'tp_btf/block_rq_complete fallback']],
+    ['raw_tp everywhere (per-thread state in the tid hash)', { hasType: (n) => !n.startsWith('btf_trace_') }, ['raw_tp/block_rq_insert fallback', 'raw_tp/block_rq_issue fallback', 'raw_tp/block_rq_complete fallback']],
+  ];
+  for (const [label, features, hooks] of FALLBACKS) {
+    it(`the forced fallback (${label}) counts fio's bytes, bios and latencies, and fs reads`, async () => {
+      const s = new Sampler(features);
+      try {
+        expect(s.c.sources.filter((x) => x.source === 'disk.lat').map((x) => `${x.hook} ${x.state}`)).toEqual(hooks);
+        const file = path.join(dir, 'fallback.dat');
+        const w = await fio(['--name=f', '--rw=randwrite', '--bs=4k', '--size=8M', `--filename=${file}`, '--direct=1', '--ioengine=psync']);
+        const row = fioJob(s.sample(), w.pid);
+        const lat = rowLatency(row);
+        const cat = await run('dd', [`if=${file}`, 'of=/dev/null', 'bs=1M', 'status=none']);
+        const reader = s.sample().processes.find((p) => p.pid === cat.pid)!;
+        console.log(`fallback ${label}: fio wrote ${v(row, DISK.at.write_bytes)} B / ${v(row, DISK.at.writes)} bios (fio ${w.job.write.io_bytes} / ${w.job.write.total_ios}); ${lat?.count} latencies, avg ${lat?.avgNs} ns; dd read ${v(reader, DISK.at.fs_read_bytes)} B through the page cache`);
+        expect(relErr(v(row, DISK.at.write_bytes), w.job.write.io_bytes)).toBeLessThan(0.001);
+        expect(relErr(v(row, DISK.at.writes), w.job.write.total_ios)).toBeLessThan(0.001);
+        expect(lat!.count).toBe(w.job.write.total_ios);
+        // the file, and the few pages the dynamic loader read()s from its libraries
+        expect(relErr(v(reader, DISK.at.fs_read_bytes), 8 * MiB)).toBeLessThan(0.01);
+      } finally {
+        s.close();
+      }
+    });
+  }
 });
