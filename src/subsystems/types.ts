@@ -168,12 +168,23 @@ export interface MapSize {
   entries(m: Machine, consts: Record<string, number>): number;
 }
 
+/** A part of a subsystem that can be switched off alone (--no-<flag>): hooks whose cost is not negligible. */
+export interface Switch {
+  flag: string;
+  /** one line for --help */
+  what: string;
+  /** the hook sources it switches off */
+  sources: string[];
+}
+
 export interface Subsystem {
   name: string;
   /** one line for --help's --no-<name> */
   what: string;
   /** false: part of the core, cannot be switched off */
   optional: boolean;
+  /** parts that can be switched off alone */
+  switches?: Switch[];
   hooks: HookSpec[];
   /** its bounded maps' sizes (a full map counts what it refused in system.bpf.lost) */
   maps?: MapSize[];

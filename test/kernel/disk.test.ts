@@ -10,7 +10,8 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector } from '../../src/collector';
 import { Model, type Interval, type ProcessRow } from '../../src/model';
-import { DISK, LATENCY, WRITEBACK, cacheHitPct, rowLatency, seqPct, type DiskSystem } from '../../src/subsystems/disk';
+import { DISK, disk, WRITEBACK, cacheHitPct, rowLatency, seqPct, type DiskSystem } from '../../src/subsystems/disk';
+import type { BpfObject, Native } from '../../src/native';
 import type { Features } from '../../src/probe';
 import { intervalJson } from '../../src/views/json';
 import { kernelSkipReason, relErr, run, WORKLOAD } from '../helpers/kernel';
@@ -344,4 +345,41 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
       }
     });
   }
+
+  it('costs: BPF run time per event of each disk program under fio, and the fs hook per cached read()', async () => {
+    const s = new Sampler();
+    try {
+      const { native, obj } = s.c as unknown as { native: Native; obj: BpfObject };
+      const stats = () => new Map(native.progStats(obj).map((p) => [p.name, { ns: Number(p.runTimeNs), n: Number(p.runCount) }]));
+      const delta = (a: ReturnType<typeof stats>, b: ReturnType<typeof stats>) =>
+        [...b].filter(([name]) => DISK_PROGRAMS.has(name)).map(([name, x]) => ({ name, n: x.n - (a.get(name)?.n ?? 0), ns: x.ns - (a.get(name)?.ns ?? 0) })).filter((x) => x.n > 0);
+      const file = path.join(dir, 'cost.dat');
+      const t0 = stats();
+      const w = await fio(['--name=c', '--rw=randrw', '--bs=4k', '--size=16M', `--filename=${file}`, '--direct=1', '--ioengine=psync']);
+      const t1 = stats();
+      const fioCost = delta(t0, t1);
+      const ios = w.job.read.total_ios + w.job.write.total_ios;
+      console.log(`costs under fio (${ios} I/Os): ${fioCost.map((x) => `${x.name} ${(x.ns / x.n).toFixed(0)} ns x ${x.n}`).join(', ')}`);
+      const bio = fioCost.find((x) => x.name === 'bio_queue_btf')!;
+      const done = fioCost.find((x) => x.name === 'io_done_btf')!;
+      // every one of fio's bios and requests ran the programs (other processes' too: at least)
+      expect(bio.n).toBeGreaterThanOrEqual(ios);
+      expect(done.n).toBeGreaterThanOrEqual(ios);
+      // cached 4 KiB reads: one read() = one mm_filemap_get_pages
+      execFileSync('dd', [`if=${file}`, 'of=/dev/null', 'bs=1M', 'status=none']);
+      const reads = 4096;
+      const t2 = stats();
+      const r = await run('dd', [`if=${file}`, 'of=/dev/null', 'bs=4k', `count=${reads}`, 'status=none']);
+      const t3 = stats();
+      const fsCost = delta(t2, t3).find((x) => x.name === 'get_pages_btf')!;
+      console.log(`fs hook: ${fsCost.n} events for ${reads} cached read()s, ${(fsCost.ns / fsCost.n).toFixed(0)} ns each: ${(fsCost.ns / reads).toFixed(0)} ns added per read()`);
+      expect(r.code).toBe(0);
+      expect(fsCost.n).toBeGreaterThanOrEqual(reads);
+      expect(fsCost.n).toBeLessThan(reads * 1.05);
+    } finally {
+      s.close();
+    }
+  });
 });
+
+const DISK_PROGRAMS = new Set(disk.hooks.flatMap((h) => h.variants.map((x) => x.program)));
