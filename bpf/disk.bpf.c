@@ -86,6 +86,7 @@ struct {
  * slot; the request pointer tells them apart (a lost slot is counted). */
 struct req_slot {
 	__u64 rq;
+	__u64 born; /* rq->start_time_ns */
 	__u64 start_ns;
 	struct ebtop_owner owner;
 };
@@ -322,8 +323,10 @@ static __always_inline bool data_request(struct request *rq)
 	return op == REQ_OP_READ || op == REQ_OP_WRITE;
 }
 
-/* A request starts: remember who asked for it (the submitter: the context
- * this runs in nearly always). `only_new`: keep an owner already recorded. */
+/* A request starts: remember who asked for it. That is the context this runs
+ * in for ~99% of requests; the others start where a kernel worker dispatches
+ * them, and are charged to that worker. `only_new`: keep an owner already
+ * recorded for this request. */
 static __always_inline int on_req_start(struct request *rq, bool only_new)
 {
 	if (!data_request(rq))
@@ -332,11 +335,15 @@ static __always_inline int on_req_start(struct request *rq, bool only_new)
 	struct req_slot *s = bpf_map_lookup_elem(&disk_req, &i);
 	if (!s)
 		return 0;
-	if (only_new && s->rq == (__u64)rq)
+	/* A request's struct is its tag's for good: start_time_ns tells this
+	 * life of it from an earlier one merged away unseen by io_done. */
+	__u64 born = BPF_CORE_READ(rq, start_time_ns);
+	if (only_new && s->rq == (__u64)rq && s->born == born)
 		return 0;
-	if (s->rq)
-		count_map_full(); /* another request in flight holds the slot: its latency is lost */
+	if (s->rq && s->rq != (__u64)rq)
+		count_map_full(); /* another queue's request in flight holds the slot: its latency is lost */
 	s->rq = (__u64)rq;
+	s->born = born;
 	s->start_ns = bpf_ktime_get_ns();
 	owner_of(bpf_get_current_task_btf(), &s->owner);
 	return 0;
