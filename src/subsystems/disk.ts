@@ -8,7 +8,7 @@ import { fmtBytes, fmtCount, fmtDuration, fmtPct } from '../format';
 import type { Interval } from '../model';
 import { RAW } from './cpu';
 import { group } from './schema';
-import type { CollectIO, Column, FoldInput, FoldOutput, Folder, JsonField, RowLike, Subsystem, Values } from './types';
+import type { CollectIO, Column, FoldInput, FoldOutput, Folder, JsonField, Machine, RowLike, Subsystem, Values } from './types';
 
 /** struct ebtop_disk_counters: per thread, in task-local storage. */
 export const DISK = group({
@@ -395,6 +395,11 @@ function systemJson(iv: Interval): unknown {
   };
 }
 
+/** Entries of a preallocated per-CPU map that fit `budget` bytes, within [min, max]. */
+function perCpuEntries(m: Machine, valueBytes: number, budget: number, min: number, max: number): number {
+  return Math.max(min, Math.min(max, Math.floor(budget / (m.ncpuPossible * valueBytes))));
+}
+
 /** A request's start hook, by kernel: block_io_start (6.5+), else block_rq_insert. */
 const NO_IO_START = 'btf_trace_block_io_start';
 
@@ -476,7 +481,9 @@ export const disk: Subsystem = {
   ],
   maps: [
     { name: 'disk_writeback', entries: (m) => Math.min(m.pidMax, 16384) },
-    { name: 'disk_latency', entries: (m) => Math.min(m.pidMax, 2048) },
+    // per-CPU values of ~1 KiB, preallocated: bounded in memory (~16 MiB, ~4 MiB) whatever the CPU count
+    { name: 'disk_latency', entries: (m) => perCpuEntries(m, LATENCY.size * 8, 16 << 20, 256, Math.min(m.pidMax, 2048)) },
+    { name: 'disk_devices', entries: (m) => perCpuEntries(m, DEVICE_SIZE * 8, 4 << 20, 32, 256) },
     { name: 'disk_dirtier', entries: () => 65536 },
     { name: 'disk_seq', entries: (m) => Math.min(m.pidMax * 2, 16384) },
   ],
