@@ -334,11 +334,11 @@ const col = (c: Omit<Column, 'align' | 'descending'> & Partial<Column>): Column 
 const orNa = <T>(v: T | null, f: (x: T) => string) => (v === null ? NA : f(v));
 
 const columns: Column[] = [
-  col({ id: 'disk_r', title: 'DISK-R', width: 8, needs: 'disk', help: 'block-layer bytes read per second (bios it submitted)', text: (r) => fmtBytes(rate(readBytes(r), r)), value: readBytes }),
-  col({ id: 'disk_w', title: 'DISK-W', width: 8, needs: 'disk', help: 'block-layer bytes written per second: its own bios + writeback of pages it dirtied', text: (r) => fmtBytes(rate(allWrites(r), r)), value: allWrites }),
+  col({ id: 'disk_r', title: 'DISK-R', width: 6, needs: 'disk', help: 'block-layer bytes read per second (bios it submitted)', text: (r) => fmtBytes(rate(readBytes(r), r)), value: readBytes }),
+  col({ id: 'disk_w', title: 'DISK-W', width: 6, needs: 'disk', help: 'block-layer bytes written per second: its own bios + writeback of pages it dirtied', text: (r) => fmtBytes(rate(allWrites(r), r)), value: allWrites }),
   col({ id: 'iops', title: 'IOPS', width: 6, needs: 'disk', help: 'bios (reads + writes) it submitted per second', text: (r) => fmtCount(rate(reads(r) + writes(r), r)), value: (r) => reads(r) + writes(r) }),
   col({
-    id: 'io_lat', title: 'IO-LAT', width: 8, needs: LATENCY.name,
+    id: 'io_lat', title: 'IO-LAT', width: 7, needs: LATENCY.name,
     help: 'p99 latency of its block requests (queued to completed); highlighted when over twice the devices\' recent p99',
     text: (r) => orNa(rowLatency(r), (l) => fmtDuration(l.p99Ns)),
     value: (r) => rowLatency(r)?.p99Ns ?? -1,
