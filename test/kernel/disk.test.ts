@@ -14,7 +14,7 @@ import { DISK, disk, WRITEBACK, cacheHitPct, rowLatency, seqPct, type DiskSystem
 import type { BpfObject, Native } from '../../src/native';
 import type { Features } from '../../src/probe';
 import { intervalJson } from '../../src/views/json';
-import { kernelSkipReason, relErr, run, WORKLOAD } from '../helpers/kernel';
+import { EBTOP, EbtopRun, kernelSkipReason, relErr, run, WORKLOAD } from '../helpers/kernel';
 
 const skip = kernelSkipReason();
 const MiB = 1 << 20;
@@ -63,8 +63,9 @@ interface FioJob {
   write: { io_bytes: number; total_ios: number };
 }
 
-async function fio(args: string[]): Promise<{ pid: number; job: FioJob }> {
-  const r = await run('fio', ['--output-format=json', ...args]);
+/** fio's JSON report; `rt`: as a real-time process, so that other tenants' CPU load does not stretch its wakeups (clat). */
+async function fio(args: string[], rt = false): Promise<{ pid: number; job: FioJob }> {
+  const r = rt ? await run('chrt', ['-f', '10', 'fio', '--output-format=json', ...args]) : await run('fio', ['--output-format=json', ...args]);
   if (r.code !== 0) throw new Error(`fio failed: ${r.stderr}`);
   return { pid: r.pid, job: (JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { jobs: FioJob[] }).jobs[0] };
 }
@@ -96,7 +97,7 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
       const wrow = fioJob(wiv, w.pid);
       const dev = rootDisk();
       const before = blockStat(dev);
-      const r = await fio(['--name=r', '--rw=randread', '--bs=4k', '--io_size=16M', ...common]);
+      const r = await fio(['--name=r', '--rw=randread', '--bs=4k', '--io_size=16M', ...common], true);
       const after = blockStat(dev);
       const riv = s.sample();
       const rrow = fioJob(riv, r.pid);
@@ -327,7 +328,7 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
     ['raw_tp everywhere (per-thread state in the tid hash)', { hasType: (n) => !n.startsWith('btf_trace_') }, ['raw_tp/block_rq_insert fallback', 'raw_tp/block_rq_issue fallback', 'raw_tp/block_rq_complete fallback']],
   ];
   for (const [label, features, hooks] of FALLBACKS) {
-    it(`the forced fallback (${label}) counts fio's bytes, bios and latencies, and fs reads`, async () => {
+    it(`the forced fallback (${label}) counts fio's bytes and bios exactly, its latencies, and fs reads`, async () => {
       const s = new Sampler(features);
       try {
         expect(s.c.sources.filter((x) => x.source === 'disk.lat').map((x) => `${x.hook} ${x.state}`)).toEqual(hooks);
@@ -340,7 +341,9 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
         console.log(`fallback ${label}: fio wrote ${v(row, DISK.at.write_bytes)} B / ${v(row, DISK.at.writes)} bios (fio ${w.job.write.io_bytes} / ${w.job.write.total_ios}); ${lat?.count} latencies, avg ${lat?.avgNs} ns; dd read ${v(reader, DISK.at.fs_read_bytes)} B through the page cache`);
         expect(relErr(v(row, DISK.at.write_bytes), w.job.write.io_bytes)).toBeLessThan(0.001);
         expect(relErr(v(row, DISK.at.writes), w.job.write.total_ios)).toBeLessThan(0.001);
-        expect(lat!.count).toBe(w.job.write.total_ios);
+        // as with the primaries: ~1% start where a kernel worker dispatches them
+        expect(lat!.count).toBeGreaterThanOrEqual(0.99 * w.job.write.total_ios);
+        expect(lat!.count).toBeLessThanOrEqual(w.job.write.total_ios);
         // the file, and the few pages the dynamic loader read()s from its libraries
         expect(relErr(v(reader, DISK.at.fs_read_bytes), 8 * MiB)).toBeLessThan(0.01);
       } finally {
@@ -348,6 +351,17 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
       }
     });
   }
+
+  it('--no-fs-io leaves the page-cache hooks off alone: their fields are null, the block ones are not', async () => {
+    const caps = await run(EBTOP, ['--caps', '--no-fs-io']);
+    const state = new Map(caps.stdout.trim().split('\n').map((l) => l.split(/\s{2,}/)).map((r) => [r[0], r[1]]));
+    expect([state.get('disk.fs'), state.get('disk.fswrite'), state.get('disk.bio'), state.get('disk.lat')]).toEqual(['off', 'off', 'attached', 'attached']);
+    const ebtop = new EbtopRun(['-d', '0.3', '-n', '1', '--no-fs-io']);
+    expect(await ebtop.exited).toBe(0);
+    const p = ebtop.samples[0].processes[0] as unknown as Record<string, unknown>;
+    expect([p.fs_read_bytes, p.fs_write_bytes, p.cache_hit_pct]).toEqual([null, null, null]);
+    expect(Number.isInteger(p.disk_read_bytes)).toBe(true);
+  });
 
   it('costs: BPF run time per event of each disk program under fio, and the fs hook per cached read()', async () => {
     const s = new Sampler();
