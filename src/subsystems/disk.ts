@@ -233,7 +233,8 @@ export class DeviceFolder implements Folder {
         remappedBytes: d[DEV.remapped_bytes],
         lat: latencyStats(d, DEV_LAT),
       });
-      if (!input.cumulative) for (let i = 0; i < 4 + LAT_BUCKETS; i++) merged[i] += d[DEV_LAT + i];
+      // count, sum and buckets add up across devices (min and max do not: recentP99 bounds by buckets)
+      if (!input.cumulative) for (let i = 0; i < 4 + LAT_BUCKETS; i++) if (i !== 2 && i !== 3) merged[i] += d[DEV_LAT + i];
     }
     rows.sort((a, b) => a.name.localeCompare(b.name));
     if (!input.baseline && !input.cumulative) {
