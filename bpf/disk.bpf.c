@@ -326,7 +326,8 @@ static __always_inline bool data_request(struct request *rq)
 /* A request starts: remember who asked for it. That is the context this runs
  * in for ~99% of requests; the others start where a kernel worker dispatches
  * them, and are charged to that worker. `only_new`: keep an owner already
- * recorded for this request. */
+ * recorded for this life of the request (a requeued request is inserted
+ * again, by a kernel worker). */
 static __always_inline int on_req_start(struct request *rq, bool only_new)
 {
 	if (!data_request(rq))
@@ -338,7 +339,7 @@ static __always_inline int on_req_start(struct request *rq, bool only_new)
 	/* A request's struct is its tag's for good: start_time_ns tells this
 	 * life of it from an earlier one merged away unseen by io_done. */
 	__u64 born = BPF_CORE_READ(rq, start_time_ns);
-	if (only_new && s->rq == (__u64)rq && s->born == born)
+	if (only_new && s->rq == (__u64)rq && born && s->born == born)
 		return 0;
 	if (s->rq && s->rq != (__u64)rq)
 		count_map_full(); /* another queue's request in flight holds the slot: its latency is lost */
@@ -437,20 +438,20 @@ int BPF_PROG(io_done_raw, struct request *rq)
 	return on_req_done(rq);
 }
 
-/* Before 6.5 (no block_io_start/done): a request starts when it is inserted
- * into the scheduler, or when it is issued to the driver without having been
- * inserted (direct issue); it is done at block_rq_complete. Before 5.11
+/* Before 6.5 (no block_io_start/done): a request starts when it is first
+ * inserted into the scheduler, or when it is issued to the driver without
+ * having been inserted (direct issue); it is done at block_rq_complete. Before 5.11
  * insert and issue passed the queue first (rq_has_queue_arg). */
 SEC("tp_btf/block_rq_insert")
 int rq_insert_btf(__u64 *ctx)
 {
-	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], false);
+	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true);
 }
 
 SEC("raw_tp/block_rq_insert")
 int rq_insert_raw(__u64 *ctx)
 {
-	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], false);
+	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true);
 }
 
 SEC("tp_btf/block_rq_issue")
