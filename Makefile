@@ -11,7 +11,7 @@ WORKLOADS := $(patsubst test/workloads/%.c,test/workloads/bin/%,$(wildcard test/
 PREFIX ?= /usr/local
 
 DEBIAN_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make g++ python3 \
-	stress-ng fio iperf3 tmux nftables iproute2 procps htop librsvg2-bin
+	stress-ng fio iperf3 tmux nftables iproute2 procps htop librsvg2-bin e2fsprogs
 
 .PHONY: all build deps run test test-unit test-kernel bench bench-wait screenshots install uninstall clean
 

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Disk subsystem. Per thread (task-local storage, in the submitter's own
- * context): block-layer bytes and bios at block_bio_queue, and the page-cache
- * folios it dirtied. Charged to an owner process outside its context:
- * writeback of pages it dirtied, written later by a flusher (or by sync in
- * another process), found through the inode the page belongs to.
+ * Disk subsystem. Per thread (task-local storage, in its own context):
+ * block-layer bytes and bios at block_bio_queue, how many of them continued
+ * where the process's previous bio on that device ended, page-cache reads
+ * and writes (fs level), and the page-cache folios it dirtied. Charged to an
+ * owner process outside its context: writeback of pages it dirtied (written
+ * later by a flusher, or by sync in another process, found through the
+ * page's inode), and the latency of its requests (completed in softirq on
+ * whatever task was running, found through a request-keyed slot). Per
+ * device: the same bios and latencies, for system.disk.
  */
 #include "common.bpf.h"
 
@@ -13,6 +17,13 @@ char LICENSE[] SEC("license") = "GPL";
 #define REQ_OP_MASK 0xff
 #define REQ_OP_READ 0
 #define REQ_OP_WRITE 1
+#define PAGE_SHIFT 12
+#define S_IFMT 00170000
+#define S_IFBLK 0060000
+
+/* Set before load (src/subsystems/disk.ts) from the BTF argument count: before
+ * 5.11 block_rq_insert and block_rq_issue passed the queue first. */
+const volatile __u32 rq_has_queue_arg = 0;
 
 /* Who last dirtied pages of an inode: the writeback of that inode's pages is
  * theirs. LRU: an inode nobody dirtied for long makes room; its later
@@ -38,17 +49,128 @@ struct {
 	__type(value, struct ebtop_disk_writeback);
 } disk_writeback SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct ebtop_owner);
+	__type(value, struct ebtop_disk_latency);
+} disk_latency SEC(".maps");
+
+/* Per-device totals, cumulative; userspace takes deltas. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct ebtop_disk_dev);
+	__type(value, struct ebtop_disk_device);
+} disk_devices SEC(".maps");
+
+/* Where each process's previous bio on each device ended (sector). */
+struct seq_key {
+	__u32 pid;
+	__u32 major;
+	__u32 minor;
+	__u32 pad;
+	__u64 start_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct seq_key);
+	__type(value, __u64);
+} disk_seq SEC(".maps");
+
+/* A request in flight: who started it, and when. Indexed by (queue, hardware
+ * queue, tag): no two requests in flight on one hardware queue share a tag,
+ * so only requests of two queues whose hashes meet can take each other's
+ * slot; the request pointer tells them apart (a lost slot is counted). */
+struct req_slot {
+	__u64 rq;
+	__u64 born; /* rq->start_time_ns */
+	__u64 start_ns;
+	struct ebtop_owner owner;
+};
+
+#define REQ_SLOTS (16 * 1024)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, REQ_SLOTS);
+	__type(key, __u32);
+	__type(value, struct req_slot);
+} disk_req SEC(".maps");
+
+/* Zeroed values to insert from: too big for the BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ebtop_disk_device);
+} disk_zero SEC(".maps");
+
+/* ---------- helpers ---------- */
+
+/* The entry of `key` in a hash map, created from `zero` when missing; NULL when full (counted). */
+static __always_inline void *lookup_or_init(void *map, void *key, void *zero)
+{
+	void *v = bpf_map_lookup_elem(map, key);
+	if (v)
+		return v;
+	if (!zero)
+		return NULL;
+	if (bpf_map_update_elem(map, key, zero, BPF_NOEXIST) == -E2BIG)
+		count_map_full();
+	return bpf_map_lookup_elem(map, key);
+}
+
+static __always_inline void *zero_value(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&disk_zero, &zero);
+}
+
 /* The charge entry of an owner on this CPU, created zeroed; NULL when full (counted). */
 static __always_inline struct ebtop_disk_writeback *writeback_of(struct ebtop_owner *o)
 {
 	charge_key(o);
-	struct ebtop_disk_writeback *c = bpf_map_lookup_elem(&disk_writeback, o);
-	if (c)
-		return c;
 	struct ebtop_disk_writeback z = {};
-	if (bpf_map_update_elem(&disk_writeback, o, &z, BPF_NOEXIST) == -E2BIG)
-		count_map_full();
-	return bpf_map_lookup_elem(&disk_writeback, o);
+	return lookup_or_init(&disk_writeback, o, &z);
+}
+
+static __always_inline struct ebtop_disk_device *device_of(struct ebtop_disk_dev *d)
+{
+	return lookup_or_init(&disk_devices, d, zero_value());
+}
+
+/* bio->bi_disk before 5.12 */
+struct bio___pre512 {
+	struct gendisk *bi_disk;
+} __attribute__((preserve_access_index));
+
+/* request->rq_disk before 5.16 */
+struct request___pre516 {
+	struct gendisk *rq_disk;
+} __attribute__((preserve_access_index));
+
+static __always_inline void disk_dev(struct gendisk *disk, struct ebtop_disk_dev *d)
+{
+	d->major = BPF_CORE_READ(disk, major);
+	d->minor = BPF_CORE_READ(disk, first_minor);
+}
+
+static __always_inline struct gendisk *bio_disk(struct bio *bio)
+{
+	if (bpf_core_field_exists(bio->bi_bdev))
+		return BPF_CORE_READ(bio, bi_bdev, bd_disk);
+	return BPF_CORE_READ((struct bio___pre512 *)bio, bi_disk);
+}
+
+static __always_inline struct gendisk *rq_disk(struct request *rq)
+{
+	struct request___pre516 *old = (void *)rq;
+	if (bpf_core_field_exists(old->rq_disk))
+		return BPF_CORE_READ(old, rq_disk);
+	return BPF_CORE_READ(rq, q, disk);
 }
 
 /* The inode a page-cache page belongs to; false for anonymous or unmapped pages. */
@@ -69,6 +191,60 @@ static __always_inline bool page_inode(struct page *page, struct inode_key *k)
 	return true;
 }
 
+static __always_inline bool same_owner(struct ebtop_owner *a, struct ebtop_owner *b)
+{
+	return a->pid == b->pid && a->start_ns == b->start_ns;
+}
+
+/* ---------- bios: bytes, IOPS, sequential ratio, writeback ---------- */
+
+/* Writes of pages someone else dirtied are theirs (writeback); a kernel
+ * thread's writes of pages nobody we know dirtied are nobody's. Returns true
+ * when the bio was charged here, not to the submitting thread. */
+static __always_inline bool charge_write(struct bio *bio, struct task_struct *t, __u64 bytes)
+{
+	struct inode_key k;
+	struct bio_vec *bv = BPF_CORE_READ(bio, bi_io_vec);
+	struct page *page = bv ? BPF_CORE_READ(bv, bv_page) : NULL;
+	if (!page || !page_inode(page, &k))
+		return false;
+	struct ebtop_owner *dirtier = bpf_map_lookup_elem(&disk_dirtier, &k);
+	struct ebtop_owner o;
+	if (dirtier) {
+		owner_of(t, &o);
+		if (same_owner(dirtier, &o))
+			return false;
+		o = *dirtier;
+	} else if (BPF_CORE_READ(t, flags) & PF_KTHREAD) {
+		__builtin_memset(&o, 0, sizeof(o));
+	} else {
+		return false;
+	}
+	struct ebtop_disk_writeback *c = writeback_of(&o);
+	if (c) {
+		c->writeback_bytes += bytes;
+		c->writeback_ios++;
+	}
+	return true;
+}
+
+/* Whether the bio starts where this process's previous bio on this device ended. */
+static __always_inline bool sequential(struct task_struct *t, struct ebtop_disk_dev *d, struct bio *bio, __u64 bytes)
+{
+	struct seq_key k = { .pid = BPF_CORE_READ(t, tgid), .major = d->major, .minor = d->minor,
+			     .start_ns = BPF_CORE_READ(t, group_leader, start_time) };
+	__u64 start = BPF_CORE_READ(bio, bi_iter.bi_sector);
+	__u64 end = start + (bytes >> 9);
+	__u64 *last = bpf_map_lookup_elem(&disk_seq, &k);
+	if (last) {
+		bool seq = *last == start;
+		*last = end;
+		return seq;
+	}
+	bpf_map_update_elem(&disk_seq, &k, &end, BPF_ANY);
+	return false;
+}
+
 static __always_inline int on_bio_queue(struct bio *bio)
 {
 	__u32 op = BPF_CORE_READ(bio, bi_opf) & REQ_OP_MASK;
@@ -78,37 +254,28 @@ static __always_inline int on_bio_queue(struct bio *bio)
 	if (!bytes)
 		return 0;
 	struct task_struct *t = bpf_get_current_task_btf();
-
-	if (op == REQ_OP_WRITE) {
-		/* Written for whoever dirtied the page, if that is another process. */
-		struct inode_key k;
-		struct bio_vec *bv = BPF_CORE_READ(bio, bi_io_vec);
-		struct page *page = bv ? BPF_CORE_READ(bv, bv_page) : NULL;
-		if (page && page_inode(page, &k)) {
-			struct ebtop_owner *dirtier = bpf_map_lookup_elem(&disk_dirtier, &k);
-			struct ebtop_owner self;
-			owner_of(t, &self);
-			if (dirtier && (dirtier->pid != self.pid || dirtier->start_ns != self.start_ns)) {
-				struct ebtop_owner o = *dirtier;
-				struct ebtop_disk_writeback *c = writeback_of(&o);
-				if (c) {
-					c->writeback_bytes += bytes;
-					c->writeback_ios++;
-				}
-				return 0;
-			}
-			if (!dirtier && (BPF_CORE_READ(t, flags) & PF_KTHREAD)) {
-				/* a flusher writing pages nobody we know dirtied */
-				struct ebtop_owner none = {};
-				struct ebtop_disk_writeback *c = writeback_of(&none);
-				if (c) {
-					c->writeback_bytes += bytes;
-					c->writeback_ios++;
-				}
-				return 0;
-			}
+	struct ebtop_disk_dev d;
+	disk_dev(bio_disk(bio), &d);
+	struct ebtop_disk_device *dev = device_of(&d);
+	if (dev) {
+		if (op == REQ_OP_WRITE) {
+			dev->write_bytes += bytes;
+			dev->writes++;
+		} else {
+			dev->read_bytes += bytes;
+			dev->reads++;
 		}
 	}
+	/* Submitted while a bio-based driver (dm, md) handles another bio: its
+	 * clone or remap onto the device below. The process was counted for the
+	 * bio it submitted, on the device it submitted it to. */
+	if (BPF_CORE_READ(t, bio_list)) {
+		if (dev)
+			dev->remapped_bytes += bytes;
+		return 0;
+	}
+	if (op == REQ_OP_WRITE && charge_write(bio, t, bytes))
+		return 0;
 	struct ebtop_thread *th = thread_get(t, true);
 	if (!th)
 		return 0;
@@ -119,6 +286,8 @@ static __always_inline int on_bio_queue(struct bio *bio)
 		th->c.disk.read_bytes += bytes;
 		th->c.disk.reads++;
 	}
+	if (sequential(t, &d, bio, bytes))
+		th->c.disk.seq_bios++;
 	return 0;
 }
 
@@ -133,6 +302,183 @@ int BPF_PROG(bio_queue_raw, struct bio *bio)
 {
 	return on_bio_queue(bio);
 }
+
+/* ---------- requests: latency ---------- */
+
+static __always_inline __u32 req_index(struct request *rq)
+{
+	__u64 q = (__u64)BPF_CORE_READ(rq, q);
+	__u32 hq = BPF_CORE_READ(rq, mq_hctx, queue_num);
+	int tag = BPF_CORE_READ(rq, internal_tag);
+	if (tag < 0)
+		tag = BPF_CORE_READ(rq, tag);
+	/* 16 buckets of 1024 tags; a queue's hardware queues take neighbouring buckets */
+	__u32 bucket = (__u32)(((q >> 6) * 0x9E3779B97F4A7C15ULL) >> 60) + hq;
+	return ((bucket & 15) << 10) | ((__u32)tag & 1023);
+}
+
+static __always_inline bool data_request(struct request *rq)
+{
+	__u32 op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK;
+	return op == REQ_OP_READ || op == REQ_OP_WRITE;
+}
+
+/* A request starts: remember who asked for it. That is the context this runs
+ * in for ~99% of requests; the others start where a kernel worker dispatches
+ * them, and are charged to that worker. `only_new`: keep an owner already
+ * recorded for this life of the request (a requeued request is inserted
+ * again, by a kernel worker). */
+static __always_inline int on_req_start(struct request *rq, bool only_new)
+{
+	if (!data_request(rq))
+		return 0;
+	__u32 i = req_index(rq);
+	struct req_slot *s = bpf_map_lookup_elem(&disk_req, &i);
+	if (!s)
+		return 0;
+	/* A request's struct is its tag's for good: start_time_ns tells this
+	 * life of it from an earlier one merged away unseen by io_done. */
+	__u64 born = BPF_CORE_READ(rq, start_time_ns);
+	if (only_new && s->rq == (__u64)rq && born && s->born == born)
+		return 0;
+	if (s->rq && s->rq != (__u64)rq)
+		count_map_full(); /* another queue's request in flight holds the slot: its latency is lost */
+	s->rq = (__u64)rq;
+	s->born = born;
+	s->start_ns = bpf_ktime_get_ns();
+	owner_of(bpf_get_current_task_btf(), &s->owner);
+	return 0;
+}
+
+/* floor(log2(v)) for v > 0, without loops (BPF has no count-leading-zeros). */
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0, s;
+	s = (v > 0xFFFFFFFFULL) << 5; v >>= s; r |= s;
+	s = (v > 0xFFFF) << 4; v >>= s; r |= s;
+	s = (v > 0xFF) << 3; v >>= s; r |= s;
+	s = (v > 0xF) << 2; v >>= s; r |= s;
+	s = (v > 0x3) << 1; v >>= s; r |= s;
+	return r | (__u32)(v >> 1);
+}
+
+static __always_inline __u32 lat_bucket(__u64 ns)
+{
+	if (ns < (1 << EBTOP_LAT_MIN_SHIFT))
+		return 0;
+	__u32 p = log2_u64(ns);
+	__u32 i = 1 + 4 * (p - EBTOP_LAT_MIN_SHIFT) + ((ns >> (p - 2)) & 3);
+	return i < EBTOP_LAT_BUCKETS ? i : EBTOP_LAT_BUCKETS - 1;
+}
+
+static __always_inline void lat_add(struct ebtop_disk_latency *l, __u64 ns)
+{
+	l->lat_count++;
+	l->lat_sum_ns += ns;
+	if (!l->lat_min_ns || ns < l->lat_min_ns)
+		l->lat_min_ns = ns;
+	if (ns > l->lat_max_ns)
+		l->lat_max_ns = ns;
+	/* the mask keeps the verifier sure of the bound (EBTOP_LAT_BUCKETS is a power of two) */
+	l->lat[lat_bucket(ns) & (EBTOP_LAT_BUCKETS - 1)]++;
+}
+
+/* A request is done (softirq, on any task): its latency goes to its owner
+ * and its device. The start is the block layer's own (what /sys/block/<dev>/
+ * stat accounts) where it keeps one, else ours. */
+static __always_inline int on_req_done(struct request *rq)
+{
+	if (!data_request(rq))
+		return 0;
+	__u32 i = req_index(rq);
+	struct req_slot *s = bpf_map_lookup_elem(&disk_req, &i);
+	if (!s || s->rq != (__u64)rq)
+		return 0;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 start = BPF_CORE_READ(rq, start_time_ns);
+	if (!start || start > now)
+		start = s->start_ns;
+	__u64 ns = now - start;
+	struct ebtop_owner o = s->owner;
+	s->rq = 0;
+
+	struct ebtop_disk_dev d;
+	disk_dev(rq_disk(rq), &d);
+	struct ebtop_disk_device *dev = device_of(&d);
+	if (dev)
+		lat_add(&dev->lat, ns);
+	charge_key(&o);
+	struct ebtop_disk_latency *l = lookup_or_init(&disk_latency, &o, zero_value());
+	if (l)
+		lat_add(l, ns);
+	return 0;
+}
+
+SEC("tp_btf/block_io_start")
+int BPF_PROG(io_start_btf, struct request *rq)
+{
+	return on_req_start(rq, false);
+}
+
+SEC("raw_tp/block_io_start")
+int BPF_PROG(io_start_raw, struct request *rq)
+{
+	return on_req_start(rq, false);
+}
+
+SEC("tp_btf/block_io_done")
+int BPF_PROG(io_done_btf, struct request *rq)
+{
+	return on_req_done(rq);
+}
+
+SEC("raw_tp/block_io_done")
+int BPF_PROG(io_done_raw, struct request *rq)
+{
+	return on_req_done(rq);
+}
+
+/* Before 6.5 (no block_io_start/done): a request starts when it is first
+ * inserted into the scheduler, or when it is issued to the driver without
+ * having been inserted (direct issue); it is done at block_rq_complete. Before 5.11
+ * insert and issue passed the queue first (rq_has_queue_arg). */
+SEC("tp_btf/block_rq_insert")
+int rq_insert_btf(__u64 *ctx)
+{
+	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true);
+}
+
+SEC("raw_tp/block_rq_insert")
+int rq_insert_raw(__u64 *ctx)
+{
+	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true);
+}
+
+SEC("tp_btf/block_rq_issue")
+int rq_issue_btf(__u64 *ctx)
+{
+	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true);
+}
+
+SEC("raw_tp/block_rq_issue")
+int rq_issue_raw(__u64 *ctx)
+{
+	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true);
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(rq_complete_btf, struct request *rq)
+{
+	return on_req_done(rq);
+}
+
+SEC("raw_tp/block_rq_complete")
+int BPF_PROG(rq_complete_raw, struct request *rq)
+{
+	return on_req_done(rq);
+}
+
+/* ---------- page cache: dirtied folios, fs reads and writes ---------- */
 
 /* PG_head: a large folio, whose order is in _flags_1's low byte. */
 static __always_inline __u64 folio_bytes(struct folio *folio)
@@ -155,10 +501,16 @@ static __always_inline int on_dirty_folio(struct folio *folio, struct address_sp
 	struct inode *host = BPF_CORE_READ(mapping, host);
 	if (!host)
 		return 0;
+	/* A block device's own page cache holds file systems' metadata: whoever
+	 * happens to dirty a buffer there does not own the journal's writes. */
+	if ((BPF_CORE_READ(host, i_mode) & S_IFMT) == S_IFBLK)
+		return 0;
 	struct inode_key k = { .dev = BPF_CORE_READ(host, i_sb, s_dev), .ino = BPF_CORE_READ(host, i_ino) };
 	struct ebtop_owner o;
 	owner_of(t, &o);
-	bpf_map_update_elem(&disk_dirtier, &k, &o, BPF_ANY);
+	struct ebtop_owner *cur = bpf_map_lookup_elem(&disk_dirtier, &k);
+	if (!cur || !same_owner(cur, &o))
+		bpf_map_update_elem(&disk_dirtier, &k, &o, BPF_ANY);
 	return 0;
 }
 
@@ -172,4 +524,95 @@ SEC("raw_tp/writeback_dirty_folio")
 int BPF_PROG(dirty_folio_raw, struct folio *folio, struct address_space *mapping)
 {
 	return on_dirty_folio(folio, mapping);
+}
+
+/*
+ * A buffered read got its pages [index, last] from the page cache (after
+ * reading them in on a miss). One read() fetches its pages in batches and
+ * reports the whole remaining range each time: a batch that continues the
+ * thread's previous range of the same file is already counted. Pages past
+ * the end of the file are not read.
+ */
+static __always_inline int on_get_pages(struct address_space *mapping, __u64 index, __u64 last)
+{
+	if (!mapping)
+		return 0;
+	struct ebtop_thread *th = thread_get(bpf_get_current_task_btf(), true);
+	if (!th)
+		return 0;
+	struct ebtop_disk_thread *p = &th->disk;
+	bool counted = p->fs_mapping == (__u64)mapping && p->fs_last == last && index > p->fs_index && index <= last;
+	p->fs_mapping = (__u64)mapping;
+	p->fs_index = index;
+	p->fs_last = last;
+	if (counted)
+		return 0;
+	__s64 size = BPF_CORE_READ(mapping, host, i_size);
+	if (size <= 0)
+		return 0;
+	__u64 eof = ((__u64)size - 1) >> PAGE_SHIFT;
+	if (last > eof)
+		last = eof;
+	if (index > last)
+		return 0;
+	th->c.disk.fs_read_bytes += (last - index + 1) << PAGE_SHIFT;
+	return 0;
+}
+
+SEC("tp_btf/mm_filemap_get_pages")
+int BPF_PROG(get_pages_btf, struct address_space *mapping, unsigned long index, unsigned long last)
+{
+	return on_get_pages(mapping, index, last);
+}
+
+SEC("raw_tp/mm_filemap_get_pages")
+int BPF_PROG(get_pages_raw, struct address_space *mapping, unsigned long index, unsigned long last)
+{
+	return on_get_pages(mapping, index, last);
+}
+
+/* A buffered write copied `copied` bytes into the page cache (ext4: its
+ * write_end for delayed allocation, ordered/writeback and journalled data). */
+static __always_inline int on_write_end(__u32 copied)
+{
+	struct ebtop_thread *th = thread_get(bpf_get_current_task_btf(), true);
+	if (th)
+		th->c.disk.fs_write_bytes += copied;
+	return 0;
+}
+
+SEC("tp_btf/ext4_da_write_end")
+int BPF_PROG(da_write_end_btf, struct inode *inode, loff_t pos, unsigned int len, unsigned int copied)
+{
+	return on_write_end(copied);
+}
+
+SEC("raw_tp/ext4_da_write_end")
+int BPF_PROG(da_write_end_raw, struct inode *inode, loff_t pos, unsigned int len, unsigned int copied)
+{
+	return on_write_end(copied);
+}
+
+SEC("tp_btf/ext4_write_end")
+int BPF_PROG(write_end_btf, struct inode *inode, loff_t pos, unsigned int len, unsigned int copied)
+{
+	return on_write_end(copied);
+}
+
+SEC("raw_tp/ext4_write_end")
+int BPF_PROG(write_end_raw, struct inode *inode, loff_t pos, unsigned int len, unsigned int copied)
+{
+	return on_write_end(copied);
+}
+
+SEC("tp_btf/ext4_journalled_write_end")
+int BPF_PROG(journalled_write_end_btf, struct inode *inode, loff_t pos, unsigned int len, unsigned int copied)
+{
+	return on_write_end(copied);
+}
+
+SEC("raw_tp/ext4_journalled_write_end")
+int BPF_PROG(journalled_write_end_raw, struct inode *inode, loff_t pos, unsigned int len, unsigned int copied)
+{
+	return on_write_end(copied);
 }

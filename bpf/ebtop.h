@@ -105,10 +105,19 @@ struct ebtop_thread_counters {
 	struct ebtop_wait_counters wait;
 };
 
+/* Disk's private per-thread state (not exported): the last page-cache read
+ * it counted, so the several batches of one read() are counted once. */
+struct ebtop_disk_thread {
+	__u64 fs_mapping;
+	__u64 fs_index; /* first page of that read */
+	__u64 fs_last;  /* its last page */
+};
+
 /* Per-thread state of the subsystems: the exported counters first. */
 struct ebtop_thread {
 	struct ebtop_thread_counters c;
 	struct ebtop_wait_state wait;
+	struct ebtop_disk_thread disk;
 };
 
 /* The same, in the per-tid hash used where task-local storage is missing
@@ -176,8 +185,10 @@ struct ebtop_owner {
 };
 
 /* Log-linear latency histogram: 4 buckets per power of two (each at most 25%
- * wider than its lower bound, 20% of its upper), from 1 us up; bucket 0 holds
- * everything below 1 us, the last everything from ~73 min on. */
+ * wider than its lower bound, 20% of its upper), from 1024 ns up; bucket 0
+ * holds everything below 1024 ns, the last everything from 1.5 * 2^41 ns
+ * (~55 min) on. Bucket of n >= 1024 with p = floor(log2 n):
+ * 1 + 4 * (p - 10) + the two bits below the top one. */
 #define EBTOP_LAT_SUB 4
 #define EBTOP_LAT_MIN_SHIFT 10
 #define EBTOP_LAT_BUCKETS 128
@@ -215,6 +226,25 @@ struct ebtop_offcpu {
 	__u64 ustack[EBTOP_STACK_DEPTH];
 };
 
+/* A whole disk (major, first minor), as /sys/dev/block/MAJ:MIN names it. */
+struct ebtop_disk_dev {
+	__u32 major;
+	__u32 minor;
+};
+
+/* Per-device totals (per-CPU hash keyed by ebtop_disk_dev, cumulative):
+ * bios queued to it in their submitters' context (the same bios the
+ * processes' counters hold, plus those remapped into it by a bio-based
+ * stacked driver), and its requests' latency. */
+struct ebtop_disk_device {
+	__u64 read_bytes;
+	__u64 write_bytes;
+	__u64 reads;
+	__u64 writes;
+	__u64 remapped_bytes; /* of those: bios remapped into it (dm, md), no process counts them */
+	struct ebtop_disk_latency lat;
+};
+
 /* Per-CPU: which thread was switched in, when, and its runtime then. */
 struct ebtop_cpu_run {
 	__u32 tid;
@@ -240,6 +270,8 @@ EBTOP_ASSERT_SIZE(ebtop_stats, 24);
 EBTOP_ASSERT_SIZE(ebtop_wait_counters, 80);
 EBTOP_ASSERT_SIZE(ebtop_offcpu, 48 + 2 * 8 * EBTOP_STACK_DEPTH);
 EBTOP_ASSERT_SIZE(ebtop_disk_latency, (4 + EBTOP_LAT_BUCKETS) * 8);
+EBTOP_ASSERT_SIZE(ebtop_disk_dev, 8);
+EBTOP_ASSERT_SIZE(ebtop_disk_device, (5 + 4 + EBTOP_LAT_BUCKETS) * 8);
 _Static_assert(sizeof(struct ebtop_task) % 8 == 0, "ebtop_task: counter groups must stay 8-aligned");
 
 #endif

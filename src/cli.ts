@@ -33,9 +33,13 @@ interface Flags {
   [subsystem: string]: unknown;
 }
 
-/** Subsystems switched off with --no-<name>. */
+const camel = (flag: string) => flag.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+
+/** Subsystems switched off with --no-<name>, and hook sources with a subsystem's --no-<switch>. */
 function disabledSubsystems(flags: Flags): Set<string> {
-  return new Set(SUBSYSTEMS.filter((s) => s.optional && flags[s.name] === false).map((s) => s.name));
+  const off = new Set(SUBSYSTEMS.filter((s) => s.optional && flags[s.name] === false).map((s) => s.name));
+  for (const s of SUBSYSTEMS) for (const w of s.switches ?? []) if (flags[camel(w.flag)] === false) for (const src of w.sources) off.add(src);
+  return off;
 }
 
 function positive(name: string) {
@@ -110,6 +114,7 @@ export function buildProgram(): Command {
     .action((flags: OffcpuFlags) => {
       subcommand = { name: 'offcpu', flags };
     });
+  for (const s of SUBSYSTEMS) for (const w of s.switches ?? []) program.option(`--no-${w.flag}`, w.what);
   return program;
 }
 

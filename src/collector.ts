@@ -24,7 +24,7 @@ export interface CollectorOptions {
   ringBytes?: number;
   /** hook sources to attach (default: every source); the core's are always attached */
   sources?: ReadonlySet<string>;
-  /** subsystems switched off entirely (--no-<name>) */
+  /** subsystems switched off entirely (--no-<name>), and hook sources switched off alone (Subsystem.switches) */
   disabled?: ReadonlySet<string>;
   /** override feature probes (tests force the fallback variants this way) */
   features?: Partial<Features>;
@@ -49,7 +49,7 @@ export function wantedSources(opts: { sources?: ReadonlySet<string>; disabled?: 
   for (const s of SUBSYSTEMS) {
     for (const h of s.hooks) {
       if (!s.optional) out.add(h.source);
-      else if (!opts.disabled?.has(s.name) && (!opts.sources || opts.sources.has(h.source))) out.add(h.source);
+      else if (!opts.disabled?.has(s.name) && !opts.disabled?.has(h.source) && (!opts.sources || opts.sources.has(h.source))) out.add(h.source);
     }
   }
   return out;

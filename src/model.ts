@@ -58,6 +58,7 @@ export interface ThreadRow {
   avail: ReadonlySet<string>;
   delta: Float64Array;
   total: Float64Array;
+  totals?: boolean;
 }
 
 export interface ProcessRow extends RowLike {
@@ -339,9 +340,11 @@ export class Model {
       const p = this.procs.get(r.pid, r.startNs) ?? this.gone.get(r.pid, r.startNs);
       if (p) r.v = on ? p.total : p.v;
       r.spanNs = spanNs;
+      r.totals = on;
       for (const t of r.threadsDetail) {
         t.v = on ? t.total : t.delta;
         t.spanNs = spanNs;
+        t.totals = on;
       }
     }
     this.last = { ...iv, cumulative: on };
@@ -472,6 +475,7 @@ export class Model {
       row.comm = rec.comm;
       row.exited = rec.kind === 'exit';
       row.v = this.opts.cumulative ? total : own;
+      row.totals = Boolean(this.opts.cumulative);
       p.threads.push(row);
     }
     if (rec.tid === rec.pid) p.leader = rec;
@@ -638,6 +642,7 @@ export class Model {
       r.cgroup = p.cgroupId && this.opts.cgroupName ? this.opts.cgroupName(p.cgroupId) : '';
       r.v = this.opts.cumulative ? p.total : p.v;
       r.spanNs = spanNs;
+      r.totals = Boolean(this.opts.cumulative);
       r.avail = this.avail;
       r.threadsDetail = p.threads;
       r.deadKids = p.deadKids;
@@ -660,7 +665,7 @@ export class Model {
     const ext: Record<string, unknown> = {};
     if (!this.folders.length) return ext;
     const outs = this.folders.map(({ name, folder }) => {
-      const input = s.ext[name];
+      const input = s.ext?.[name];
       const out = folder.fold({ collected: input?.collected, records: input?.records ?? [], fromNs: t.fromNs, toNs: t.toNs, baseline: t.baseline, cumulative: Boolean(this.opts.cumulative), avail: this.avail });
       ext[name] = out.system;
       return { name, per: out.perProcess };

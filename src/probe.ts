@@ -23,6 +23,8 @@ export interface HookSpec {
   variants: Variant[];
   /** `const volatile` settings of its programs, from the kernel's features (e.g. tracepoint argument counts) */
   config?: (f: Features) => Record<string, number>;
+  /** a fallback-only hook: not attached where the kernel has this BTF type (its primary needs no help) */
+  onlyWithout?: string;
 }
 
 export interface Source {
@@ -62,13 +64,15 @@ export function planPrograms(features: Features, hooks: HookSpec[], wanted?: Rea
   const variantConsts: Record<string, number> = {};
   for (const spec of hooks) {
     const usable = (v: Variant) => (!v.needsType || features.hasType(v.needsType)) && (!v.needsRawTp || features.rawTracepoints);
-    const off = wanted !== undefined && !wanted.has(spec.source);
+    const unneeded = spec.onlyWithout !== undefined && features.hasType(spec.onlyWithout);
+    const off = unneeded || (wanted !== undefined && !wanted.has(spec.source));
     const chosen = off ? -1 : spec.variants.findIndex(usable);
     spec.variants.forEach((v, i) => {
       if (i !== chosen) plan.disable.push(v.program);
     });
     if (off) {
-      plan.sources.push({ source: spec.source, what: spec.what, state: 'off', hook: spec.variants[0].hook, why: 'not needed by what is shown, or switched off' });
+      const why = unneeded ? `not needed: the kernel has ${spec.onlyWithout}` : 'not needed by what is shown, or switched off';
+      plan.sources.push({ source: spec.source, what: spec.what, state: 'off', hook: spec.variants[0].hook, why });
       continue;
     }
     if (chosen < 0) {

@@ -1,10 +1,14 @@
-// The disk subsystem, declared as data: block-layer bytes and bios per thread
-// (submitter's context), writeback charged to the process that dirtied the
-// pages, request latency per process; columns and JSON fields.
-import { fmtBytes } from '../format';
-import { group } from './schema';
-import type { Column, JsonField, Subsystem, Values } from './types';
+// The disk subsystem, declared as data: block-layer bytes, bios and the
+// sequential ratio per thread (submitter's context), page-cache reads and
+// writes (fs level), writeback charged to the process that dirtied the pages,
+// request latency per process (a log-linear histogram), per-device totals;
+// their columns and JSON fields.
+import fs from 'node:fs';
+import { fmtBytes, fmtCount, fmtDuration, fmtPct } from '../format';
+import type { Interval } from '../model';
 import { RAW } from './cpu';
+import { group } from './schema';
+import type { CollectIO, Column, FoldInput, FoldOutput, Folder, JsonField, Machine, RowLike, Subsystem, Values } from './types';
 
 /** struct ebtop_disk_counters: per thread, in task-local storage. */
 export const DISK = group({
@@ -26,58 +30,469 @@ export const WRITEBACK = group({
   source: 'disk.bio',
 });
 
-const rate = (bytes: number, r: Values) => (r.spanNs > 0 ? (bytes * 1e9) / r.spanNs : 0);
-const at = (i: () => number) => (r: Values) => r.v[i()];
-const readBytes = at(() => DISK.at.read_bytes);
-const writeBytes = at(() => DISK.at.write_bytes);
-const writeback = at(() => WRITEBACK.at.writeback_bytes);
+/** EBTOP_LAT_BUCKETS: struct ebtop_disk_latency's histogram. */
+export const LAT_BUCKETS = 128;
+const LAT_MIN_SHIFT = 10;
+
+/** struct ebtop_disk_latency: per owner, drained each refresh. */
+export const LATENCY = group({
+  name: 'disk_latency',
+  kind: 'charge',
+  struct: 'ebtop_disk_latency',
+  map: 'disk_latency',
+  slots: ['lat_count', 'lat_sum_ns', 'lat_min_ns', 'lat_max_ns', `lat[${LAT_BUCKETS}]`],
+  combine: { lat_min_ns: 'min', lat_max_ns: 'max' },
+  source: 'disk.lat',
+});
+
+// ---------------------------------------------------------------- histogram
+
+/** The bucket of a latency, as bpf/disk.bpf.c lat_bucket() computes it. */
+export function latBucket(ns: number): number {
+  if (ns < 2 ** LAT_MIN_SHIFT) return 0;
+  const p = Math.floor(Math.log2(ns));
+  // Math.log2 can round up just below a power of two
+  const pw = 2 ** p > ns ? p - 1 : p;
+  const i = 1 + 4 * (pw - LAT_MIN_SHIFT) + (Math.floor(ns / 2 ** (pw - 2)) & 3);
+  return Math.min(i, LAT_BUCKETS - 1);
+}
+
+/** [low, high) of bucket i in ns (the last bucket is open: high = Infinity). */
+export function bucketBounds(i: number): [number, number] {
+  if (i === 0) return [0, 2 ** LAT_MIN_SHIFT];
+  const p = LAT_MIN_SHIFT + Math.floor((i - 1) / 4);
+  const sub = (i - 1) % 4;
+  const low = 2 ** p + sub * 2 ** (p - 2);
+  return [low, i === LAT_BUCKETS - 1 ? Infinity : low + 2 ** (p - 2)];
+}
+
+/** A latency summary: what the JSON fields and columns show. */
+export interface LatencyStats {
+  count: number;
+  minNs: number;
+  avgNs: number;
+  p50Ns: number;
+  p99Ns: number;
+  maxNs: number;
+}
+
+/**
+ * The q-quantile of a histogram (buckets at v[at..at+LAT_BUCKETS)): the
+ * rank's bucket, interpolated linearly inside it, held within [min, max]
+ * (exact bounds the kernel keeps).
+ */
+export function quantile(v: ArrayLike<number>, at: number, count: number, q: number, minNs: number, maxNs: number): number {
+  const rank = Math.max(1, Math.ceil(q * count));
+  let seen = 0;
+  for (let i = 0; i < LAT_BUCKETS; i++) {
+    const n = v[at + i];
+    if (!n) continue;
+    if (seen + n >= rank) {
+      const [low, high] = bucketBounds(i);
+      const lo = Math.max(low, minNs);
+      const hi = Math.min(high, maxNs);
+      return Math.round(Math.min(maxNs, Math.max(minNs, lo + ((hi - lo) * (rank - seen)) / n)));
+    }
+    seen += n;
+  }
+  return maxNs;
+}
+
+/** The summary of a struct ebtop_disk_latency laid out at v[base..]; null without requests. */
+export function latencyStats(v: ArrayLike<number>, base: number): LatencyStats | null {
+  const count = v[base];
+  if (!count) return null;
+  const minNs = v[base + 2];
+  const maxNs = v[base + 3];
+  return {
+    count,
+    minNs,
+    avgNs: Math.round(v[base + 1] / count),
+    p50Ns: quantile(v, base + 4, count, 0.5, minNs, maxNs),
+    p99Ns: quantile(v, base + 4, count, 0.99, minNs, maxNs),
+    maxNs,
+  };
+}
+
+// ---------------------------------------------------------------- devices
+
+/** struct ebtop_disk_device, slot by slot (u64 each): its bios, then a struct ebtop_disk_latency. */
+export const DEVICE_SLOTS = ['read_bytes', 'write_bytes', 'reads', 'writes', 'remapped_bytes'] as const;
+const DEV_LAT = DEVICE_SLOTS.length;
+const DEVICE_SIZE = DEV_LAT + 4 + LAT_BUCKETS;
+const DEV = { read_bytes: 0, write_bytes: 1, reads: 2, writes: 3, remapped_bytes: 4 } as const;
+
+/** One device as collect() reads it: cumulative since attach, CPUs combined. */
+export interface DeviceSample {
+  major: number;
+  minor: number;
+  name: string;
+  v: Float64Array;
+}
+
+/** One device over an interval: what system.disk.devices shows. */
+export interface DeviceRow {
+  name: string;
+  major: number;
+  minor: number;
+  readBytes: number;
+  writeBytes: number;
+  reads: number;
+  writes: number;
+  /** bios a bio-based stacked driver (dm, md) remapped onto it: in its totals, in no process's */
+  remappedBytes: number;
+  lat: LatencyStats | null;
+}
+
+export interface DiskSystem {
+  devices: DeviceRow[];
+  /** p99 over every device's requests of the last RECENT intervals, or null */
+  recentP99Ns: number | null;
+}
+
+/** u64 as a JS number (exact below 2^53). */
+const u64 = (b: Buffer, o: number) => b.readUInt32LE(o) + b.readUInt32LE(o + 4) * 0x1_0000_0000;
+
+/** Sum one per-CPU map value (one DEVICE_SIZE u64 slot set per CPU): min/max for the latency bounds. */
+export function combineDevice(values: Buffer, offset: number, valueSize: number): Float64Array {
+  const v = new Float64Array(DEVICE_SIZE);
+  const per = DEVICE_SIZE * 8;
+  for (let o = offset; o + per <= offset + valueSize; o += per) {
+    for (let s = 0; s < DEVICE_SIZE; s++) {
+      const x = u64(values, o + s * 8);
+      if (!x) continue;
+      if (s === DEV_LAT + 2) v[s] = v[s] === 0 || x < v[s] ? x : v[s];
+      else if (s === DEV_LAT + 3) v[s] = Math.max(v[s], x);
+      else v[s] += x;
+    }
+  }
+  return v;
+}
+
+/** iostat's name of a device: DEVNAME in /sys/dev/block/MAJ:MIN/uevent. */
+export function deviceName(major: number, minor: number, read = (f: string) => fs.readFileSync(f, 'latin1')): string {
+  try {
+    const m = /^DEVNAME=(.+)$/m.exec(read(`/sys/dev/block/${major}:${minor}/uevent`));
+    if (m) return m[1];
+  } catch {
+    // a device gone since: its numbers stay, under its numbers
+  }
+  return `${major}:${minor}`;
+}
+
+const names = new Map<string, string>();
+
+function collectDevices(io: CollectIO): DeviceSample[] | undefined {
+  if (!io.avail.has('disk.bio') && !io.avail.has('disk.lat')) return undefined;
+  const d = io.native.mapDump(io.obj, 'disk_devices');
+  const out: DeviceSample[] = [];
+  for (let i = 0; i < d.count; i++) {
+    const major = d.keys.readUInt32LE(i * d.keySize);
+    const minor = d.keys.readUInt32LE(i * d.keySize + 4);
+    const key = `${major}:${minor}`;
+    let name = names.get(key);
+    if (name === undefined) names.set(key, (name = deviceName(major, minor)));
+    out.push({ major, minor, name, v: combineDevice(d.values, i * d.valueSize, d.valueSize) });
+  }
+  return out;
+}
+
+/** Intervals whose device latencies make the "recent" p99 IO-LAT is compared with. */
+const RECENT = 10;
+
+/** Per-device deltas (or totals since the baseline), and the recent p99 over all devices. */
+export class DeviceFolder implements Folder {
+  private base = new Map<string, Float64Array>();
+  private prev = new Map<string, Float64Array>();
+  private recent: Float64Array[] = [];
+
+  fold(input: FoldInput): FoldOutput {
+    const now = (input.collected as DeviceSample[] | undefined) ?? [];
+    const rows: DeviceRow[] = [];
+    const merged = new Float64Array(4 + LAT_BUCKETS);
+    for (const s of now) {
+      const key = `${s.major}:${s.minor}`;
+      // a device first seen after the baseline had all its I/O since the previous sample
+      const from = (input.cumulative ? this.base.get(key) : this.prev.get(key)) ?? (input.baseline ? s.v : undefined);
+      if (input.baseline) this.base.set(key, s.v);
+      else if (!this.base.has(key)) this.base.set(key, new Float64Array(DEVICE_SIZE));
+      this.prev.set(key, s.v);
+      const d = new Float64Array(DEVICE_SIZE);
+      for (let i = 0; i < DEVICE_SIZE; i++) d[i] = Math.max(0, s.v[i] - (from?.[i] ?? 0));
+      // min and max are since attach: exact only for a device's first interval, so the
+      // bounds of an interval are its buckets' own (held to the kernel's where they agree)
+      fixBounds(d, DEV_LAT, s.v);
+      rows.push({
+        name: s.name,
+        major: s.major,
+        minor: s.minor,
+        readBytes: d[DEV.read_bytes],
+        writeBytes: d[DEV.write_bytes],
+        reads: d[DEV.reads],
+        writes: d[DEV.writes],
+        remappedBytes: d[DEV.remapped_bytes],
+        lat: latencyStats(d, DEV_LAT),
+      });
+      // count, sum and buckets add up across devices (min and max do not: recentP99 bounds by buckets)
+      if (!input.cumulative) for (let i = 0; i < 4 + LAT_BUCKETS; i++) if (i !== 2 && i !== 3) merged[i] += d[DEV_LAT + i];
+    }
+    rows.sort((a, b) => a.name.localeCompare(b.name));
+    if (!input.baseline && !input.cumulative) {
+      this.recent.push(merged);
+      if (this.recent.length > RECENT) this.recent.shift();
+    }
+    return { system: { devices: input.baseline ? [] : rows, recentP99Ns: this.recentP99() } satisfies DiskSystem };
+  }
+
+  private recentP99(): number | null {
+    const all = new Float64Array(4 + LAT_BUCKETS);
+    for (const h of this.recent) for (let i = 0; i < all.length; i++) all[i] += h[i];
+    if (!all[0]) return null;
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < LAT_BUCKETS; i++) {
+      if (!all[4 + i]) continue;
+      if (!lo) lo = bucketBounds(i)[0] || 1;
+      hi = bucketBounds(i)[1];
+    }
+    return quantile(all, 4, all[0], 0.99, lo, hi === Infinity ? bucketBounds(LAT_BUCKETS - 1)[0] * 2 : hi);
+  }
+}
+
+/**
+ * An interval's latency min/max from the difference of two cumulative
+ * structs: the buckets it used bound them; the kernel's own running min/max
+ * are exact when they fall inside those buckets.
+ */
+function fixBounds(d: Float64Array, at: number, total: Float64Array): void {
+  if (!d[at]) {
+    d[at + 2] = 0;
+    d[at + 3] = 0;
+    return;
+  }
+  let first = -1;
+  let last = -1;
+  for (let i = 0; i < LAT_BUCKETS; i++) {
+    if (!d[at + 4 + i]) continue;
+    if (first < 0) first = i;
+    last = i;
+  }
+  const [minLo, minHi] = bucketBounds(first);
+  const [maxLo, maxHi] = bucketBounds(last);
+  const kmin = total[at + 2];
+  const kmax = total[at + 3];
+  d[at + 2] = kmin >= minLo && kmin < minHi ? kmin : minLo;
+  d[at + 3] = kmax >= maxLo && kmax < maxHi ? kmax : Math.min(maxHi, maxLo * 1.25);
+}
+
+// ---------------------------------------------------------------- values
+
+/** A slot of a row; a thread row has no charge slots (charges are per process). */
+const slot = (i: () => number) => (r: Values) => (i() < r.v.length ? r.v[i()] : 0);
+const readBytes = slot(() => DISK.at.read_bytes);
+const writeBytes = slot(() => DISK.at.write_bytes);
+const reads = slot(() => DISK.at.reads);
+const writes = slot(() => DISK.at.writes);
+const seqBios = slot(() => DISK.at.seq_bios);
+const fsRead = slot(() => DISK.at.fs_read_bytes);
+const fsWrite = slot(() => DISK.at.fs_write_bytes);
+const dirtied = slot(() => DISK.at.dirtied_bytes);
+const writeback = slot(() => WRITEBACK.at.writeback_bytes);
 /** What the device wrote for the process: its own bios plus writeback of pages it dirtied. */
 const allWrites = (r: Values) => writeBytes(r) + (r.avail.has(WRITEBACK.name) ? writeback(r) : 0);
+/** Per second over the interval; with totals (`c`, --cumulative) the total itself. */
+const rate = (n: number, r: Values) => (r.totals ? n : r.spanNs > 0 ? (n * 1e9) / r.spanNs : 0);
+const round2 = (v: number) => Math.round(v * 100) / 100;
 
+/** Latency of a process row (null: a thread row, or no request completed). */
+export function rowLatency(r: Values): LatencyStats | null {
+  return LATENCY.base < r.v.length ? latencyStats(r.v, LATENCY.base) : null;
+}
+
+/** % of its bios that continued where its previous bio on that device ended; null without bios. */
+export function seqPct(r: Values): number | null {
+  const n = reads(r) + writes(r);
+  return n > 0 ? (seqBios(r) / n) * 100 : null;
+}
+
+/** Page-cache hit ratio: 1 - block bytes read / fs bytes read, held to 0..100; null without fs reads (or block counts). */
+export function cacheHitPct(r: Values): number | null {
+  const f = fsRead(r);
+  if (!r.avail.has(DISK.name)) return null;
+  return f > 0 ? Math.min(100, Math.max(0, (1 - readBytes(r) / f) * 100)) : null;
+}
+
+/** IO-LAT's warning: the process's p99 is more than twice the devices' recent p99. */
+export function latencyHigh(r: RowLike, iv: Interval): boolean {
+  const own = rowLatency(r);
+  const recent = (iv.ext.disk as DiskSystem | undefined)?.recentP99Ns;
+  return own !== null && recent != null && own.p99Ns > 2 * recent;
+}
+
+// ---------------------------------------------------------------- columns and JSON
+
+const NA = 'n/a';
 const col = (c: Omit<Column, 'align' | 'descending'> & Partial<Column>): Column => ({ align: 'right', descending: true, ...c });
+const orNa = <T>(v: T | null, f: (x: T) => string) => (v === null ? NA : f(v));
+
 const columns: Column[] = [
-  col({ id: 'disk_r', title: 'DISK-R', width: 8, needs: 'disk', help: 'block-layer bytes read per second (bios it submitted)', text: (r) => `${fmtBytes(rate(readBytes(r), r))}`, value: readBytes }),
-  col({ id: 'disk_w', title: 'DISK-W', width: 8, needs: 'disk', help: 'block-layer bytes written per second: its own bios + writeback of pages it dirtied', text: (r) => `${fmtBytes(rate(allWrites(r), r))}`, value: allWrites }),
+  col({ id: 'disk_r', title: 'DISK-R', width: 6, needs: 'disk', help: 'block-layer bytes read per second (bios it submitted)', text: (r) => fmtBytes(rate(readBytes(r), r)), value: readBytes }),
+  col({ id: 'disk_w', title: 'DISK-W', width: 6, needs: 'disk', help: 'block-layer bytes written per second: its own bios + writeback of pages it dirtied', text: (r) => fmtBytes(rate(allWrites(r), r)), value: allWrites }),
+  col({ id: 'iops', title: 'IOPS', width: 6, needs: 'disk', help: 'bios (reads + writes) it submitted per second', text: (r) => fmtCount(rate(reads(r) + writes(r), r)), value: (r) => reads(r) + writes(r) }),
+  col({
+    id: 'io_lat', title: 'IO-LAT', width: 7, needs: LATENCY.name,
+    help: 'p99 latency of its block requests (queued to completed); highlighted when over twice the devices\' recent p99',
+    text: (r) => orNa(rowLatency(r), (l) => fmtDuration(l.p99Ns)),
+    value: (r) => rowLatency(r)?.p99Ns ?? -1,
+    cue: (r, iv) => (latencyHigh(r, iv) ? 'latency' : null),
+  }),
+  col({ id: 'seq', title: 'SEQ%', width: 5, needs: 'disk', help: '% of its bios that continued where its previous one on that device ended', text: (r) => orNa(seqPct(r), fmtPct), value: (r) => seqPct(r) ?? -1 }),
+  col({ id: 'cache', title: 'CACHE%', width: 6, needs: 'disk.fs', help: 'page-cache hit ratio of its buffered reads: 1 - block bytes read / fs bytes read', text: (r) => orNa(cacheHitPct(r), fmtPct), value: (r) => cacheHitPct(r) ?? -1 }),
 ];
 
 const field = (key: string, needs: string, get: (r: Values) => number | null, thread = true): JsonField => ({ key, needs, thread, get });
+const lat = (f: (l: LatencyStats) => number) => (r: Values) => {
+  const l = rowLatency(r);
+  return l === null ? null : f(l);
+};
 const json: JsonField[] = [
   field('disk_read_bytes', 'disk', readBytes),
   field('disk_write_bytes', 'disk', writeBytes),
   field('writeback_bytes', WRITEBACK.name, writeback, false),
-  field('dirtied_bytes', 'disk.dirty', at(() => DISK.at.dirtied_bytes)),
-  field('disk_reads', 'disk', at(() => DISK.at.reads)),
-  field('disk_writes', 'disk', at(() => DISK.at.writes)),
+  field('dirtied_bytes', 'disk', dirtied),
+  field('disk_reads', 'disk', reads),
+  field('disk_writes', 'disk', writes),
+  field('io_lat_min_ns', LATENCY.name, lat((l) => l.minNs), false),
+  field('io_lat_avg_ns', LATENCY.name, lat((l) => l.avgNs), false),
+  field('io_lat_p50_ns', LATENCY.name, lat((l) => l.p50Ns), false),
+  field('io_lat_p99_ns', LATENCY.name, lat((l) => l.p99Ns), false),
+  field('io_lat_max_ns', LATENCY.name, lat((l) => l.maxNs), false),
+  field('io_seq_pct', 'disk', (r) => orNull(seqPct(r), round2)),
+  field('fs_read_bytes', 'disk.fs', fsRead),
+  field('fs_write_bytes', 'disk.fswrite', fsWrite),
+  field('cache_hit_pct', 'disk.fs', (r) => orNull(cacheHitPct(r), round2)),
 ];
+
+function orNull(v: number | null, f: (x: number) => number): number | null {
+  return v === null ? null : f(v);
+}
+
+/** system.disk: per-device totals as iostat names the devices, and writes nobody owns. */
+function systemJson(iv: Interval): unknown {
+  const sys = iv.ext.disk as DiskSystem | undefined;
+  const latOk = iv.avail.has('disk.lat');
+  const bioOk = iv.avail.has('disk.bio');
+  const n = (v: number) => (bioOk ? v : null);
+  return {
+    devices: (sys?.devices ?? []).map((d) => ({
+      name: d.name,
+      read_bytes: n(d.readBytes),
+      write_bytes: n(d.writeBytes),
+      reads: n(d.reads),
+      writes: n(d.writes),
+      io_lat_avg_ns: latOk && d.lat ? d.lat.avgNs : null,
+      io_lat_p99_ns: latOk && d.lat ? d.lat.p99Ns : null,
+    })),
+    unattributed_write_bytes: iv.avail.has(WRITEBACK.name) ? iv.system.unattributed[WRITEBACK.at.writeback_bytes] : null,
+  };
+}
+
+/** Entries of a preallocated per-CPU map that fit `budget` bytes, within [min, max]. */
+function perCpuEntries(m: Machine, valueBytes: number, budget: number, min: number, max: number): number {
+  return Math.max(min, Math.min(max, Math.floor(budget / (m.ncpuPossible * valueBytes))));
+}
+
+/** A request's start hook, by kernel: block_io_start (6.5+), else block_rq_insert. */
+const NO_IO_START = 'btf_trace_block_io_start';
 
 export const disk: Subsystem = {
   name: 'disk',
-  what: 'block I/O bytes, IOPS, latency, writeback charged to the dirtier',
+  what: 'block I/O bytes, IOPS, latency, sequential ratio, page-cache hits, writeback charged to the dirtier',
   optional: true,
+  // ~125 ns per cached read() (README): measurable on read-heavy machines
+  switches: [{ flag: 'fs-io', what: 'switch the page-cache hooks off alone: fs_read_bytes, fs_write_bytes, cache_hit_pct, CACHE% become n/a (about 125 ns per cached read() saved)', sources: ['disk.fs', 'disk.fswrite'] }],
   hooks: [
     {
       source: 'disk.bio',
-      what: 'bytes and bios per thread, in the submitter\'s context; writeback charged through the page\'s inode',
+      what: 'bytes, bios and sequential bios per thread, in the submitter\'s context; writeback charged through the page\'s inode; per-device totals',
       variants: [
         { program: 'bio_queue_btf', hook: 'tp_btf/block_bio_queue', needsType: 'btf_trace_block_bio_queue' },
         { program: 'bio_queue_raw', hook: 'raw_tp/block_bio_queue', needsRawTp: true, consts: RAW },
       ],
     },
     {
-      source: 'disk.dirty',
-      what: 'page-cache folios dirtied per thread, and each inode\'s last dirtier',
+      // the same source: without the dirtiers, writeback would be nobody's
+      source: 'disk.bio',
+      what: 'page-cache folios dirtied per thread, and each inode\'s last dirtier (whose writeback it is)',
       variants: [
         { program: 'dirty_folio_btf', hook: 'tp_btf/writeback_dirty_folio', needsType: 'btf_trace_writeback_dirty_folio' },
         { program: 'dirty_folio_raw', hook: 'raw_tp/writeback_dirty_folio', needsRawTp: true, consts: RAW },
       ],
     },
+    {
+      source: 'disk.lat',
+      what: 'request start and its owner (the submitter)',
+      variants: [
+        { program: 'io_start_btf', hook: 'tp_btf/block_io_start', needsType: NO_IO_START },
+        // the raw_tp variants of the 6.5 pair still need its BTF type: it tells the pair exists
+        { program: 'io_start_raw', hook: 'raw_tp/block_io_start', needsType: NO_IO_START, needsRawTp: true },
+        { program: 'rq_insert_btf', hook: 'tp_btf/block_rq_insert', needsType: 'btf_trace_block_rq_insert' },
+        { program: 'rq_insert_raw', hook: 'raw_tp/block_rq_insert', needsRawTp: true },
+      ],
+      // before 5.11 block_rq_insert/issue passed the request queue first
+      config: (f) => ({ rq_has_queue_arg: f.tracepointArgs('block_rq_insert') >= 2 ? 1 : 0 }),
+    },
+    {
+      source: 'disk.lat',
+      what: 'request start where it was issued without being inserted (kernels before 6.5)',
+      onlyWithout: NO_IO_START,
+      variants: [
+        { program: 'rq_issue_btf', hook: 'tp_btf/block_rq_issue', needsType: 'btf_trace_block_rq_issue' },
+        { program: 'rq_issue_raw', hook: 'raw_tp/block_rq_issue', needsRawTp: true },
+      ],
+    },
+    {
+      source: 'disk.lat',
+      what: 'request completion (softirq): latency to its owner and its device',
+      variants: [
+        { program: 'io_done_btf', hook: 'tp_btf/block_io_done', needsType: 'btf_trace_block_io_done' },
+        { program: 'io_done_raw', hook: 'raw_tp/block_io_done', needsType: 'btf_trace_block_io_done', needsRawTp: true },
+        { program: 'rq_complete_btf', hook: 'tp_btf/block_rq_complete', needsType: 'btf_trace_block_rq_complete' },
+        { program: 'rq_complete_raw', hook: 'raw_tp/block_rq_complete', needsRawTp: true },
+      ],
+    },
+    {
+      source: 'disk.fs',
+      what: 'buffered reads served through the page cache, per thread (page granular; not mmap faults, not direct I/O)',
+      variants: [
+        { program: 'get_pages_btf', hook: 'tp_btf/mm_filemap_get_pages', needsType: 'btf_trace_mm_filemap_get_pages' },
+        { program: 'get_pages_raw', hook: 'raw_tp/mm_filemap_get_pages', needsRawTp: true, consts: RAW },
+      ],
+    },
+    ...(['ext4_da_write_end', 'ext4_write_end', 'ext4_journalled_write_end'] as const).map((tp) => {
+      const prog = tp.replace(/^ext4_/, '');
+      return {
+        source: 'disk.fswrite',
+        what: `bytes copied into the page cache by buffered writes, per thread (ext4 ${tp.slice(5).replace(/_/g, ' ')})`,
+        variants: [
+          { program: `${prog}_btf`, hook: `tp_btf/${tp}`, needsType: `btf_trace_${tp}` },
+          { program: `${prog}_raw`, hook: `raw_tp/${tp}`, needsRawTp: true, consts: RAW },
+        ],
+      };
+    }),
   ],
   maps: [
     { name: 'disk_writeback', entries: (m) => Math.min(m.pidMax, 16384) },
+    // per-CPU values of ~1 KiB, preallocated: bounded in memory (~16 MiB, ~4 MiB) whatever the CPU count
+    { name: 'disk_latency', entries: (m) => perCpuEntries(m, LATENCY.size * 8, 16 << 20, 256, Math.min(m.pidMax, 2048)) },
+    { name: 'disk_devices', entries: (m) => perCpuEntries(m, DEVICE_SIZE * 8, 4 << 20, 32, 256) },
     { name: 'disk_dirtier', entries: () => 65536 },
+    { name: 'disk_seq', entries: (m) => Math.min(m.pidMax * 2, 16384) },
   ],
-  groups: [DISK, WRITEBACK],
+  groups: [DISK, WRITEBACK, LATENCY],
   columns,
   json,
-  system: (iv) => ({ unattributed_write_bytes: iv.avail.has(WRITEBACK.name) ? iv.system.unattributed[WRITEBACK.at.writeback_bytes] : null }),
+  system: systemJson,
+  collect: collectDevices,
+  folder: () => new DeviceFolder(),
 };

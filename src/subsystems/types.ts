@@ -70,6 +70,8 @@ export interface Values {
   avail: ReadonlySet<string>;
   /** per-process extras of the subsystems that fold them (Subsystem.folder), by subsystem name */
   ext?: Readonly<Record<string, unknown>>;
+  /** the values are totals since attach (--cumulative, `c`): rate columns show totals */
+  totals?: boolean;
 }
 
 /** Everything the views read from a row. */
@@ -191,12 +193,23 @@ export interface MapSize {
   entries(m: Machine, consts: Record<string, number>): number;
 }
 
+/** A part of a subsystem that can be switched off alone (--no-<flag>): hooks whose cost is not negligible. */
+export interface Switch {
+  flag: string;
+  /** one line for --help */
+  what: string;
+  /** the hook sources it switches off */
+  sources: string[];
+}
+
 export interface Subsystem {
   name: string;
   /** one line for --help's --no-<name> */
   what: string;
   /** false: part of the core, cannot be switched off */
   optional: boolean;
+  /** parts that can be switched off alone */
+  switches?: Switch[];
   hooks: HookSpec[];
   /** its bounded maps' sizes (a full map counts what it refused in system.bpf.lost) */
   maps?: MapSize[];

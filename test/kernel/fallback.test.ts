@@ -20,6 +20,13 @@ describe.skipIf(skip)('raw_tp fallback variants (kernel)', () => {
         'raw_tp/sched_process_fork',
         'raw_tp/block_bio_queue',
         'raw_tp/writeback_dirty_folio',
+        'raw_tp/block_rq_insert',
+        'raw_tp/block_rq_issue',
+        'raw_tp/block_rq_complete',
+        'raw_tp/mm_filemap_get_pages',
+        'raw_tp/ext4_da_write_end',
+        'raw_tp/ext4_write_end',
+        'raw_tp/ext4_journalled_write_end',
         'raw_tp/sched_wakeup',
         'raw_tp/sched_wakeup_new',
       ]);

@@ -22,6 +22,8 @@ const PROCESS: Record<string, (v: unknown) => boolean> = {
   cpu_pct: num, oncpu_ns: int, runq_ns: int, offcpu_ns: int, nvcsw: int, nivcsw: int, migrations: int, slices: int,
   rss_bytes: int, mem_pct: num, cgroup: str,
   disk_read_bytes: intOrNull, disk_write_bytes: intOrNull, writeback_bytes: intOrNull, dirtied_bytes: intOrNull, disk_reads: intOrNull, disk_writes: intOrNull,
+  io_lat_min_ns: intOrNull, io_lat_avg_ns: intOrNull, io_lat_p50_ns: intOrNull, io_lat_p99_ns: intOrNull, io_lat_max_ns: intOrNull, io_seq_pct: numOrNull,
+  fs_read_bytes: intOrNull, fs_write_bytes: intOrNull, cache_hit_pct: numOrNull,
   wait: waitOrNull, steal_ns: intOrNull,
   state: str, kthread: bool, source: str,
 };
@@ -30,7 +32,12 @@ const THREAD: Record<string, (v: unknown) => boolean> = {
   tid: int, comm: str, exited: bool,
   cpu_pct: num, oncpu_ns: int, runq_ns: int, offcpu_ns: int, nvcsw: int, nivcsw: int, migrations: int, slices: int,
   disk_read_bytes: intOrNull, disk_write_bytes: intOrNull, dirtied_bytes: intOrNull, disk_reads: intOrNull, disk_writes: intOrNull,
+  io_seq_pct: numOrNull, fs_read_bytes: intOrNull, fs_write_bytes: intOrNull, cache_hit_pct: numOrNull,
   wait: waitOrNull, steal_ns: intOrNull,
+};
+/** Every field of a system.disk.devices entry. */
+const DEVICE: Record<string, (v: unknown) => boolean> = {
+  name: str, read_bytes: intOrNull, write_bytes: intOrNull, reads: intOrNull, writes: intOrNull, io_lat_avg_ns: intOrNull, io_lat_p99_ns: intOrNull,
 };
 const SYSTEM: Record<string, (v: unknown) => boolean> = {
   busy_ns: intOrNull, idle_ns: intOrNull, exited: int, bpf: (v) => v !== null && typeof v === 'object', forks: int, execs: int, lost_threads: int,
@@ -62,7 +69,10 @@ describe.skipIf(skip)('--json contract (kernel)', () => {
       checkShape(s.system as unknown as Record<string, unknown>, SYSTEM, 'system');
       expect(Object.keys(s.system.bpf)).toEqual(['run_ns', 'events', 'lost']);
       for (const k of ['run_ns', 'events', 'lost'] as const) expect(int(s.system.bpf[k])).toBe(true);
-      expect(Object.keys((s.system as unknown as { disk: object }).disk)).toEqual(['unattributed_write_bytes']);
+      const disk = (s.system as unknown as { disk: { devices: Record<string, unknown>[]; unattributed_write_bytes: unknown } }).disk;
+      expect(Object.keys(disk)).toEqual(['devices', 'unattributed_write_bytes']);
+      expect(int(disk.unattributed_write_bytes)).toBe(true);
+      for (const d of disk.devices) checkShape(d, DEVICE, `device ${d.name}`);
       expect(s.processes.length).toBeGreaterThan(10);
       for (const p of s.processes as unknown as Record<string, unknown>[]) {
         const { threads_detail: detail, ...rest } = p;

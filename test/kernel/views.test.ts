@@ -15,7 +15,7 @@ describe.skipIf(skip)('views (kernel)', () => {
     expect(caps.code).toBe(0);
     const rows = caps.stdout.trim().split('\n').map((l) => l.split(/\s{2,}/));
     const byName = new Map(rows.map((r) => [r[0], r]));
-    for (const s of ['cpu.counters', 'cpu.exit', 'lifecycle.exec', 'lifecycle.fork', 'disk.bio', 'disk.dirty', 'wait.wakeup', 'wait.new']) {
+    for (const s of ['cpu.counters', 'cpu.exit', 'lifecycle.exec', 'lifecycle.fork', 'disk.bio', 'disk.lat', 'disk.fs', 'disk.fswrite', 'wait.wakeup']) {
       expect(byName.get(s)?.[1], s).toBe('attached');
     }
     expect(byName.get('cpu.counters')![2]).toBe('iter/task');
@@ -38,7 +38,7 @@ describe.skipIf(skip)('views (kernel)', () => {
     expect(summaries).toHaveLength(2);
     expect(summaries[0]).toMatch(/interval \d+(\.\d+)?ms .*cpus \d+ .*tasks \d+, \d+ thr/);
     const header = r.stdout.split('\n').find((l) => /^\s*PID USER/.test(l))!;
-    expect(header.trim().split(/\s+/)).toEqual(['PID', 'USER', 'S', 'CPU%', 'ONCPU', 'RUNQ', 'OFFCPU', 'WAIT', 'CSW', 'v/iv', 'MIGR', 'THR', 'CMD']);
+    expect(header.trim().split(/\s+/)).toEqual(['PID', 'USER', 'CPU%', 'ONCPU', 'RUNQ', 'OFFCPU', 'DISK-R', 'DISK-W', 'IO-LAT', 'WAIT', 'CMD']);
     // the batch run's own row is there, with its own pid
     expect(blocks.length).toBeGreaterThan(0);
     const own = r.stdout.split('\n').filter((l) => new RegExp(`^\\s*${r.pid}\\s`).test(l));

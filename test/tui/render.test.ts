@@ -154,8 +154,9 @@ describe('titleLine', () => {
     expect(visible(titleLine(cols, column('pid'), false, 120, false))).toContain('   ^PID USER');
   });
   it('highlights a column too narrow for an arrow', () => {
-    const t = titleLine(cols, column('state'), false, 120, true);
-    expect(visible(t)).toBe(headerLine(cols, 120));
+    const withState = [column('pid'), column('state'), ...cols.slice(1)];
+    const t = titleLine(withState, column('state'), false, 120, true);
+    expect(visible(t)).toBe(headerLine(withState, 120));
     expect(t).toContain('{cyan-bg}S{/cyan-bg}');
   });
 });
