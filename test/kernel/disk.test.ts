@@ -391,7 +391,8 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
       const fsCost = delta(t2, t3).find((x) => x.name === 'get_pages_btf')!;
       console.log(`fs hook: ${fsCost.n} events for ${reads} cached read()s, ${(fsCost.ns / fsCost.n).toFixed(0)} ns each: ${(fsCost.ns / reads).toFixed(0)} ns added per read()`);
       expect(r.code).toBe(0);
-      expect(fsCost.n).toBeGreaterThanOrEqual(reads);
+      // a run can be skipped while another BPF program runs on that CPU (the kernel's recursion guard)
+      expect(fsCost.n).toBeGreaterThanOrEqual(reads * 0.99);
       expect(fsCost.n).toBeLessThan(reads * 1.05);
     } finally {
       s.close();
