@@ -405,6 +405,53 @@ function perCpuEntries(m: Machine, valueBytes: number, budget: number, min: numb
 /** A request's start hook, by kernel: block_io_start (6.5+), else block_rq_insert. */
 const NO_IO_START = 'btf_trace_block_io_start';
 
+/** The header's line: what the devices moved over the interval. */
+function summary(iv: Interval): { label: string; text: string } | null {
+  const sys = iv.ext.disk as DiskSystem | undefined;
+  if (!sys || !iv.avail.has('disk') || iv.intervalNs <= 0) return null;
+  let r = 0;
+  let w = 0;
+  let ios = 0;
+  for (const d of sys.devices) {
+    r += d.readBytes;
+    w += d.writeBytes;
+    ios += d.reads + d.writes;
+  }
+  const per = (n: number) => (n * 1e9) / iv.intervalNs;
+  return { label: 'Disk', text: `read ${fmtBytes(per(r))}/s  write ${fmtBytes(per(w))}/s  ${fmtCount(per(ios))} IOPS` };
+}
+
+/** The drill-down's disk part: bytes, latency quantiles and histogram, sequential and cache ratios. */
+function drill(r: RowLike, iv: Interval, width: number): string[] {
+  if (!r.avail.has('disk')) return [];
+  const lat = rowLatency(r);
+  const out = [
+    `{black-fg}{green-bg}${' Disk'.padEnd(width)}{/green-bg}{/black-fg}`,
+    ` read ${fmtBytes(rate(readBytes(r), r))}${r.totals ? '' : '/s'}  write ${fmtBytes(rate(allWrites(r), r))}${r.totals ? '' : '/s'}` +
+      `  (writeback of pages it dirtied ${fmtBytes(writeback(r))})  IOPS ${fmtCount(rate(reads(r) + writes(r), r))}` +
+      `  SEQ% ${orNa(seqPct(r), fmtPct)}  CACHE% ${orNa(cacheHitPct(r), fmtPct)}`,
+  ];
+  if (!lat) {
+    out.push(' no block requests completed for it in this interval');
+    return out;
+  }
+  out.push(` latency: ${lat.count} requests  min ${fmtDuration(lat.minNs)}  avg ${fmtDuration(lat.avgNs)}  p50 ${fmtDuration(lat.p50Ns)}  p99 ${fmtDuration(lat.p99Ns)}  max ${fmtDuration(lat.maxNs)}`);
+  // the histogram's occupied range, one bar per bucket, longest bar = most requests
+  const counts: [number, number][] = [];
+  for (let i = 0; i < LAT_BUCKETS; i++) {
+    const n = r.v[(LATENCY.at as Record<string, number>).lat + i];
+    if (n > 0) counts.push([i, n]);
+  }
+  const max = Math.max(...counts.map(([, n]) => n));
+  const barW = Math.max(10, width - 30);
+  for (const [i, n] of counts.slice(0, 12)) {
+    const [lo] = bucketBounds(i);
+    out.push(`  ${('>= ' + fmtDuration(lo)).padStart(11)} ${'#'.repeat(Math.max(1, Math.round((n / max) * barW)))} ${n}`);
+  }
+  if (counts.length > 12) out.push(`  ... ${counts.length - 12} more buckets up to ${fmtDuration(bucketBounds(counts[counts.length - 1][0])[1])}`);
+  return out;
+}
+
 export const disk: Subsystem = {
   name: 'disk',
   what: 'block I/O bytes, IOPS, latency, sequential ratio, page-cache hits, writeback charged to the dirtier',
@@ -490,6 +537,9 @@ export const disk: Subsystem = {
     { name: 'disk_seq', entries: (m) => Math.min(m.pidMax * 2, 16384) },
   ],
   groups: [DISK, WRITEBACK, LATENCY],
+  summary,
+  drill,
+  sparks: [{ label: 'Disk B/s', value: (r) => rate(readBytes(r) + allWrites(r), r), fmt: (v) => `${fmtBytes(v)}/s` }],
   columns,
   json,
   system: systemJson,

@@ -169,4 +169,7 @@ export const wait: Subsystem = {
   groups: [WAIT],
   columns,
   json,
+  // the drill-down's line: where its time went (`ebtop offcpu -p PID` has the stacks)
+  drill: (r, _iv, width) =>
+    r.avail.has(WAIT.name) ? [`{black-fg}{green-bg}${' Where the time went'.padEnd(width)}{/green-bg}{/black-fg}`, ` ${waitBreakdown(r) || 'no time accounted yet'}`] : [],
 };
