@@ -87,7 +87,7 @@ export function keys(name: string, ...k: string[]): void {
 
 export const lines = (screen: string) => screen.split('\n');
 /** The column-title row: PID first, CMD last. */
-export const titleRow = (screen: string) => lines(screen).find((l) => /^\s*\S?PID\S? USER\s+\S?S\S? .*CMD/.test(l));
+export const titleRow = (screen: string) => lines(screen).find((l) => /^\s*\S?PID\S? USER .*CMD/.test(l));
 /** PIDs of the process rows between the title row and the footer. */
 export function pids(screen: string): number[] {
   const ls = lines(screen);
