@@ -14,15 +14,18 @@
 #define E2BIG 7
 
 /*
- * A field read through a pointer chain: KREAD(btf, t, real_parent, tgid) is
- * t->real_parent->tgid. Through a BTF pointer (the task iterator's task,
- * tp_btf arguments, bpf_get_current_task_btf()) it is a plain load, which
- * the JIT turns into a fault-safe load of about a nanosecond; through an
- * untyped pointer (raw_tp arguments) it must be bpf_probe_read_kernel, about
- * 15-20 ns per pointer hop. The iterator reads some 30 fields per thread
- * and sched_switch a few per switch, so this is most of their cost. `btf`
- * is a constant wherever the inline helpers are used: each program keeps
- * one form, and the verifier never sees the other.
+ * A field, through a chain of pointers or not: KREAD(btf, t, real_parent,
+ * tgid) is t->real_parent->tgid. Through a BTF pointer (the task iterator's
+ * task, tp_btf arguments, bpf_get_current_task_btf()) it is a plain load,
+ * which the JIT turns into a fault-safe load of about a nanosecond; through
+ * an untyped pointer (raw_tp arguments) it must be bpf_probe_read_kernel,
+ * 15-80 ns per pointer hop. The iterator reads some 30 fields per thread and
+ * sched_switch a few per switch. `btf` is a constant wherever the inline
+ * helpers are used: each program keeps one form, and the verifier never sees
+ * the other. A pointer loaded through a BTF pointer has a price at load
+ * instead: the verifier checks it against the kernel's trusted-field lists
+ * by a linear search of the kernel's BTF (~0.8 ms per load site here), so
+ * hops are plain loads only where they run often.
  */
 #define KREAD(btf, src, ...) ((btf) ? ___arrow((src), ##__VA_ARGS__) : BPF_CORE_READ((src), ##__VA_ARGS__))
 
