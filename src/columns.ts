@@ -21,7 +21,7 @@ const CMD = meta({ id: 'cmd', title: 'CMD', width: 0, align: 'left', help: 'comm
 
 export const COLUMNS: Column[] = [...CORE, ...SUBSYSTEMS.flatMap((s) => s.columns), CMD];
 
-export const DEFAULT_COLUMNS = ['pid', 'user', 'state', 'cpu', 'oncpu', 'runq', 'offcpu', 'csw', 'migr', 'threads', 'cmd'];
+export const DEFAULT_COLUMNS = ['pid', 'user', 'state', 'cpu', 'oncpu', 'runq', 'offcpu', 'net_tx', 'net_rx', 'retx', 'csw', 'migr', 'threads', 'cmd'];
 
 export function column(id: string): Column {
   const c = COLUMNS.find((x) => x.id === id);

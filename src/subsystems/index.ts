@@ -3,10 +3,11 @@
 // task group appended to struct ebtop_task (bpf/ebtop.h), its bpf/<name>.bpf.c.
 import { cpu } from './cpu';
 import { disk } from './disk';
+import { net } from './net';
 import { buildSchema } from './schema';
 import type { Subsystem } from './types';
 
-export const SUBSYSTEMS: Subsystem[] = [cpu, disk];
+export const SUBSYSTEMS: Subsystem[] = [cpu, disk, net];
 
 export const SCHEMA = buildSchema(SUBSYSTEMS);
 

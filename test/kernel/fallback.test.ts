@@ -19,6 +19,12 @@ describe.skipIf(skip)('raw_tp fallback variants (kernel)', () => {
         'raw_tp/sched_process_fork',
         'raw_tp/block_bio_queue',
         'raw_tp/writeback_dirty_folio',
+        'raw_tp/sys_exit',
+        'raw_tp/sys_exit',
+        'raw_tp/inet_sock_set_state',
+        'raw_tp/tcp_destroy_sock',
+        'raw_tp/tcp_retransmit_skb',
+        'raw_tp/tcp_receive_reset',
       ]);
       const model = new Model({ ncpu: 2 });
       model.update(c.sample());

@@ -18,6 +18,8 @@ const PROCESS: Record<string, (v: unknown) => boolean> = {
   pid: int, ppid: int, user: str, comm: str, cmdline: str, threads: int, exited: bool, exit_code: intOrNull,
   cpu_pct: num, oncpu_ns: int, runq_ns: int, offcpu_ns: int, nvcsw: int, nivcsw: int, migrations: int, slices: int,
   disk_read_bytes: intOrNull, disk_write_bytes: intOrNull, writeback_bytes: intOrNull, dirtied_bytes: intOrNull, disk_reads: intOrNull, disk_writes: intOrNull,
+  net_tx_bytes: intOrNull, net_rx_bytes: intOrNull, tcp_tx_bytes: intOrNull, tcp_rx_bytes: intOrNull, udp_tx_bytes: intOrNull, udp_rx_bytes: intOrNull, unix_tx_bytes: intOrNull, unix_rx_bytes: intOrNull,
+  tcp_active: intOrNull, tcp_new: intOrNull, tcp_closed: intOrNull, tcp_retransmits: intOrNull, tcp_retrans_pct: numOrNull, tcp_errors: intOrNull,
   state: str, kthread: bool, source: str,
 };
 /** Every field of a threads_detail entry. */
@@ -25,10 +27,12 @@ const THREAD: Record<string, (v: unknown) => boolean> = {
   tid: int, comm: str, exited: bool,
   cpu_pct: num, oncpu_ns: int, runq_ns: int, offcpu_ns: int, nvcsw: int, nivcsw: int, migrations: int, slices: int,
   disk_read_bytes: intOrNull, disk_write_bytes: intOrNull, dirtied_bytes: intOrNull, disk_reads: intOrNull, disk_writes: intOrNull,
+  net_tx_bytes: intOrNull, net_rx_bytes: intOrNull, tcp_tx_bytes: intOrNull, tcp_rx_bytes: intOrNull, udp_tx_bytes: intOrNull, udp_rx_bytes: intOrNull, unix_tx_bytes: intOrNull, unix_rx_bytes: intOrNull,
 };
 const SYSTEM: Record<string, (v: unknown) => boolean> = {
   busy_ns: intOrNull, idle_ns: intOrNull, exited: int, bpf: (v) => v !== null && typeof v === 'object', forks: int, execs: int, lost_threads: int,
   loadavg: (v) => Array.isArray(v) && v.length === 3 && v.every(num), disk: (v) => v !== null && typeof v === 'object',
+  net: (v) => v !== null && typeof v === 'object',
 };
 
 function checkShape(o: Record<string, unknown>, shape: Record<string, (v: unknown) => boolean>, what: string, optional: string[] = []): void {
@@ -57,6 +61,9 @@ describe.skipIf(skip)('--json contract (kernel)', () => {
       expect(Object.keys(s.system.bpf)).toEqual(['run_ns', 'events', 'lost']);
       for (const k of ['run_ns', 'events', 'lost'] as const) expect(int(s.system.bpf[k])).toBe(true);
       expect(Object.keys((s.system as unknown as { disk: object }).disk)).toEqual(['unattributed_write_bytes']);
+      const net = (s.system as unknown as { net: Record<string, unknown> }).net;
+      expect(Object.keys(net)).toEqual(['tx_bytes', 'rx_bytes', 'unattributed_retransmits', 'tcp_active', 'conns_tracked', 'conns_overflow']);
+      for (const v of Object.values(net)) expect(int(v)).toBe(true);
       expect(s.processes.length).toBeGreaterThan(10);
       for (const p of s.processes as unknown as Record<string, unknown>[]) {
         const { threads_detail: detail, ...rest } = p;

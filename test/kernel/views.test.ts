@@ -31,7 +31,7 @@ describe.skipIf(skip)('views (kernel)', () => {
     expect(summaries).toHaveLength(2);
     expect(summaries[0]).toMatch(/interval \d+(\.\d+)?ms .*cpus \d+ .*tasks \d+, \d+ thr/);
     const header = r.stdout.split('\n').find((l) => /^\s*PID USER/.test(l))!;
-    expect(header.trim().split(/\s+/)).toEqual(['PID', 'USER', 'S', 'CPU%', 'ONCPU', 'RUNQ', 'OFFCPU', 'CSW', 'v/iv', 'MIGR', 'THR', 'CMD']);
+    expect(header.trim().split(/\s+/)).toEqual(['PID', 'USER', 'S', 'CPU%', 'ONCPU', 'RUNQ', 'OFFCPU', 'NET-TX', 'NET-RX', 'RETX%', 'CSW', 'v/iv', 'MIGR', 'THR', 'CMD']);
     // the batch run's own row is there, with its own pid
     expect(blocks.length).toBeGreaterThan(0);
     const own = r.stdout.split('\n').filter((l) => new RegExp(`^\\s*${r.pid}\\s`).test(l));

@@ -1,0 +1,515 @@
+// The net subsystem, declared as data: bytes per thread by socket class (in
+// the caller's context), TCP connection counts charged to each connection's
+// owner, and the per-connection table (bpf/net.bpf.c keeps it; collect()
+// dumps it, the folder turns it and the closed connections' records into
+// per-process gauges, deltas and the --connections list).
+import { fmtBytes, fmtCount, fmtPct } from '../format';
+import type { Interval } from '../model';
+import { group } from './schema';
+import type { CollectIO, Column, FoldInput, FoldOutput, Folder, JsonField, RecordSpec, RowLike, Subsystem, Values } from './types';
+import { RAW } from './cpu';
+
+/** struct ebtop_net_counters: per thread, in task-local storage. */
+export const NET = group({
+  name: 'net',
+  kind: 'task',
+  struct: 'ebtop_net_counters',
+  member: 'thr.net',
+  slots: ['net_tx_bytes', 'net_rx_bytes', 'tcp_tx_bytes', 'tcp_rx_bytes', 'udp_tx_bytes', 'udp_rx_bytes', 'unix_tx_bytes', 'unix_rx_bytes'],
+  source: 'net.send',
+});
+
+/** struct ebtop_net_tcp: per owner of a TCP socket, drained each refresh. */
+export const NET_TCP = group({
+  name: 'net_tcp',
+  kind: 'charge',
+  struct: 'ebtop_net_tcp',
+  map: 'net_tcp',
+  slots: ['tcp_new', 'tcp_closed', 'tcp_errors', 'tcp_retransmits'],
+  source: 'net.tcp',
+});
+
+/** Received bytes come from their own hook (sock_recv_length): fields and columns of rx need it. */
+const RECV = 'net.recv';
+
+/** Bounds set before load; tests shrink them to see overflow counted. */
+export const NET_LIMITS = { connections: 65536 };
+
+export const REC_CONN = 5;
+
+// ------------------------------------------------------------------ records
+
+/** struct ebtop_conn, member by member (test/unit/net.test.ts holds it to the object's BTF). */
+export const CONN_LAYOUT = {
+  size: 120,
+  fields: {
+    type: [0, 4], pid: [4, 4], pstart_ns: [8, 8], id: [16, 8], start_ns: [24, 8], end_ns: [32, 8],
+    tx_bytes: [40, 8], rx_bytes: [48, 8], retransmits: [56, 8], segs_out: [64, 8],
+    netns: [72, 4], family: [76, 2], state: [78, 1], flags: [79, 1], lport: [80, 2], rport: [82, 2], pad: [84, 4],
+    laddr: [88, 16], raddr: [104, 16],
+  } as Record<string, readonly [offset: number, size: number]>,
+};
+
+export const CONN_ACTIVE = 0x1;
+export const CONN_PASSIVE = 0x2;
+export const CONN_ESTABLISHED = 0x4;
+export const CONN_FAILED = 0x8;
+export const CONN_FOUND = 0x10;
+
+/** One TCP connection as the kernel last had it (live), or its final values (closed). */
+export interface Conn {
+  /** socket cookie (or address), as hex: unique among live connections */
+  id: string;
+  pid: number;
+  pstartNs: number;
+  startNs: number;
+  /** closed: when it was destroyed; live: 0 */
+  endNs: number;
+  txBytes: number;
+  rxBytes: number;
+  retransmits: number;
+  segsOut: number;
+  netns: number;
+  family: number;
+  state: number;
+  flags: number;
+  lport: number;
+  rport: number;
+  laddr: string;
+  raddr: string;
+}
+
+const u64 = (b: Buffer, o: number) => b.readUInt32LE(o) + b.readUInt32LE(o + 4) * 0x1_0000_0000;
+const F = CONN_LAYOUT.fields;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+
+/** An address as text: dotted IPv4, or RFC 5952 IPv6 (v4-mapped as ::ffff:a.b.c.d). */
+export function formatAddr(family: number, b: Buffer, o: number): string {
+  if (family === AF_INET) return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+  const words: number[] = [];
+  for (let i = 0; i < 8; i++) words.push(b.readUInt16BE(o + i * 2));
+  if (words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff) return `::ffff:${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}`;
+  // the longest run of two or more zero words becomes ::
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j === i ? i + 1 : j;
+  }
+  const hex = (ws: number[]) => ws.map((w) => w.toString(16)).join(':');
+  return best < 0 ? hex(words) : `${hex(words.slice(0, best))}::${hex(words.slice(best + bestLen))}`;
+}
+
+export function decodeConn(b: Buffer, o: number): Conn {
+  const family = b.readUInt16LE(o + F.family[0]);
+  return {
+    id: b.toString('hex', o + F.id[0], o + F.id[0] + 8),
+    pid: b.readUInt32LE(o + F.pid[0]),
+    pstartNs: u64(b, o + F.pstart_ns[0]),
+    startNs: u64(b, o + F.start_ns[0]),
+    endNs: u64(b, o + F.end_ns[0]),
+    txBytes: u64(b, o + F.tx_bytes[0]),
+    rxBytes: u64(b, o + F.rx_bytes[0]),
+    retransmits: u64(b, o + F.retransmits[0]),
+    segsOut: u64(b, o + F.segs_out[0]),
+    netns: b.readUInt32LE(o + F.netns[0]),
+    family,
+    state: b[o + F.state[0]],
+    flags: b[o + F.flags[0]],
+    lport: b.readUInt16LE(o + F.lport[0]),
+    rport: b.readUInt16LE(o + F.rport[0]),
+    laddr: formatAddr(family, b, o + F.laddr[0]),
+    raddr: formatAddr(family, b, o + F.raddr[0]),
+  };
+}
+
+const records: RecordSpec[] = [{ type: REC_CONN, size: CONN_LAYOUT.size, decode: decodeConn }];
+
+// ------------------------------------------------------------------ collect
+
+/** What collect() reads each refresh. */
+export interface NetCollected {
+  /** the live connection table */
+  conns: Conn[];
+  /** connections refused by the full table since load (cumulative) */
+  connFull: number;
+}
+
+/**
+ * Decodes successive dumps of the connection table; an entry whose bytes did
+ * not change since the last dump (an idle connection) gets the same Conn back.
+ */
+export class ConnDumpDecoder {
+  private prev = new Map<string, { bytes: Buffer; conn: Conn }>();
+
+  decode(keys: Buffer, values: Buffer, count: number, valueSize: number): Conn[] {
+    const out: Conn[] = new Array(count);
+    const next = new Map<string, { bytes: Buffer; conn: Conn }>();
+    for (let i = 0; i < count; i++) {
+      const o = i * valueSize;
+      const key = keys.toString('hex', i * 8, i * 8 + 8);
+      const bytes = values.subarray(o, o + CONN_LAYOUT.size);
+      const old = this.prev.get(key);
+      const conn = old && old.bytes.equals(bytes) ? old.conn : decodeConn(values, o);
+      out[i] = conn;
+      next.set(key, { bytes: old && old.conn === conn ? old.bytes : Buffer.from(bytes), conn });
+    }
+    this.prev = next;
+    return out;
+  }
+}
+
+const decoders = new WeakMap<object, ConnDumpDecoder>();
+
+function collect(io: CollectIO): NetCollected | undefined {
+  if (!io.avail.has('net.tcp')) return undefined;
+  let dec = decoders.get(io.obj);
+  if (!dec) decoders.set(io.obj, (dec = new ConnDumpDecoder()));
+  const d = io.native.mapDump(io.obj, 'net_conns');
+  const conns = dec.decode(d.keys, d.values, d.count, d.valueSize);
+  const st = io.native.mapDump(io.obj, 'net_stats');
+  let connFull = 0;
+  for (let o = 0; o + 8 <= st.values.length; o += 8) connFull += u64(st.values, o);
+  return { conns, connFull };
+}
+
+// ------------------------------------------------------------------ folder
+
+export const TCP_STATES = ['?', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV'];
+const TCP_CLOSE = 7;
+const TCP_LISTEN = 10;
+
+/** Open now: a connection being set up, up, or closing; not closed, not a listener. */
+export function isOpen(state: number): boolean {
+  return state >= 1 && state <= 11 && state !== 6 && state !== TCP_CLOSE && state !== TCP_LISTEN;
+}
+
+/** One connection in the --connections list (JSON field names). */
+export interface ConnRow {
+  proto: 'tcp';
+  family: 'ipv4' | 'ipv6';
+  laddr: string;
+  lport: number;
+  raddr: string;
+  rport: number;
+  state: string;
+  /** over the interval (totals since first seen with --cumulative) */
+  tx_bytes: number;
+  rx_bytes: number;
+  retransmits: number;
+  age_ns: number;
+  /** network namespace inode (as in /proc/<pid>/ns/net) */
+  netns: number;
+  /** destroyed in this interval (listed this once) */
+  closed: boolean;
+}
+
+/** A process's share of the connection table in one interval (row.ext.net). */
+export interface NetProc {
+  /** connections open now */
+  active: number;
+  /** data segments its connections sent (tcp_sock data_segs_out): tcp_retrans_pct's denominator */
+  segsOut: number;
+  /** sorted by traffic, biggest first */
+  conns: ConnRow[];
+}
+
+/** The system's share (interval.ext.net). */
+export interface NetSystem {
+  /** connections open now, owned or not */
+  active: number;
+  /** entries in the kernel's connection table */
+  tracked: number;
+  /** connections the full table could not track, in the interval */
+  overflow: number;
+}
+
+interface Counts {
+  tx: number;
+  rx: number;
+  retransmits: number;
+  segs: number;
+}
+
+const ownerKey = (c: Conn) => `${c.pid}:${c.pstartNs}`;
+/** Ids are unique among live connections; with the start time, also across reuse (address ids). */
+const connKey = (c: Conn) => `${c.id}:${c.startNs}`;
+/** Folds kept for an owner's --cumulative totals after its last connection went. */
+const KEEP_FOLDS = 600;
+
+/**
+ * Per-connection deltas between successive dumps of the live table plus the
+ * records of those destroyed, summed per owner. Pure: dumps and records in,
+ * per-process and system values out.
+ */
+export class NetFolder implements Folder {
+  /** each live connection's counters at the last dump */
+  private last = new Map<string, Counts>();
+  private fullAtLast = -1;
+  /** --cumulative: per owner, totals since the baseline (segments) and the fold last touched */
+  private totals = new Map<string, { segs: number; fold: number }>();
+  private folds = 0;
+  private overflowTotal = 0;
+
+  fold(input: FoldInput): FoldOutput {
+    const col = input.collected as NetCollected | undefined;
+    const closed = input.records as Conn[];
+    if (!col) return {};
+    this.folds++;
+    const now = input.toNs;
+    const per = new Map<string, NetProc>();
+    const proc = (c: Conn) => {
+      const k = ownerKey(c);
+      let p = per.get(k);
+      if (!p) per.set(k, (p = { active: 0, segsOut: 0, conns: [] }));
+      return p;
+    };
+    const closedKeys = new Set<string>();
+    for (const c of closed) closedKeys.add(connKey(c));
+    const next = new Map<string, Counts>();
+    let active = 0;
+
+    for (const c of col.conns) {
+      const k = connKey(c);
+      if (closedKeys.has(k)) continue; // its record came in before the entry was deleted
+      const cur = { tx: c.txBytes, rx: c.rxBytes, retransmits: c.retransmits, segs: c.segsOut };
+      next.set(k, cur);
+      if (isOpen(c.state)) active++;
+      if (input.baseline || !c.pid) continue;
+      // not in the last dump: created since, so everything it counted is in this interval
+      const d = diff(cur, this.last.get(k));
+      const p = proc(c);
+      if (isOpen(c.state)) p.active++;
+      p.segsOut += d.segs;
+      p.conns.push(row(c, input.cumulative ? cur : d, now - c.startNs, false));
+    }
+    if (!input.baseline) {
+      for (const c of closed) {
+        if (!c.pid) continue;
+        const fin = { tx: c.txBytes, rx: c.rxBytes, retransmits: c.retransmits, segs: c.segsOut };
+        const d = diff(fin, this.last.get(connKey(c)));
+        const p = proc(c);
+        p.segsOut += d.segs;
+        p.conns.push(row(c, input.cumulative ? fin : d, c.endNs - c.startNs, true));
+      }
+    }
+    this.last = next;
+
+    const overflow = this.fullAtLast < 0 ? 0 : Math.max(0, col.connFull - this.fullAtLast);
+    this.fullAtLast = col.connFull;
+    if (input.baseline) return { system: { active, tracked: col.conns.length, overflow: 0 } satisfies NetSystem };
+    this.overflowTotal += overflow;
+
+    for (const [k, p] of per) {
+      p.conns.sort(byTraffic);
+      if (!input.cumulative) continue;
+      const t = this.totals.get(k) ?? { segs: 0, fold: 0 };
+      t.segs += p.segsOut;
+      t.fold = this.folds;
+      this.totals.set(k, t);
+      p.segsOut = t.segs;
+    }
+    if (input.cumulative) for (const [k, t] of this.totals) if (this.folds - t.fold > KEEP_FOLDS) this.totals.delete(k);
+    const system: NetSystem = { active, tracked: col.conns.length, overflow: input.cumulative ? this.overflowTotal : overflow };
+    return { perProcess: per, system };
+  }
+}
+
+function diff(cur: Counts, prev: Counts | undefined): Counts {
+  if (!prev) return cur;
+  return {
+    tx: Math.max(0, cur.tx - prev.tx),
+    rx: Math.max(0, cur.rx - prev.rx),
+    retransmits: Math.max(0, cur.retransmits - prev.retransmits),
+    segs: Math.max(0, cur.segs - prev.segs),
+  };
+}
+
+function row(c: Conn, v: Counts, ageNs: number, closed: boolean): ConnRow {
+  return {
+    proto: 'tcp',
+    family: c.family === AF_INET6 ? 'ipv6' : 'ipv4',
+    laddr: c.laddr,
+    lport: c.lport,
+    raddr: c.raddr,
+    rport: c.rport,
+    state: TCP_STATES[c.state] ?? String(c.state),
+    tx_bytes: v.tx,
+    rx_bytes: v.rx,
+    retransmits: v.retransmits,
+    age_ns: c.flags & CONN_FOUND ? 0 : Math.max(0, ageNs),
+    netns: c.netns,
+    closed,
+  };
+}
+
+function byTraffic(a: ConnRow, b: ConnRow): number {
+  return b.tx_bytes + b.rx_bytes - (a.tx_bytes + a.rx_bytes) || b.retransmits - a.retransmits || a.lport - b.lport || a.rport - b.rport;
+}
+
+// ------------------------------------------------------------- values, views
+
+const rate = (n: number, r: Values) => (r.spanNs > 0 ? (n * 1e9) / r.spanNs : 0);
+const at = (i: () => number) => (r: Values) => r.v[i()];
+const ext = (r: Values) => r.ext?.net as NetProc | undefined;
+const netTx = at(() => NET.at.net_tx_bytes);
+const netRx = at(() => NET.at.net_rx_bytes);
+const tcpNew = at(() => NET_TCP.at.tcp_new);
+const retransmits = at(() => NET_TCP.at.tcp_retransmits);
+const active = (r: Values) => ext(r)?.active ?? 0;
+
+/** Retransmitted / data segments sent, %; null when it sent none. */
+export function retransPct(r: Values): number | null {
+  const segs = ext(r)?.segsOut ?? 0;
+  return segs > 0 ? (retransmits(r) / segs) * 100 : null;
+}
+
+/** RETX% stands out when anything was retransmitted (the TUI colours it). */
+export function retxHighlight(r: RowLike, _iv?: Interval): boolean {
+  return r.avail.has(NET_TCP.name) && retransmits(r) > 0;
+}
+
+const col = (c: Omit<Column, 'align' | 'descending'> & Partial<Column>): Column => ({ align: 'right', descending: true, ...c });
+const retx: Column & { highlight: typeof retxHighlight } = {
+  ...col({
+    id: 'retx',
+    title: 'RETX%',
+    width: 6,
+    needs: NET_TCP.name,
+    help: 'TCP segments retransmitted / data segments sent, % (- when it sent none)',
+    text: (r) => {
+      const p = retransPct(r);
+      return p === null ? '-' : fmtPct(p);
+    },
+    value: (r) => retransPct(r) ?? -1,
+  }),
+  highlight: retxHighlight,
+};
+const columns: Column[] = [
+  col({ id: 'net_tx', title: 'NET-TX', width: 8, needs: NET.name, help: 'bytes sent per second over IP sockets (TCP, UDP, ...)', text: (r) => fmtBytes(rate(netTx(r), r)), value: netTx }),
+  col({ id: 'net_rx', title: 'NET-RX', width: 8, needs: RECV, help: 'bytes received per second over IP sockets', text: (r) => fmtBytes(rate(netRx(r), r)), value: netRx }),
+  col({ id: 'conn', title: 'CONN', width: 5, needs: NET_TCP.name, help: 'TCP connections open now', text: (r) => fmtCount(active(r)), value: active }),
+  col({ id: 'tcp_new', title: 'NEW/s', width: 6, needs: NET_TCP.name, help: 'TCP connections established per second (connected or accepted)', text: (r) => fmtCount(rate(tcpNew(r), r)), value: tcpNew }),
+  retx,
+];
+
+const field = (key: string, needs: string, get: (r: Values) => unknown, thread = true, flag?: string): JsonField => ({ key, needs, thread, get, ...(flag ? { flag } : {}) });
+const slot = (k: (typeof NET.slots)[number]) => at(() => NET.at[k]);
+const charge = (k: (typeof NET_TCP.slots)[number]) => at(() => NET_TCP.at[k]);
+const json: JsonField[] = [
+  field('net_tx_bytes', NET.name, slot('net_tx_bytes')),
+  field('net_rx_bytes', RECV, slot('net_rx_bytes')),
+  field('tcp_tx_bytes', NET.name, slot('tcp_tx_bytes')),
+  field('tcp_rx_bytes', RECV, slot('tcp_rx_bytes')),
+  field('udp_tx_bytes', NET.name, slot('udp_tx_bytes')),
+  field('udp_rx_bytes', RECV, slot('udp_rx_bytes')),
+  field('unix_tx_bytes', NET.name, slot('unix_tx_bytes')),
+  field('unix_rx_bytes', RECV, slot('unix_rx_bytes')),
+  field('tcp_active', NET_TCP.name, active, false),
+  field('tcp_new', NET_TCP.name, charge('tcp_new'), false),
+  field('tcp_closed', NET_TCP.name, charge('tcp_closed'), false),
+  field('tcp_retransmits', NET_TCP.name, charge('tcp_retransmits'), false),
+  field('tcp_retrans_pct', NET_TCP.name, (r) => {
+    const p = retransPct(r);
+    return p === null ? null : Math.round(p * 100) / 100;
+  }, false),
+  field('tcp_errors', NET_TCP.name, charge('tcp_errors'), false),
+  field('connections', NET_TCP.name, (r) => ext(r)?.conns ?? [], false, 'connections'),
+];
+
+/** system.net: IP bytes summed over every process, and what has no owner. */
+function system(iv: Interval): unknown {
+  const sum = (i: number) => iv.processes.reduce((n, p) => n + p.v[i], 0);
+  const tcp = iv.avail.has(NET_TCP.name);
+  const s = iv.ext.net as NetSystem | undefined;
+  return {
+    tx_bytes: iv.avail.has(NET.name) ? sum(NET.at.net_tx_bytes) : null,
+    rx_bytes: iv.avail.has(RECV) ? sum(NET.at.net_rx_bytes) : null,
+    unattributed_retransmits: tcp ? iv.system.unattributed[NET_TCP.at.tcp_retransmits] : null,
+    tcp_active: tcp && s ? s.active : null,
+    conns_tracked: tcp && s ? s.tracked : null,
+    conns_overflow: tcp && s ? s.overflow : null,
+  };
+}
+
+/** raw_tp programs cannot ask for socket cookies: every program then keys connections by address. */
+const RAW_NET = { ...RAW, net_id_by_ptr: 1 };
+
+export const net: Subsystem = {
+  name: 'net',
+  what: 'bytes per process (TCP, UDP, unix), TCP connections, churn, failures, retransmits',
+  optional: true,
+  hooks: [
+    {
+      source: 'net.send',
+      what: 'bytes sent per thread by socket class, in the caller\'s context',
+      variants: [
+        { program: 'send_btf', hook: 'tp_btf/sock_send_length', needsType: 'btf_trace_sock_send_length' },
+        // before 6.3: socket syscalls' return values (misses sendmmsg, splice, io_uring)
+        { program: 'send_sys_btf', hook: 'tp_btf/sys_exit', needsType: 'btf_trace_sys_exit' },
+        { program: 'send_sys_raw', hook: 'raw_tp/sys_exit', needsRawTp: true, consts: RAW_NET },
+      ],
+    },
+    {
+      source: RECV,
+      what: 'bytes received per thread by socket class (MSG_PEEK skipped)',
+      variants: [
+        { program: 'recv_btf', hook: 'tp_btf/sock_recv_length', needsType: 'btf_trace_sock_recv_length' },
+        { program: 'recv_sys_btf', hook: 'tp_btf/sys_exit', needsType: 'btf_trace_sys_exit' },
+        { program: 'recv_sys_raw', hook: 'raw_tp/sys_exit', needsRawTp: true, consts: RAW_NET },
+      ],
+    },
+    // 'net.tcp' is made of four hooks: the connection table needs all of them
+    {
+      source: 'net.tcp',
+      what: 'TCP connections: owner at connect(), 4-tuple at ESTABLISHED, failed connects',
+      variants: [
+        { program: 'state_btf', hook: 'tp_btf/inet_sock_set_state', needsType: 'btf_trace_inet_sock_set_state' },
+        { program: 'state_raw', hook: 'raw_tp/inet_sock_set_state', needsRawTp: true, consts: RAW_NET },
+      ],
+    },
+    {
+      source: 'net.tcp',
+      what: 'TCP connections: final record and end of per-socket state',
+      variants: [
+        { program: 'destroy_btf', hook: 'tp_btf/tcp_destroy_sock', needsType: 'btf_trace_tcp_destroy_sock' },
+        { program: 'destroy_raw', hook: 'raw_tp/tcp_destroy_sock', needsRawTp: true, consts: RAW_NET },
+      ],
+    },
+    {
+      source: 'net.tcp',
+      what: 'TCP retransmitted segments, charged to the connection\'s owner',
+      variants: [
+        { program: 'retrans_btf', hook: 'tp_btf/tcp_retransmit_skb', needsType: 'btf_trace_tcp_retransmit_skb' },
+        { program: 'retrans_raw', hook: 'raw_tp/tcp_retransmit_skb', needsRawTp: true, consts: RAW_NET },
+      ],
+      // `err` became its third argument in 6.11 (it fires for failed attempts too since)
+      config: (f) => ({ net_retrans_has_err: f.tracepointArgs('tcp_retransmit_skb') >= 3 ? 1 : 0 }),
+    },
+    {
+      source: 'net.tcp',
+      what: 'TCP resets received on established connections',
+      variants: [
+        { program: 'reset_btf', hook: 'tp_btf/tcp_receive_reset', needsType: 'btf_trace_tcp_receive_reset' },
+        { program: 'reset_raw', hook: 'raw_tp/tcp_receive_reset', needsRawTp: true, consts: RAW_NET },
+      ],
+    },
+  ],
+  maps: [
+    { name: 'net_conns', entries: () => NET_LIMITS.connections },
+    { name: 'net_tcp', entries: (m) => Math.min(m.pidMax, 16384) },
+  ],
+  groups: [NET, NET_TCP],
+  columns,
+  json,
+  system,
+  records,
+  collect,
+  folder: () => new NetFolder(),
+};
