@@ -58,8 +58,8 @@ export const CONN_FOUND = 0x10;
 
 /** One TCP connection as the kernel last had it (live), or its final values (closed). */
 export interface Conn {
-  /** socket cookie (or address), as hex: unique among live connections */
-  id: string;
+  /** socket cookie (or address): unique among live connections (see idOf) */
+  id: number;
   pid: number;
   pstartNs: number;
   startNs: number;
@@ -80,6 +80,14 @@ export interface Conn {
 }
 
 const u64 = (b: Buffer, o: number) => b.readUInt32LE(o) + b.readUInt32LE(o + 4) * 0x1_0000_0000;
+
+/**
+ * A connection id (u64) as an exact number: cookies count up from 1; kernel
+ * socket addresses (raw_tp fallback) differ only in their low 53 bits.
+ */
+export function idOf(b: Buffer, o: number): number {
+  return b.readUInt32LE(o) + (b.readUInt32LE(o + 4) & 0x1f_ffff) * 0x1_0000_0000;
+}
 const F = CONN_LAYOUT.fields;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -109,7 +117,7 @@ export function formatAddr(family: number, b: Buffer, o: number): string {
 export function decodeConn(b: Buffer, o: number): Conn {
   const family = b.readUInt16LE(o + F.family[0]);
   return {
-    id: b.toString('hex', o + F.id[0], o + F.id[0] + 8),
+    id: idOf(b, o + F.id[0]),
     pid: b.readUInt32LE(o + F.pid[0]),
     pstartNs: u64(b, o + F.pstart_ns[0]),
     startNs: u64(b, o + F.start_ns[0]),
@@ -146,21 +154,33 @@ export interface NetCollected {
  * not change since the last dump (an idle connection) gets the same Conn back.
  */
 export class ConnDumpDecoder {
-  private prev = new Map<string, { bytes: Buffer; conn: Conn }>();
+  private prev: Buffer = Buffer.alloc(0);
+  private prevValueSize = 0;
+  private prevIds: number[] = [];
+  private prevConns: Conn[] = [];
 
   decode(keys: Buffer, values: Buffer, count: number, valueSize: number): Conn[] {
     const out: Conn[] = new Array(count);
-    const next = new Map<string, { bytes: Buffer; conn: Conn }>();
+    const ids: number[] = new Array(count);
+    const size = CONN_LAYOUT.size;
+    // a hash table's order holds between dumps where nothing was added or removed:
+    // look the previous entry up by id only where the order changed
+    let byId: Map<number, number> | undefined;
     for (let i = 0; i < count; i++) {
       const o = i * valueSize;
-      const key = keys.toString('hex', i * 8, i * 8 + 8);
-      const bytes = values.subarray(o, o + CONN_LAYOUT.size);
-      const old = this.prev.get(key);
-      const conn = old && old.bytes.equals(bytes) ? old.conn : decodeConn(values, o);
-      out[i] = conn;
-      next.set(key, { bytes: old && old.conn === conn ? old.bytes : Buffer.from(bytes), conn });
+      const id = (ids[i] = idOf(keys, i * 8));
+      let j = i;
+      if (this.prevIds[i] !== id) {
+        byId ??= new Map(this.prevIds.map((x, k) => [x, k]));
+        j = byId.get(id) ?? -1;
+      }
+      const po = j * this.prevValueSize;
+      out[i] = j >= 0 && values.compare(this.prev, po, po + size, o, o + size) === 0 ? this.prevConns[j] : decodeConn(values, o);
     }
-    this.prev = next;
+    this.prev = values;
+    this.prevValueSize = valueSize;
+    this.prevIds = ids;
+    this.prevConns = out;
     return out;
   }
 }
@@ -210,14 +230,44 @@ export interface ConnRow {
   closed: boolean;
 }
 
-/** A process's share of the connection table in one interval (row.ext.net). */
-export interface NetProc {
+/** One connection followed across dumps: its totals at the last one, and what it shows for this interval. */
+interface Track {
+  conn: Conn;
+  startNs: number;
+  /** owner as `${pid}:${start}`, and the pid it was made for (an accepted socket gets its owner later) */
+  owner: string;
+  ownerPid: number;
+  tx: number;
+  rx: number;
+  retransmits: number;
+  segs: number;
+  /** shown: the interval's delta, or the totals with --cumulative */
+  showTx: number;
+  showRx: number;
+  showRetransmits: number;
+  ageNs: number;
+  closed: boolean;
+  /** the fold that last saw it in the live table */
+  fold: number;
+}
+
+/**
+ * A process's share of the connection table in one interval (row.ext.net).
+ * Its connection list is made when asked for (--connections): the tracks it
+ * refers to change at the next fold, as the model's rows do.
+ */
+export class NetProc {
   /** connections open now */
-  active: number;
+  active = 0;
   /** data segments its connections sent (tcp_sock data_segs_out): tcp_retrans_pct's denominator */
-  segsOut: number;
+  segsOut = 0;
+  readonly tracks: Track[] = [];
+  private rows?: ConnRow[];
+
   /** sorted by traffic, biggest first */
-  conns: ConnRow[];
+  get conns(): ConnRow[] {
+    return (this.rows ??= this.tracks.map(rowOf).sort(byTraffic));
+  }
 }
 
 /** The system's share (interval.ext.net). */
@@ -230,18 +280,37 @@ export interface NetSystem {
   overflow: number;
 }
 
-interface Counts {
-  tx: number;
-  rx: number;
-  retransmits: number;
-  segs: number;
-}
-
-const ownerKey = (c: Conn) => `${c.pid}:${c.pstartNs}`;
-/** Ids are unique among live connections; with the start time, also across reuse (address ids). */
-const connKey = (c: Conn) => `${c.id}:${c.startNs}`;
 /** Folds kept for an owner's --cumulative totals after its last connection went. */
 const KEEP_FOLDS = 600;
+
+function track(c: Conn): Track {
+  return { conn: c, startNs: c.startNs, owner: `${c.pid}:${c.pstartNs}`, ownerPid: c.pid, tx: 0, rx: 0, retransmits: 0, segs: 0, showTx: 0, showRx: 0, showRetransmits: 0, ageNs: 0, closed: false, fold: 0 };
+}
+
+/**
+ * Takes one dump (or final record) of a connection: the interval's deltas
+ * against the totals last seen (none: it is new since, all of it counts).
+ * Returns the data segments sent in the interval.
+ */
+function advance(t: Track, c: Conn, fresh: boolean, cumulative: boolean): number {
+  const dTx = c.txBytes - t.tx;
+  const dRx = c.rxBytes - t.rx;
+  const dRet = c.retransmits - t.retransmits;
+  const dSegs = c.segsOut - t.segs;
+  t.conn = c;
+  t.tx = c.txBytes;
+  t.rx = c.rxBytes;
+  t.retransmits = c.retransmits;
+  t.segs = c.segsOut;
+  if (c.pid !== t.ownerPid) {
+    t.owner = `${c.pid}:${c.pstartNs}`;
+    t.ownerPid = c.pid;
+  }
+  t.showTx = cumulative ? c.txBytes : Math.max(0, dTx);
+  t.showRx = cumulative ? c.rxBytes : Math.max(0, dRx);
+  t.showRetransmits = cumulative ? c.retransmits : Math.max(0, dRet);
+  return fresh ? c.segsOut : Math.max(0, dSegs);
+}
 
 /**
  * Per-connection deltas between successive dumps of the live table plus the
@@ -249,10 +318,10 @@ const KEEP_FOLDS = 600;
  * per-process and system values out.
  */
 export class NetFolder implements Folder {
-  /** each live connection's counters at the last dump */
-  private last = new Map<string, Counts>();
+  /** live connections by id (a reused id with another start time is another connection) */
+  private tracks = new Map<number, Track>();
   private fullAtLast = -1;
-  /** --cumulative: per owner, totals since the baseline (segments) and the fold last touched */
+  /** --cumulative: per owner, segments since the baseline and the fold that last added to them */
   private totals = new Map<string, { segs: number; fold: number }>();
   private folds = 0;
   private overflowTotal = 0;
@@ -261,77 +330,73 @@ export class NetFolder implements Folder {
     const col = input.collected as NetCollected | undefined;
     const closed = input.records as Conn[];
     if (!col) return {};
-    this.folds++;
-    const now = input.toNs;
+    const n = ++this.folds;
+    const { baseline, cumulative } = input;
     const per = new Map<string, NetProc>();
-    const proc = (c: Conn) => {
-      const k = ownerKey(c);
-      let p = per.get(k);
-      if (!p) per.set(k, (p = { active: 0, segsOut: 0, conns: [] }));
+    const proc = (t: Track) => {
+      let p = per.get(t.owner);
+      if (!p) per.set(t.owner, (p = new NetProc()));
       return p;
     };
-    const closedKeys = new Set<string>();
-    for (const c of closed) closedKeys.add(connKey(c));
-    const next = new Map<string, Counts>();
+    // a record can arrive before its entry is deleted: the dump's copy is then not counted
+    let closing: Map<number, number> | undefined;
+    if (closed.length) closing = new Map(closed.map((c) => [c.id, c.startNs]));
     let active = 0;
 
+    // the destroyed first: a reused id in the dump is another connection
+    for (const c of closed) {
+      let t = this.tracks.get(c.id);
+      const known = t !== undefined && t.startNs === c.startNs;
+      if (known) this.tracks.delete(c.id);
+      if (baseline || !c.pid) continue;
+      if (!known) t = track(c);
+      const segs = advance(t!, c, !known, cumulative);
+      t!.closed = true;
+      t!.ageNs = c.flags & CONN_FOUND ? 0 : Math.max(0, c.endNs - c.startNs);
+      const p = proc(t!);
+      p.segsOut += segs;
+      p.tracks.push(t!);
+    }
     for (const c of col.conns) {
-      const k = connKey(c);
-      if (closedKeys.has(k)) continue; // its record came in before the entry was deleted
-      const cur = { tx: c.txBytes, rx: c.rxBytes, retransmits: c.retransmits, segs: c.segsOut };
-      next.set(k, cur);
-      if (isOpen(c.state)) active++;
-      if (input.baseline || !c.pid) continue;
-      // not in the last dump: created since, so everything it counted is in this interval
-      const d = diff(cur, this.last.get(k));
-      const p = proc(c);
-      if (isOpen(c.state)) p.active++;
-      p.segsOut += d.segs;
-      p.conns.push(row(c, input.cumulative ? cur : d, now - c.startNs, false));
+      if (closing?.get(c.id) === c.startNs) continue;
+      let t = this.tracks.get(c.id);
+      const fresh = !t || t.startNs !== c.startNs;
+      if (fresh) this.tracks.set(c.id, (t = track(c)));
+      const segs = advance(t!, c, fresh, cumulative);
+      t!.fold = n;
+      t!.ageNs = c.flags & CONN_FOUND ? 0 : Math.max(0, input.toNs - c.startNs);
+      const open = isOpen(c.state);
+      if (open) active++;
+      if (baseline || !c.pid) continue;
+      const p = proc(t!);
+      if (open) p.active++;
+      p.segsOut += segs;
+      p.tracks.push(t!);
     }
-    if (!input.baseline) {
-      for (const c of closed) {
-        if (!c.pid) continue;
-        const fin = { tx: c.txBytes, rx: c.rxBytes, retransmits: c.retransmits, segs: c.segsOut };
-        const d = diff(fin, this.last.get(connKey(c)));
-        const p = proc(c);
-        p.segsOut += d.segs;
-        p.conns.push(row(c, input.cumulative ? fin : d, c.endNs - c.startNs, true));
-      }
-    }
-    this.last = next;
+    // gone from the table without a record (lost): forget them
+    for (const [id, t] of this.tracks) if (t.fold !== n) this.tracks.delete(id);
 
     const overflow = this.fullAtLast < 0 ? 0 : Math.max(0, col.connFull - this.fullAtLast);
     this.fullAtLast = col.connFull;
-    if (input.baseline) return { system: { active, tracked: col.conns.length, overflow: 0 } satisfies NetSystem };
+    if (baseline) return { system: { active, tracked: col.conns.length, overflow: 0 } satisfies NetSystem };
     this.overflowTotal += overflow;
-
-    for (const [k, p] of per) {
-      p.conns.sort(byTraffic);
-      if (!input.cumulative) continue;
-      const t = this.totals.get(k) ?? { segs: 0, fold: 0 };
-      t.segs += p.segsOut;
-      t.fold = this.folds;
-      this.totals.set(k, t);
-      p.segsOut = t.segs;
+    if (cumulative) {
+      for (const [k, p] of per) {
+        const t = this.totals.get(k) ?? { segs: 0, fold: 0 };
+        t.segs += p.segsOut;
+        t.fold = n;
+        this.totals.set(k, t);
+        p.segsOut = t.segs;
+      }
+      for (const [k, t] of this.totals) if (n - t.fold > KEEP_FOLDS) this.totals.delete(k);
     }
-    if (input.cumulative) for (const [k, t] of this.totals) if (this.folds - t.fold > KEEP_FOLDS) this.totals.delete(k);
-    const system: NetSystem = { active, tracked: col.conns.length, overflow: input.cumulative ? this.overflowTotal : overflow };
+    const system: NetSystem = { active, tracked: col.conns.length, overflow: cumulative ? this.overflowTotal : overflow };
     return { perProcess: per, system };
   }
 }
 
-function diff(cur: Counts, prev: Counts | undefined): Counts {
-  if (!prev) return cur;
-  return {
-    tx: Math.max(0, cur.tx - prev.tx),
-    rx: Math.max(0, cur.rx - prev.rx),
-    retransmits: Math.max(0, cur.retransmits - prev.retransmits),
-    segs: Math.max(0, cur.segs - prev.segs),
-  };
-}
-
-function row(c: Conn, v: Counts, ageNs: number, closed: boolean): ConnRow {
+function rowOf(t: Track): ConnRow {
+  const c = t.conn;
   return {
     proto: 'tcp',
     family: c.family === AF_INET6 ? 'ipv6' : 'ipv4',
@@ -340,12 +405,12 @@ function row(c: Conn, v: Counts, ageNs: number, closed: boolean): ConnRow {
     raddr: c.raddr,
     rport: c.rport,
     state: TCP_STATES[c.state] ?? String(c.state),
-    tx_bytes: v.tx,
-    rx_bytes: v.rx,
-    retransmits: v.retransmits,
-    age_ns: c.flags & CONN_FOUND ? 0 : Math.max(0, ageNs),
+    tx_bytes: t.showTx,
+    rx_bytes: t.showRx,
+    retransmits: t.showRetransmits,
+    age_ns: t.ageNs,
     netns: c.netns,
-    closed,
+    closed: t.closed,
   };
 }
 
@@ -380,7 +445,7 @@ const retx: Column & { highlight: typeof retxHighlight } = {
   ...col({
     id: 'retx',
     title: 'RETX%',
-    width: 6,
+    width: 5,
     needs: NET_TCP.name,
     help: 'TCP segments retransmitted / data segments sent, % (- when it sent none)',
     text: (r) => {
@@ -392,10 +457,10 @@ const retx: Column & { highlight: typeof retxHighlight } = {
   highlight: retxHighlight,
 };
 const columns: Column[] = [
-  col({ id: 'net_tx', title: 'NET-TX', width: 8, needs: NET.name, help: 'bytes sent per second over IP sockets (TCP, UDP, ...)', text: (r) => fmtBytes(rate(netTx(r), r)), value: netTx }),
-  col({ id: 'net_rx', title: 'NET-RX', width: 8, needs: RECV, help: 'bytes received per second over IP sockets', text: (r) => fmtBytes(rate(netRx(r), r)), value: netRx }),
+  col({ id: 'net_tx', title: 'NET-TX', width: 6, needs: NET.name, help: 'bytes sent per second over IP sockets (TCP, UDP, ...)', text: (r) => fmtBytes(rate(netTx(r), r)), value: netTx }),
+  col({ id: 'net_rx', title: 'NET-RX', width: 6, needs: RECV, help: 'bytes received per second over IP sockets', text: (r) => fmtBytes(rate(netRx(r), r)), value: netRx }),
   col({ id: 'conn', title: 'CONN', width: 5, needs: NET_TCP.name, help: 'TCP connections open now', text: (r) => fmtCount(active(r)), value: active }),
-  col({ id: 'tcp_new', title: 'NEW/s', width: 6, needs: NET_TCP.name, help: 'TCP connections established per second (connected or accepted)', text: (r) => fmtCount(rate(tcpNew(r), r)), value: tcpNew }),
+  col({ id: 'tcp_new', title: 'NEW/s', width: 5, needs: NET_TCP.name, help: 'TCP connections established per second (connected or accepted)', text: (r) => fmtCount(rate(tcpNew(r), r)), value: tcpNew }),
   retx,
 ];
 

@@ -128,11 +128,11 @@ describe.skipIf(why)('TUI in tmux', () => {
     expect(s).toMatch(/Overhead: ebtop \d+(\.\d+)?% \+ bpf \d+(\.\d+)?% cpu/);
     expect(s).toMatch(/BPF: \S+ runs, \d+ lost/);
     // every column, in order, under its title; sorted by CPU% (the default), biggest first
-    expect(titleRow(s)).toMatch(/PID USER\s+S\s+\S?CPU%\s+ONCPU\s+RUNQ\s+OFFCPU\s+CSW v\/iv\s+MIGR\s+THR CMD/);
+    expect(titleRow(s)).toMatch(/PID USER\s+S\s+\S?CPU%\s+ONCPU\s+RUNQ\s+OFFCPU\s+NET-TX\s+NET-RX\s+RETX%\s+CSW v\/iv\s+MIGR\s+THR CMD/);
     expect(titleRow(s)).toMatch(/[▼v]CPU%/);
     expect(s).toContain('sort CPU% desc');
-    // ebtop's own row: PID USER S CPU% ONCPU RUNQ OFFCPU CSW MIGR THR CMD
-    expect(s).toMatch(/^\s*\d+ \S+\s+[RSDI]\s+\d+(\.\d)?\s+\S+\s+\S+\s+\S+\s+\d+\S*\/\d+\S*\s+\d+\s+\d+ node \S*bin\/ebtop -d 0\.5/m);
+    // ebtop's own row: PID USER S CPU% ONCPU RUNQ OFFCPU NET-TX NET-RX RETX% CSW MIGR THR CMD
+    expect(s).toMatch(/^\s*\d+ \S+\s+[RSDI]\s+\d+(\.\d)?\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\d+\S*\/\d+\S*\s+\d+\s+\d+ node \S*bin\/ebtop -d 0\.5/m);
 
     // '<' three times: CPU% -> S -> USER -> PID, ascending
     keys('main', '<', '<', '<');
@@ -205,7 +205,7 @@ describe.skipIf(why)('TUI in tmux', () => {
 
   it.each(['C-c', 'F10', 'SIGTERM', 'SIGINT'])('quits on %s and restores the terminal', async (how) => {
     const name = `quit-${how}`;
-    start(name, 100, 30, '-d 0.5');
+    start(name, 160, 30, '-d 0.5');
     await waitFor(name, 'the first interval', (x) => Boolean(titleRow(x)) && CPU_METER.test(x));
     if (how.startsWith('SIG')) process.kill(ebtopPid(name), how);
     else keys(name, how);

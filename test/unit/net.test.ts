@@ -46,7 +46,7 @@ function connBytes(c: Partial<Conn> & { id: bigint; addr4?: [number, number, num
 }
 
 /** A decoded connection with defaults: established, owned by pid 100 (start 5). */
-function conn(over: Partial<Conn> & { id: string }): Conn {
+function conn(over: Partial<Conn> & { id: number }): Conn {
   return {
     pid: 100, pstartNs: 5, startNs: 1 * S, endNs: 0, txBytes: 0, rxBytes: 0, retransmits: 0, segsOut: 0, netns: 1, family: 2,
     state: 1, flags: CONN_ESTABLISHED, lport: 40000, rport: 80, laddr: '127.0.0.1', raddr: '127.0.0.1', ...over,
@@ -69,7 +69,8 @@ describe('net: connection records', () => {
   it('decodes a record: u64 counters exactly, ports, addresses, and a framed ring record by its type', () => {
     const b = connBytes({ id: 0xffff888012345678n, pid: 4242, pstartNs: 7, startNs: 3 * S, endNs: 5 * S, txBytes: 2 ** 40 + 3, rxBytes: 17, retransmits: 9, segsOut: 1000, lport: 51234, rport: 443, state: 7, addr4: [10, 1, 2, 3] });
     expect(decodeConn(b, 0)).toEqual({
-      id: '785634128088ffff', pid: 4242, pstartNs: 7, startNs: 3 * S, endNs: 5 * S, txBytes: 2 ** 40 + 3, rxBytes: 17, retransmits: 9, segsOut: 1000,
+      // the id: the low 53 bits of a kernel address
+      id: 0x1f888012345678, pid: 4242, pstartNs: 7, startNs: 3 * S, endNs: 5 * S, txBytes: 2 ** 40 + 3, rxBytes: 17, retransmits: 9, segsOut: 1000,
       netns: 4026531840, family: 2, state: 7, flags: CONN_ESTABLISHED, lport: 51234, rport: 443, laddr: '0.0.0.0', raddr: '10.1.2.3',
     });
     const frame = Buffer.alloc((4 + b.length + 7) & ~7);
@@ -105,19 +106,25 @@ describe('net: connection records', () => {
     expect(second[0]).not.toBe(first[0]);
     expect(second[0].txBytes).toBe(6);
     expect(second[1]).toBe(first[1]);
+    // another order (entries added or removed in between): found by id
+    const swapped = Buffer.concat([keys.subarray(8), keys.subarray(0, 8)]);
+    const third = d.decode(swapped, Buffer.concat([connBytes({ id: 2n }), connBytes({ id: 1n, txBytes: 6 })]), 2, CONN_LAYOUT.size);
+    expect(third).toEqual([second[1], second[0]]);
+    expect(third[0]).toBe(second[1]);
+    expect(third[1]).toBe(second[0]);
   });
 });
 
 describe('net: the folder', () => {
   it('takes per-connection deltas between dumps, sums them per owner, counts open ones as a gauge', () => {
     const f = new NetFolder();
-    expect(f.fold(input({ collected: table([conn({ id: 'a', txBytes: 1000, segsOut: 10 })]), baseline: true, toNs: 1 * S })).perProcess).toBeUndefined();
+    expect(f.fold(input({ collected: table([conn({ id: 1, txBytes: 1000, segsOut: 10 })]), baseline: true, toNs: 1 * S })).perProcess).toBeUndefined();
     const out = f.fold(input({
       collected: table([
-        conn({ id: 'a', txBytes: 1500, rxBytes: 40, segsOut: 14 }),
-        conn({ id: 'b', startNs: 1.5 * S, txBytes: 9000, segsOut: 7, lport: 40001 }), // new since the last dump: all of it
-        conn({ id: 'c', state: 10 }), // a listener is not open
-        conn({ id: 'd', pid: 0, pstartNs: 0 }), // accepted, nobody used it yet
+        conn({ id: 1, txBytes: 1500, rxBytes: 40, segsOut: 14 }),
+        conn({ id: 2, startNs: 1.5 * S, txBytes: 9000, segsOut: 7, lport: 40001 }), // new since the last dump: all of it
+        conn({ id: 3, state: 10 }), // a listener is not open
+        conn({ id: 4, pid: 0, pstartNs: 0 }), // accepted, nobody used it yet
       ]),
       fromNs: 1 * S,
       toNs: 2 * S,
@@ -136,11 +143,11 @@ describe('net: the folder', () => {
 
   it('lists a closed connection once, with what it did since the last dump; its entry seen in the same dump is not counted twice', () => {
     const f = new NetFolder();
-    f.fold(input({ collected: table([conn({ id: 'a', txBytes: 100 })]), baseline: true }));
-    f.fold(input({ collected: table([conn({ id: 'a', txBytes: 300, segsOut: 3 })]), toNs: 2 * S }));
+    f.fold(input({ collected: table([conn({ id: 1, txBytes: 100 })]), baseline: true }));
+    f.fold(input({ collected: table([conn({ id: 1, txBytes: 300, segsOut: 3 })]), toNs: 2 * S }));
     // destroyed: its record arrived, and the dump raced with the delete
-    const closed = conn({ id: 'a', txBytes: 350, segsOut: 5, state: 7, endNs: 2.5 * S });
-    const out = f.fold(input({ collected: table([conn({ id: 'a', txBytes: 350, segsOut: 5 })]), records: [closed], toNs: 3 * S }));
+    const closed = conn({ id: 1, txBytes: 350, segsOut: 5, state: 7, endNs: 2.5 * S });
+    const out = f.fold(input({ collected: table([conn({ id: 1, txBytes: 350, segsOut: 5 })]), records: [closed], toNs: 3 * S }));
     const p = out.perProcess!.get('100:5') as NetProc;
     expect(p.conns).toEqual([expect.objectContaining({ tx_bytes: 50, closed: true, state: 'CLOSE', age_ns: 1.5 * S })]);
     expect(p.active).toBe(0);
@@ -150,10 +157,10 @@ describe('net: the folder', () => {
 
   it('does not let a reused socket address inherit the connection that had it (id + start time)', () => {
     const f = new NetFolder();
-    f.fold(input({ collected: table([conn({ id: 'p', txBytes: 5000 })]), baseline: true }));
+    f.fold(input({ collected: table([conn({ id: 0x1f888012345678, txBytes: 5000 })]), baseline: true }));
     const out = f.fold(input({
-      collected: table([conn({ id: 'p', startNs: 1.7 * S, txBytes: 10, pid: 200 })]),
-      records: [conn({ id: 'p', txBytes: 5100, state: 7, endNs: 1.6 * S })],
+      collected: table([conn({ id: 0x1f888012345678, startNs: 1.7 * S, txBytes: 10, pid: 200 })]),
+      records: [conn({ id: 0x1f888012345678, txBytes: 5100, state: 7, endNs: 1.6 * S })],
       toNs: 2 * S,
     }));
     expect((out.perProcess!.get('100:5') as NetProc).conns.map((c) => c.tx_bytes)).toEqual([100]);
@@ -162,9 +169,9 @@ describe('net: the folder', () => {
 
   it('with --cumulative: connection totals, the owner\'s segments since the baseline, overflow since the baseline', () => {
     const f = new NetFolder();
-    f.fold(input({ collected: table([conn({ id: 'a', txBytes: 100, segsOut: 1 })], 3), baseline: true, cumulative: true }));
-    f.fold(input({ collected: table([conn({ id: 'a', txBytes: 200, segsOut: 4 })], 5), cumulative: true, toNs: 2 * S }));
-    const out = f.fold(input({ collected: table([conn({ id: 'a', txBytes: 260, segsOut: 6, flags: CONN_FOUND | CONN_ESTABLISHED })], 6), cumulative: true, toNs: 3 * S }));
+    f.fold(input({ collected: table([conn({ id: 1, txBytes: 100, segsOut: 1 })], 3), baseline: true, cumulative: true }));
+    f.fold(input({ collected: table([conn({ id: 1, txBytes: 200, segsOut: 4 })], 5), cumulative: true, toNs: 2 * S }));
+    const out = f.fold(input({ collected: table([conn({ id: 1, txBytes: 260, segsOut: 6, flags: CONN_FOUND | CONN_ESTABLISHED })], 6), cumulative: true, toNs: 3 * S }));
     const p = out.perProcess!.get('100:5') as NetProc;
     expect(p.conns[0]).toMatchObject({ tx_bytes: 260, age_ns: 0 }); // found open: its age is unknown
     expect(p.segsOut).toBe(5);
@@ -229,9 +236,9 @@ describe('net: fields and columns through the model', () => {
   it('bytes per class, charges, the gauge, retrans % (null without segments sent) and --connections in JSON', () => {
     const m = new Model({ ncpu: 2 });
     const tbl = (conns: Conn[]) => ({ net: { collected: table(conns), records: [] } });
-    m.update(sample(0, [task(100, 5), task(200, 6)], tbl([conn({ id: 'a', segsOut: 100 })])));
+    m.update(sample(0, [task(100, 5), task(200, 6)], tbl([conn({ id: 1, segsOut: 100 })])));
     const iv = m.update(sample(S, [task(100, 5, { net_tx_bytes: 3000, tcp_tx_bytes: 2000, udp_tx_bytes: 1000, unix_rx_bytes: 7 }), task(200, 6, { tcp_rx_bytes: 5 })],
-      tbl([conn({ id: 'a', segsOut: 300, txBytes: 2000 })]),
+      tbl([conn({ id: 1, segsOut: 300, txBytes: 2000 })]),
       [tcpCharge(100, 5, { tcp_new: 1, tcp_retransmits: 3 }), tcpCharge(0, 0, { tcp_retransmits: 4 })]))!;
     const out = JSON.parse(intervalJson(iv, iv.processes, { threads: false, flags: new Set(['connections']) }));
     const p = out.processes.find((x: { pid: number }) => x.pid === 100);
