@@ -187,7 +187,7 @@ struct ebtop_net_tcp {
 	__u64 tcp_new;         /* connections established: at ESTABLISHED when it connected, at first use when accepted */
 	__u64 tcp_closed;      /* established connections destroyed */
 	__u64 tcp_errors;      /* failed connects (SYN_SENT -> CLOSE) and resets received in other states */
-	__u64 tcp_retransmits; /* segments retransmitted (tcp_retransmit_skb, err == 0) */
+	__u64 tcp_retransmits; /* segments retransmitted (tcp_retransmit_skb, err >= 0: as tcp_info total_retrans) */
 };
 
 /* ebtop_conn.flags */

@@ -554,7 +554,7 @@ export const net: Subsystem = {
         { program: 'retrans_btf', hook: 'tp_btf/tcp_retransmit_skb', needsType: 'btf_trace_tcp_retransmit_skb' },
         { program: 'retrans_raw', hook: 'raw_tp/tcp_retransmit_skb', needsRawTp: true, consts: RAW_NET },
       ],
-      // `err` became its third argument in 6.11 (it fires for failed attempts too since)
+      // `err` became its third argument in 6.17 (it fires for failed attempts too since)
       config: (f) => ({ net_retrans_has_err: f.tracepointArgs('tcp_retransmit_skb') >= 3 ? 1 : 0 }),
     },
     {

@@ -208,7 +208,7 @@ describe('net: program selection', () => {
     expect(chosen(features({ hasType: () => false, rawTracepoints: false }))).toEqual([]);
   });
 
-  it('reads tcp_retransmit_skb\'s err only where it has one (6.11+); before, it fired for successes only', () => {
+  it('reads tcp_retransmit_skb\'s err only where it has one (6.17+); before, it fired for successes only', () => {
     expect(planPrograms(features({ tracepointArgs: (n) => (n === 'tcp_retransmit_skb' ? 3 : -1) }), net.hooks).consts.net_retrans_has_err).toBe(1);
     expect(planPrograms(features({ tracepointArgs: (n) => (n === 'tcp_retransmit_skb' ? 2 : -1) }), net.hooks).consts.net_retrans_has_err).toBe(0);
   });
