@@ -140,7 +140,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return; // --help, --version
-      fail(e.message.replace(/^error: /, ''));
+      fail(e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')); // a suggestion on its own line joins the one line
     }
     if (e instanceof UserError) fail(e.message);
     throw e;

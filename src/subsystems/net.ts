@@ -6,6 +6,7 @@
 import { fmtBytes, fmtCount, fmtPct } from '../format';
 import type { Interval } from '../model';
 import { group } from './schema';
+import type { HookSpec } from '../probe';
 import type { CollectIO, Column, FoldInput, FoldOutput, Folder, JsonField, RecordSpec, RowLike, Subsystem, Values } from './types';
 import { RAW } from './cpu';
 
@@ -506,6 +507,23 @@ function system(iv: Interval): unknown {
 /** raw_tp programs cannot ask for socket cookies: every program then keys connections by address. */
 const RAW_NET = { ...RAW, net_id_by_ptr: 1 };
 
+/**
+ * One TCP tracepoint of source 'net.tcp': its program, and a second one on the
+ * same tracepoint for the events that arrive while the first runs on that CPU
+ * (a softirq interrupting a close(): the kernel skips a program nested in itself).
+ */
+function tcpHook(name: string, tracepoint: string, what: string, config?: HookSpec['config']): HookSpec[] {
+  const spec = (suffix: string, w: string): HookSpec => ({
+    source: 'net.tcp',
+    what: w,
+    variants: [
+      { program: `${name}${suffix}_btf`, hook: `tp_btf/${tracepoint}`, needsType: `btf_trace_${tracepoint}` },
+      { program: `${name}${suffix}_raw`, hook: `raw_tp/${tracepoint}`, needsRawTp: true, consts: RAW_NET },
+    ],
+  });
+  return [{ ...spec('', what), ...(config ? { config } : {}) }, spec('_nested', `${tracepoint} events nested in the one above on a CPU`)];
+}
+
 export const net: Subsystem = {
   name: 'net',
   what: 'bytes per process (TCP, UDP, unix), TCP connections, churn, failures, retransmits',
@@ -530,41 +548,15 @@ export const net: Subsystem = {
         { program: 'recv_sys_raw', hook: 'raw_tp/sys_exit', needsRawTp: true, consts: RAW_NET },
       ],
     },
-    // 'net.tcp' is made of four hooks: the connection table needs all of them
-    {
-      source: 'net.tcp',
-      what: 'TCP connections: owner at connect(), 4-tuple at ESTABLISHED, failed connects',
-      variants: [
-        { program: 'state_btf', hook: 'tp_btf/inet_sock_set_state', needsType: 'btf_trace_inet_sock_set_state' },
-        { program: 'state_raw', hook: 'raw_tp/inet_sock_set_state', needsRawTp: true, consts: RAW_NET },
-      ],
-    },
-    {
-      source: 'net.tcp',
-      what: 'TCP connections: final record and end of per-socket state',
-      variants: [
-        { program: 'destroy_btf', hook: 'tp_btf/tcp_destroy_sock', needsType: 'btf_trace_tcp_destroy_sock' },
-        { program: 'destroy_raw', hook: 'raw_tp/tcp_destroy_sock', needsRawTp: true, consts: RAW_NET },
-      ],
-    },
-    {
-      source: 'net.tcp',
-      what: 'TCP retransmitted segments, charged to the connection\'s owner',
-      variants: [
-        { program: 'retrans_btf', hook: 'tp_btf/tcp_retransmit_skb', needsType: 'btf_trace_tcp_retransmit_skb' },
-        { program: 'retrans_raw', hook: 'raw_tp/tcp_retransmit_skb', needsRawTp: true, consts: RAW_NET },
-      ],
+    // 'net.tcp' is made of four hooks, each with a second program for the events the
+    // kernel would skip (nested in the first on one CPU): the table needs all of them
+    ...tcpHook('state', 'inet_sock_set_state', 'TCP connections: owner at connect(), 4-tuple at ESTABLISHED, failed connects'),
+    ...tcpHook('destroy', 'tcp_destroy_sock', 'TCP connections: final record and end of per-socket state'),
+    ...tcpHook('retrans', 'tcp_retransmit_skb', 'TCP retransmitted segments, charged to the connection\'s owner', (f) => ({
       // `err` became its third argument in 6.17 (it fires for failed attempts too since)
-      config: (f) => ({ net_retrans_has_err: f.tracepointArgs('tcp_retransmit_skb') >= 3 ? 1 : 0 }),
-    },
-    {
-      source: 'net.tcp',
-      what: 'TCP resets received on established connections',
-      variants: [
-        { program: 'reset_btf', hook: 'tp_btf/tcp_receive_reset', needsType: 'btf_trace_tcp_receive_reset' },
-        { program: 'reset_raw', hook: 'raw_tp/tcp_receive_reset', needsRawTp: true, consts: RAW_NET },
-      ],
-    },
+      net_retrans_has_err: f.tracepointArgs('tcp_retransmit_skb') >= 3 ? 1 : 0,
+    })),
+    ...tcpHook('reset', 'tcp_receive_reset', 'TCP resets received on established connections'),
   ],
   maps: [
     { name: 'net_conns', entries: () => NET_LIMITS.connections },

@@ -22,8 +22,12 @@ describe.skipIf(skip)('raw_tp fallback variants (kernel)', () => {
         'raw_tp/sys_exit',
         'raw_tp/sys_exit',
         'raw_tp/inet_sock_set_state',
+        'raw_tp/inet_sock_set_state',
+        'raw_tp/tcp_destroy_sock',
         'raw_tp/tcp_destroy_sock',
         'raw_tp/tcp_retransmit_skb',
+        'raw_tp/tcp_retransmit_skb',
+        'raw_tp/tcp_receive_reset',
         'raw_tp/tcp_receive_reset',
       ]);
       const model = new Model({ ncpu: 2 });

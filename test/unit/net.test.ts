@@ -190,7 +190,7 @@ describe('net: program selection', () => {
 
   it('6.3+: sock_send_length / sock_recv_length and the tp_btf TCP hooks, connections by cookie', () => {
     const plan = planPrograms(features(), net.hooks);
-    expect(plan.load.map((l) => l.program)).toEqual(['send_btf', 'recv_btf', 'state_btf', 'destroy_btf', 'retrans_btf', 'reset_btf']);
+    expect(plan.load.map((l) => l.program)).toEqual(['send_btf', 'recv_btf', 'state_btf', 'state_nested_btf', 'destroy_btf', 'destroy_nested_btf', 'retrans_btf', 'retrans_nested_btf', 'reset_btf', 'reset_nested_btf']);
     expect(plan.consts).toEqual({ net_retrans_has_err: 1 });
   });
 
@@ -203,7 +203,7 @@ describe('net: program selection', () => {
 
   it('without BTF tracepoints: raw_tp everywhere, per-thread state in the tid hash, connections keyed by address', () => {
     const plan = planPrograms(features({ hasType: () => false }), net.hooks);
-    expect(plan.load.map((l) => l.program)).toEqual(['send_sys_raw', 'recv_sys_raw', 'state_raw', 'destroy_raw', 'retrans_raw', 'reset_raw']);
+    expect(plan.load.map((l) => l.program)).toEqual(['send_sys_raw', 'recv_sys_raw', ...['state', 'destroy', 'retrans', 'reset'].flatMap((h) => [`${h}_raw`, `${h}_nested_raw`])]);
     expect(plan.consts).toMatchObject({ use_thread_hash: 1, net_id_by_ptr: 1 });
     expect(chosen(features({ hasType: () => false, rawTracepoints: false }))).toEqual([]);
   });
