@@ -85,6 +85,12 @@ const out = [
   '',
   measure('6.3+ hooks: sock_send_length / sock_recv_length', undefined, ['send_btf', 'recv_btf'], WORKLOADS),
   measure(
+    'TCP lifecycle: connect/send/recv/close churn (each hook runs its program and the one for nested events)',
+    undefined,
+    ['state_btf', 'state_nested_btf', 'destroy_btf', 'destroy_nested_btf', 'send_btf', 'recv_btf'],
+    [['tcpcycle 3000 connections (1-112 KB each)', () => cp.spawnSync(path.join(ROOT, 'test', 'workloads', 'bin', 'tcpcycle'), ['3000', '0'], { stdio: 'ignore' })]],
+  ),
+  measure(
     'fallback before 6.3: sys_exit (every syscall of every process runs both programs)',
     { hasType: (n) => n !== 'btf_trace_sock_send_length' && n !== 'btf_trace_sock_recv_length' },
     ['send_sys_btf', 'recv_sys_btf'],
