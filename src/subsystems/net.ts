@@ -5,8 +5,8 @@
 // per-process gauges, deltas and the --connections list).
 import { fmtBytes, fmtCount, fmtPct } from '../format';
 import type { Interval } from '../model';
-import { group } from './schema';
 import type { HookSpec } from '../probe';
+import { group } from './schema';
 import type { CollectIO, Column, FoldInput, FoldOutput, Folder, JsonField, RecordSpec, RowLike, Subsystem, Values } from './types';
 import { RAW } from './cpu';
 
@@ -51,10 +51,8 @@ export const CONN_LAYOUT = {
   } as Record<string, readonly [offset: number, size: number]>,
 };
 
-export const CONN_ACTIVE = 0x1;
-export const CONN_PASSIVE = 0x2;
+/** ebtop_conn.flags (bpf/ebtop.h EBTOP_CONN_*) that userspace reads */
 export const CONN_ESTABLISHED = 0x4;
-export const CONN_FAILED = 0x8;
 export const CONN_FOUND = 0x10;
 
 /** One TCP connection as the kernel last had it (live), or its final values (closed). */
@@ -203,12 +201,14 @@ function collect(io: CollectIO): NetCollected | undefined {
 // ------------------------------------------------------------------ folder
 
 export const TCP_STATES = ['?', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV'];
+const TCP_TIME_WAIT = 6;
 const TCP_CLOSE = 7;
 const TCP_LISTEN = 10;
+const TCP_CLOSING = 11;
 
 /** Open now: a connection being set up, up, or closing; not closed, not a listener. */
 export function isOpen(state: number): boolean {
-  return state >= 1 && state <= 11 && state !== 6 && state !== TCP_CLOSE && state !== TCP_LISTEN;
+  return state >= 1 && state <= TCP_CLOSING && state !== TCP_TIME_WAIT && state !== TCP_CLOSE && state !== TCP_LISTEN;
 }
 
 /** One connection in the --connections list (JSON field names). */
