@@ -21,7 +21,7 @@ const CMD = meta({ id: 'cmd', title: 'CMD', width: 0, align: 'left', help: 'comm
 
 export const COLUMNS: Column[] = [...CORE, ...SUBSYSTEMS.flatMap((s) => s.columns), CMD];
 
-export const DEFAULT_COLUMNS = ['pid', 'user', 'cpu', 'oncpu', 'runq', 'offcpu', 'disk_r', 'disk_w', 'io_lat', 'wait', 'cmd'];
+export const DEFAULT_COLUMNS = ['pid', 'user', 'cpu', 'oncpu', 'runq', 'offcpu', 'disk_r', 'disk_w', 'io_lat', 'net_tx', 'net_rx', 'retx', 'wait', 'cmd'];
 
 export function column(id: string): Column {
   const c = COLUMNS.find((x) => x.id === id);

@@ -29,6 +29,16 @@ describe.skipIf(skip)('raw_tp fallback variants (kernel)', () => {
         'raw_tp/ext4_journalled_write_end',
         'raw_tp/sched_wakeup',
         'raw_tp/sched_wakeup_new',
+        'raw_tp/sys_exit',
+        'raw_tp/sys_exit',
+        'raw_tp/inet_sock_set_state',
+        'raw_tp/inet_sock_set_state',
+        'raw_tp/tcp_destroy_sock',
+        'raw_tp/tcp_destroy_sock',
+        'raw_tp/tcp_retransmit_skb',
+        'raw_tp/tcp_retransmit_skb',
+        'raw_tp/tcp_receive_reset',
+        'raw_tp/tcp_receive_reset',
       ]);
       const model = new Model({ ncpu: 2 });
       model.update(c.sample());

@@ -41,7 +41,7 @@ describe('columns and formatting', () => {
       expect(rowLine(cols, row(1, 5e8, 'a'.repeat(300)), w).length).toBe(w);
     }
     expect(rowLine(cols, row(1, 0, 'a\nb\x1b[2J'), 80)).not.toMatch(/[\n\x1b]/);
-    expect(headerLine(cols, 200)).toMatch(/^\s+PID USER\s+CPU%\s+ONCPU\s+RUNQ\s+OFFCPU\s+DISK-R\s+DISK-W\s+IO-LAT\s+WAIT\s+CMD/);
+    expect(headerLine(cols, 200)).toMatch(/^\s+PID USER\s+CPU%\s+ONCPU\s+RUNQ\s+OFFCPU\s+DISK-R\s+DISK-W\s+IO-LAT\s+NET-TX\s+NET-RX\s+RETX%\s+WAIT\s+CMD/);
   });
 
   it('sorts in each column\'s natural direction, pid as tie-break', () => {
