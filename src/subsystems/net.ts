@@ -3,7 +3,7 @@
 // owner, and the per-connection table (bpf/net.bpf.c keeps it; collect()
 // dumps it, the folder turns it and the closed connections' records into
 // per-process gauges, deltas and the --connections list).
-import { fmtBytes, fmtCount, fmtPct } from '../format';
+import { fmtBytes, fmtCount, fmtDuration, fmtPct } from '../format';
 import type { Interval } from '../model';
 import type { HookSpec } from '../probe';
 import { group } from './schema';
@@ -505,6 +505,46 @@ function system(iv: Interval): unknown {
   };
 }
 
+/** The header's line: IP traffic per second, connections open, retransmissions. */
+function summary(iv: Interval): { label: string; text: string } | null {
+  if (!iv.avail.has(NET.name) || iv.intervalNs <= 0) return null;
+  const per = (n: number) => (n * 1e9) / iv.intervalNs;
+  let tx = 0;
+  let rx = 0;
+  let retr = 0;
+  for (const p of iv.processes) {
+    tx += p.delta[NET.at.net_tx_bytes];
+    rx += p.delta[NET.at.net_rx_bytes];
+    retr += p.delta[NET_TCP.at.tcp_retransmits];
+  }
+  const s = iv.ext.net as NetSystem | undefined;
+  const tcp = iv.avail.has(NET_TCP.name) && s ? `  ${fmtCount(s.active)} TCP open  ${fmtCount(retr)} retransmits` : '';
+  return { label: 'Net', text: `tx ${fmtBytes(per(tx))}/s  rx ${fmtBytes(per(rx))}/s${tcp}` };
+}
+
+/** The drill-down's network part: its traffic by class and its connections, top by traffic. */
+function drill(r: RowLike, _iv: Interval, width: number): string[] {
+  if (!r.avail.has(NET.name)) return [];
+  const per = (n: number) => `${fmtBytes(rate(n, r))}${r.totals ? '' : '/s'}`;
+  const v = r.v;
+  const out = [
+    `{black-fg}{green-bg}${' Network'.padEnd(width)}{/green-bg}{/black-fg}`,
+    ` TCP tx ${per(v[NET.at.tcp_tx_bytes])} rx ${per(v[NET.at.tcp_rx_bytes])}  UDP tx ${per(v[NET.at.udp_tx_bytes])} rx ${per(v[NET.at.udp_rx_bytes])}` +
+      `  unix tx ${per(v[NET.at.unix_tx_bytes])} rx ${per(v[NET.at.unix_rx_bytes])}  RETX% ${retransPct(r) === null ? '-' : fmtPct(retransPct(r)!)}`,
+  ];
+  const conns = ext(r)?.conns ?? [];
+  if (!conns.length) return out;
+  out.push(` {bold}${'local'.padEnd(28)} ${'remote'.padEnd(28)} ${'state'.padEnd(11)} ${'tx'.padStart(8)} ${'rx'.padStart(8)} retx${' age'.padStart(9)}{/bold}`);
+  const addr = (a: string, port: number) => (a.includes(':') ? `[${a}]:${port}` : `${a}:${port}`);
+  for (const c of conns.slice(0, 10)) {
+    out.push(
+      ` ${addr(c.laddr, c.lport).padEnd(28)} ${addr(c.raddr, c.rport).padEnd(28)} ${(c.closed ? 'closed' : c.state).padEnd(11)} ${fmtBytes(c.tx_bytes).padStart(8)} ${fmtBytes(c.rx_bytes).padStart(8)} ${String(c.retransmits).padStart(4)} ${fmtDuration(c.age_ns).padStart(8)}`,
+    );
+  }
+  if (conns.length > 10) out.push(` ... ${conns.length - 10} more connections`);
+  return out;
+}
+
 /** raw_tp programs cannot ask for socket cookies: every program then keys connections by address. */
 const RAW_NET = { ...RAW, net_id_by_ptr: 1 };
 
@@ -567,6 +607,9 @@ export const net: Subsystem = {
   columns,
   json,
   system,
+  summary,
+  drill,
+  sparks: [{ label: 'Net B/s', value: (r) => rate(netTx(r) + netRx(r), r), fmt: (v) => `${fmtBytes(v)}/s` }],
   records,
   collect,
   folder: () => new NetFolder(),
