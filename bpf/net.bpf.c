@@ -64,47 +64,48 @@ struct {
 /*
  * The kernel skips a tracing program that fires while the same program runs
  * on that CPU (bpf_trace_run's per-program `active`): a close() in process
- * context interrupted by a softirq that ends another connection lost 0.5-10%
+ * context interrupted by a softirq that ends other connections lost 0.5-10%
  * of 20,000 tcp_destroy_sock events, leaving entries behind. So each TCP hook
- * has a second program, attached to the same tracepoint, that handles only
- * what arrives while the first runs on this CPU (its flag here, one per hook).
- * Both may then run at once on one CPU: charges are added atomically.
+ * has a second program on the same tracepoint, attached after the first (a
+ * tracepoint calls its programs in that order). State changes and ends of
+ * life are idempotent (a transition the entry already has, an entry already
+ * gone, is a no-op): both programs do the whole work, whichever runs first
+ * does it. Retransmits and resets are counts: the first program leaves the
+ * event's token (skb, socket) in a per-CPU slot, and the second handles only
+ * an event whose token is not there, one the first did not run for. The two
+ * may then run at once on one CPU: charges are added atomically.
  */
-#define NET_HOOK_STATE 0
-#define NET_HOOK_DESTROY 1
-#define NET_HOOK_RETRANS 2
-#define NET_HOOK_RESET 3
+#define NET_HOOK_RETRANS 0
+#define NET_HOOK_RESET 1
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 4);
+	__uint(max_entries, 2);
 	__type(key, __u32);
-	__type(value, __u32);
-} net_running SEC(".maps");
+	__type(value, __u64);
+} net_handled SEC(".maps");
 
-static __always_inline __u32 *running(__u32 hook)
+static __always_inline __u64 *handled(__u32 hook)
 {
-	return bpf_map_lookup_elem(&net_running, &hook);
+	return bpf_map_lookup_elem(&net_handled, &hook);
 }
 
-/* The primary program of a hook: flags itself running around the work. */
-#define PRIMARY(hook, work)                 \
-	({                                  \
-		__u32 *_r = running(hook);  \
-		if (_r)                     \
-			*_r = 1;            \
-		work;                       \
-		if (_r)                     \
-			*_r = 0;            \
-		0;                          \
+/* The first program of a counting hook: the work, then its token. */
+#define FIRST(hook, token, work)              \
+	({                                    \
+		work;                         \
+		__u64 *_t = handled(hook);    \
+		if (_t)                       \
+			*_t = (__u64)(token); \
+		0;                            \
 	})
 
-/* Its second program: works only for an event nested in the primary. */
-#define NESTED(hook, work)                  \
-	({                                  \
-		__u32 *_r = running(hook);  \
-		if (_r && *_r)              \
-			work;               \
-		0;                          \
+/* The second: the work only for an event the first did not handle. */
+#define SECOND(hook, token, work)                     \
+	({                                            \
+		__u64 *_t = handled(hook);            \
+		if (!_t || *_t != (__u64)(token))     \
+			work;                         \
+		0;                                    \
 	})
 
 /* The object's BTF records only the types of globals, maps and function
@@ -454,6 +455,8 @@ static __always_inline int on_state(struct sock *sk, __u64 id, int old, int new)
 	if (!is_tcp(sk))
 		return 0;
 	struct ebtop_conn *c = bpf_map_lookup_elem(&net_conns, &id);
+	if (c && c->state == new)
+		return 0; /* already applied (by the hook's other program) */
 	if (new == TCP_SYN_SENT) {
 		/* connect(), in the caller's context; a refused socket may connect again */
 		struct task_struct *t = bpf_get_current_task_btf();
@@ -497,25 +500,25 @@ static __always_inline int on_state(struct sock *sk, __u64 id, int old, int new)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(state_btf, struct sock *sk, int old, int new)
 {
-	return PRIMARY(NET_HOOK_STATE, on_state(sk, sock_id_btf(sk), old, new));
+	return on_state(sk, sock_id_btf(sk), old, new);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(state_nested_btf, struct sock *sk, int old, int new)
 {
-	return NESTED(NET_HOOK_STATE, on_state(sk, sock_id_btf(sk), old, new));
+	return on_state(sk, sock_id_btf(sk), old, new);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(state_raw, struct sock *sk, int old, int new)
 {
-	return PRIMARY(NET_HOOK_STATE, on_state(sk, (__u64)sk, old, new));
+	return on_state(sk, (__u64)sk, old, new);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(state_nested_raw, struct sock *sk, int old, int new)
 {
-	return NESTED(NET_HOOK_STATE, on_state(sk, (__u64)sk, old, new));
+	return on_state(sk, (__u64)sk, old, new);
 }
 
 /* End of life: the final record, then the entry goes (the pointer will be reused). */
@@ -545,25 +548,25 @@ static __always_inline int on_destroy(struct sock *sk, __u64 id)
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(destroy_btf, struct sock *sk)
 {
-	return PRIMARY(NET_HOOK_DESTROY, on_destroy(sk, sock_id_btf(sk)));
+	return on_destroy(sk, sock_id_btf(sk));
 }
 
 SEC("tp_btf/tcp_destroy_sock")
 int BPF_PROG(destroy_nested_btf, struct sock *sk)
 {
-	return NESTED(NET_HOOK_DESTROY, on_destroy(sk, sock_id_btf(sk)));
+	return on_destroy(sk, sock_id_btf(sk));
 }
 
 SEC("raw_tp/tcp_destroy_sock")
 int BPF_PROG(destroy_raw, struct sock *sk)
 {
-	return PRIMARY(NET_HOOK_DESTROY, on_destroy(sk, (__u64)sk));
+	return on_destroy(sk, (__u64)sk);
 }
 
 SEC("raw_tp/tcp_destroy_sock")
 int BPF_PROG(destroy_nested_raw, struct sock *sk)
 {
-	return NESTED(NET_HOOK_DESTROY, on_destroy(sk, (__u64)sk));
+	return on_destroy(sk, (__u64)sk);
 }
 
 /* Often in softirq or a timer: charged to the connection's owner. */
@@ -594,25 +597,25 @@ static __always_inline int on_retransmit(struct sock *sk, struct sk_buff *skb, _
 SEC("tp_btf/tcp_retransmit_skb")
 int retrans_btf(__u64 *ctx)
 {
-	return PRIMARY(NET_HOOK_RETRANS, RETRANS_BTF(ctx));
+	return FIRST(NET_HOOK_RETRANS, ctx[1], RETRANS_BTF(ctx));
 }
 
 SEC("tp_btf/tcp_retransmit_skb")
 int retrans_nested_btf(__u64 *ctx)
 {
-	return NESTED(NET_HOOK_RETRANS, RETRANS_BTF(ctx));
+	return SECOND(NET_HOOK_RETRANS, ctx[1], RETRANS_BTF(ctx));
 }
 
 SEC("raw_tp/tcp_retransmit_skb")
 int retrans_raw(__u64 *ctx)
 {
-	return PRIMARY(NET_HOOK_RETRANS, RETRANS_RAW(ctx));
+	return FIRST(NET_HOOK_RETRANS, ctx[1], RETRANS_RAW(ctx));
 }
 
 SEC("raw_tp/tcp_retransmit_skb")
 int retrans_nested_raw(__u64 *ctx)
 {
-	return NESTED(NET_HOOK_RETRANS, RETRANS_RAW(ctx));
+	return SECOND(NET_HOOK_RETRANS, ctx[1], RETRANS_RAW(ctx));
 }
 
 /* A reset received: a failed connect is counted at SYN_SENT -> CLOSE instead. */
@@ -629,23 +632,23 @@ static __always_inline int on_reset(struct sock *sk, __u64 id)
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(reset_btf, struct sock *sk)
 {
-	return PRIMARY(NET_HOOK_RESET, on_reset(sk, sock_id_btf(sk)));
+	return FIRST(NET_HOOK_RESET, sk, on_reset(sk, sock_id_btf(sk)));
 }
 
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(reset_nested_btf, struct sock *sk)
 {
-	return NESTED(NET_HOOK_RESET, on_reset(sk, sock_id_btf(sk)));
+	return SECOND(NET_HOOK_RESET, sk, on_reset(sk, sock_id_btf(sk)));
 }
 
 SEC("raw_tp/tcp_receive_reset")
 int BPF_PROG(reset_raw, struct sock *sk)
 {
-	return PRIMARY(NET_HOOK_RESET, on_reset(sk, (__u64)sk));
+	return FIRST(NET_HOOK_RESET, sk, on_reset(sk, (__u64)sk));
 }
 
 SEC("raw_tp/tcp_receive_reset")
 int BPF_PROG(reset_nested_raw, struct sock *sk)
 {
-	return NESTED(NET_HOOK_RESET, on_reset(sk, (__u64)sk));
+	return SECOND(NET_HOOK_RESET, sk, on_reset(sk, (__u64)sk));
 }

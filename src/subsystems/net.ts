@@ -550,8 +550,9 @@ const RAW_NET = { ...RAW, net_id_by_ptr: 1 };
 
 /**
  * One TCP tracepoint of source 'net.tcp': its program, and a second one on the
- * same tracepoint for the events that arrive while the first runs on that CPU
- * (a softirq interrupting a close(): the kernel skips a program nested in itself).
+ * same tracepoint for the events the kernel skips for the first, which fire
+ * while it runs on that CPU (a softirq interrupting a close(): a program is
+ * never nested in itself). bpf/net.bpf.c says how the two share the work.
  */
 function tcpHook(name: string, tracepoint: string, what: string, config?: HookSpec['config']): HookSpec[] {
   const spec = (suffix: string, w: string): HookSpec => ({
@@ -562,7 +563,7 @@ function tcpHook(name: string, tracepoint: string, what: string, config?: HookSp
       { program: `${name}${suffix}_raw`, hook: `raw_tp/${tracepoint}`, needsRawTp: true, consts: RAW_NET },
     ],
   });
-  return [{ ...spec('', what), ...(config ? { config } : {}) }, spec('_nested', `${tracepoint} events nested in the one above on a CPU`)];
+  return [{ ...spec('', what), ...(config ? { config } : {}) }, spec('_nested', `${tracepoint} events the kernel skips for the program above (nested in it on a CPU)`)];
 }
 
 export const net: Subsystem = {

@@ -2,7 +2,8 @@
  * child accepts them and reads the one byte each carries; the parent connects
  * and sends it. Prints {"client","server","n","port"} once all N are
  * established on both sides, holds them until a line (or EOF) on stdin, then
- * closes them all and prints {"closed":N}. */
+ * closes them all, 100 at a time (a burst of 20,000 FINs overflows loopback's
+ * backlog), and prints {"closed":N}. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -10,7 +11,18 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+static void close_all(int *fds, int n)
+{
+	struct timespec pause = { 0, 2 * 1000 * 1000 };
+	for (int i = 0; i < n; i++) {
+		close(fds[i]);
+		if (i % 100 == 99)
+			nanosleep(&pause, NULL);
+	}
+}
 
 int main(int argc, char **argv)
 {
@@ -48,8 +60,7 @@ int main(int argc, char **argv)
 		}
 		if (write(up[1], "k", 1) != 1 || read(down[0], &b, 1) < 0)
 			_exit(1);
-		for (int i = 0; i < n; i++)
-			close(fds[i]);
+		close_all(fds, n);
 		_exit(0);
 	}
 	close(up[1]);
@@ -71,8 +82,7 @@ int main(int argc, char **argv)
 	char line[16];
 	if (!fgets(line, sizeof(line), stdin))
 		line[0] = 0;
-	for (int i = 0; i < n; i++)
-		close(fds[i]);
+	close_all(fds, n);
 	close(down[1]);
 	int status;
 	waitpid(server, &status, 0);

@@ -16,6 +16,12 @@
 
 static char buf[1 << 16];
 
+static void fail(const char *what)
+{
+	perror(what);
+	_exit(1);
+}
+
 int main(void)
 {
 	int s[2], d[2], ready[2];
@@ -29,11 +35,11 @@ int main(void)
 		close(d[0]);
 		long got = 0, sent = 0;
 		if (recv(s[1], buf, 1, MSG_PEEK) != 1)
-			_exit(1);
+			fail("child: peek");
 		while (got < STREAM) {
 			ssize_t n = read(s[1], buf, sizeof(buf));
 			if (n <= 0)
-				_exit(1);
+				fail("child: read");
 			got += n;
 		}
 		for (int i = 0; i < DGRAMS; i++) {
@@ -41,13 +47,13 @@ int main(void)
 			struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 			ssize_t n = sendmsg(d[1], &msg, 0);
 			if (n <= 0)
-				_exit(1);
+				fail("child: sendmsg");
 			sent += n;
 		}
 		/* both counts through a pipe: the parent reports them */
 		long both[2] = { got, sent };
 		if (write(ready[1], both, sizeof(both)) != sizeof(both))
-			_exit(1);
+			fail("child: report");
 		_exit(0);
 	}
 	close(s[1]);
@@ -57,23 +63,21 @@ int main(void)
 	while (sent < STREAM) {
 		long want = STREAM - sent < (long)sizeof(buf) ? STREAM - sent : (long)sizeof(buf);
 		ssize_t n = write(s[0], buf, want);
-		if (n <= 0) {
-			perror("write");
-			return 1;
-		}
+		if (n <= 0)
+			fail("parent: write");
 		sent += n;
 	}
 	if (recv(d[0], buf, 16, MSG_PEEK) != 16)
-		return 1;
+		fail("parent: peek");
 	for (int i = 0; i < DGRAMS; i++) {
 		ssize_t n = recv(d[0], buf, sizeof(buf), 0);
 		if (n <= 0)
-			return 1;
+			fail("parent: recv");
 		got += n;
 	}
 	long both[2];
 	if (read(ready[0], both, sizeof(both)) != sizeof(both))
-		return 1;
+		fail("parent: the child's report");
 	int status;
 	waitpid(child, &status, 0);
 	printf("{\"parent\":%d,\"child\":%d,\"parent_tx\":%ld,\"parent_rx\":%ld,\"child_rx\":%ld,\"child_tx\":%ld,\"status\":%d}\n",
