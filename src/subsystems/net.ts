@@ -185,6 +185,32 @@ export class ConnDumpDecoder {
 }
 
 const decoders = new WeakMap<object, ConnDumpDecoder>();
+/** entries seen in state CLOSE, by id: since when (ms) */
+const closedSince = new WeakMap<object, Map<number, number>>();
+/** A socket stays in CLOSE only until it is destroyed (or reconnects): longer means its destroy was never delivered. */
+const STALE_CLOSE_MS = 60_000;
+
+/**
+ * Entries the kernel will never end: now and then it runs no program for a
+ * tcp_destroy_sock (seen in bursts of thousands of closes, README), so an
+ * entry can stay in CLOSE forever. Those are deleted here, keeping the table
+ * bounded by the sockets that exist.
+ */
+export function sweepStale(io: CollectIO, keys: Buffer, conns: Conn[], nowMs: number): void {
+  let since = closedSince.get(io.obj);
+  if (!since) closedSince.set(io.obj, (since = new Map()));
+  const seen = new Set<number>();
+  const stale: Buffer[] = [];
+  conns.forEach((c, i) => {
+    if (c.state !== TCP_CLOSE) return;
+    seen.add(c.id);
+    const t = since!.get(c.id);
+    if (t === undefined) since!.set(c.id, nowMs);
+    else if (nowMs - t > STALE_CLOSE_MS) stale.push(keys.subarray(i * 8, i * 8 + 8));
+  });
+  for (const id of since.keys()) if (!seen.has(id)) since.delete(id);
+  if (stale.length) io.native.mapDelete(io.obj, 'net_conns', Buffer.concat(stale));
+}
 
 function collect(io: CollectIO): NetCollected | undefined {
   if (!io.avail.has('net.tcp')) return undefined;
@@ -192,6 +218,7 @@ function collect(io: CollectIO): NetCollected | undefined {
   if (!dec) decoders.set(io.obj, (dec = new ConnDumpDecoder()));
   const d = io.native.mapDump(io.obj, 'net_conns');
   const conns = dec.decode(d.keys, d.values, d.count, d.valueSize);
+  sweepStale(io, d.keys, conns, Date.now());
   const st = io.native.mapDump(io.obj, 'net_stats');
   let connFull = 0;
   for (let o = 0; o + 8 <= st.values.length; o += 8) connFull += u64(st.values, o);

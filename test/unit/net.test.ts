@@ -284,3 +284,29 @@ describe('net: fields and columns through the model', () => {
     expect(column('conn').text(row(0, 0) as never)).toBe('1');
   });
 });
+
+describe('stale connection entries', () => {
+  it('deletes an entry left in CLOSE for over a minute (its destroy never came), and only that one', async () => {
+    const { sweepStale } = await import('../../src/subsystems/net');
+    const deleted: Buffer[] = [];
+    const io = { native: { mapDelete: (_o: unknown, _m: string, k: Buffer) => deleted.push(k) }, obj: {}, avail: new Set(['net.tcp']) } as never;
+    const keys = Buffer.alloc(16);
+    keys.writeBigUInt64LE(11n, 0);
+    keys.writeBigUInt64LE(22n, 8);
+    const conn = (id: number, state: number) => ({ id, state }) as never;
+    sweepStale(io, keys, [conn(11, 7), conn(22, 1)], 0);
+    sweepStale(io, keys, [conn(11, 7), conn(22, 1)], 30_000);
+    expect(deleted).toHaveLength(0);
+    sweepStale(io, keys, [conn(11, 7), conn(22, 1)], 61_000);
+    expect(deleted).toHaveLength(1);
+    expect(deleted[0].readBigUInt64LE(0)).toBe(11n);
+    // one that left CLOSE (a reconnect) starts over
+    const k2 = Buffer.alloc(8);
+    k2.writeBigUInt64LE(33n, 0);
+    sweepStale(io, k2, [conn(33, 7)], 100_000);
+    sweepStale(io, k2, [conn(33, 2)], 130_000);
+    sweepStale(io, k2, [conn(33, 7)], 150_000);
+    sweepStale(io, k2, [conn(33, 7)], 200_000);
+    expect(deleted).toHaveLength(1);
+  });
+});
