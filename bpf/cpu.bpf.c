@@ -48,37 +48,38 @@ struct {
  * switch-in we saw is not the one it is running under: trust the kernel. */
 #define MAX_CORRECTION_NS (20 * 1000 * 1000ULL)
 
-static __always_inline void read_counters(struct task_struct *t, struct ebtop_cpu_counters *c)
+/* btf: t is a BTF pointer, read with plain loads (common.bpf.h KREAD). */
+static __always_inline void read_counters(struct task_struct *t, struct ebtop_cpu_counters *c, bool btf)
 {
-	c->oncpu_ns = BPF_CORE_READ(t, se.sum_exec_runtime);
-	c->runq_ns = BPF_CORE_READ(t, sched_info.run_delay);
-	c->slices = BPF_CORE_READ(t, sched_info.pcount);
-	c->nvcsw = BPF_CORE_READ(t, nvcsw);
-	c->nivcsw = BPF_CORE_READ(t, nivcsw);
-	c->migrations = BPF_CORE_READ(t, se.nr_migrations);
+	c->oncpu_ns = KREAD(btf, t, se.sum_exec_runtime);
+	c->runq_ns = KREAD(btf, t, sched_info.run_delay);
+	c->slices = KREAD(btf, t, sched_info.pcount);
+	c->nvcsw = KREAD(btf, t, nvcsw);
+	c->nivcsw = KREAD(btf, t, nivcsw);
+	c->migrations = KREAD(btf, t, se.nr_migrations);
 }
 
-static __always_inline void fill_task(struct ebtop_task *r, struct task_struct *t, __u32 type, __u64 now)
+static __always_inline void fill_task(struct ebtop_task *r, struct task_struct *t, __u32 type, __u64 now, bool btf)
 {
 	r->type = type;
-	r->tid = BPF_CORE_READ(t, pid);
-	r->pid = BPF_CORE_READ(t, tgid);
-	r->ppid = BPF_CORE_READ(t, real_parent, tgid);
-	r->uid = BPF_CORE_READ(t, cred, euid.val);
-	r->state = task_state(t);
-	r->exit_code = BPF_CORE_READ(t, exit_code);
-	r->start_ns = BPF_CORE_READ(t, start_time);
-	r->pstart_ns = BPF_CORE_READ(t, group_leader, start_time);
+	r->tid = KREAD(btf, t, pid);
+	r->pid = KREAD(btf, t, tgid);
+	r->ppid = KREAD(btf, t, real_parent, tgid);
+	r->uid = KREAD(btf, t, cred, euid.val);
+	r->state = task_state(t, btf);
+	r->exit_code = KREAD(btf, t, exit_code);
+	r->start_ns = KREAD(btf, t, start_time);
+	r->pstart_ns = KREAD(btf, t, group_leader, start_time);
 	r->time_ns = now;
-	r->rss_pages = task_rss_pages(t);
-	r->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+	r->rss_pages = task_rss_pages(t, btf);
+	r->cgroup_id = KREAD(btf, t, cgroups, dfl_cgrp, kn, id);
 	__u32 flags = 0;
-	if (BPF_CORE_READ(t, flags) & PF_KTHREAD)
+	if (KREAD(btf, t, flags) & PF_KTHREAD)
 		flags |= EBTOP_F_KTHREAD;
-	if (BPF_CORE_READ(t, exit_state))
+	if (KREAD(btf, t, exit_state))
 		flags |= EBTOP_F_ZOMBIE;
 	r->flags = flags;
-	read_counters(t, &r->cpu);
+	read_counters(t, &r->cpu, btf);
 	/* zeroed first: bytes after the NUL must not differ between two dumps */
 	__builtin_memset(r->comm, 0, sizeof(r->comm));
 	BPF_CORE_READ_STR_INTO(&r->comm, t, comm);
@@ -105,14 +106,14 @@ int dump_task(struct bpf_iter__task *ctx)
 	__u64 now = bpf_ktime_get_ns();
 	/* time_ns stays 0: an idle thread's record is then byte-identical
 	 * between two snapshots, which lets userspace skip decoding it. */
-	fill_task(r, t, EBTOP_REC_TASK, 0);
+	fill_task(r, t, EBTOP_REC_TASK, 0, true);
 	struct ebtop_thread *th = thread_get(t, false);
 	if (wait_enabled)
 		th = wait_iter(t, th, r->state, now);
 	fill_thread(r, th);
 
 	if (BPF_CORE_READ(t, on_cpu)) {
-		__u32 cpu = task_cpu_of(t);
+		__u32 cpu = task_cpu_of(t, true);
 		struct ebtop_cpu_run *run = bpf_map_lookup_elem(&cpu_run, &cpu);
 
 		r->flags |= EBTOP_F_RUNNING;
@@ -129,7 +130,9 @@ int dump_task(struct bpf_iter__task *ctx)
 	return 0;
 }
 
-static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct *prev, struct task_struct *next, __u32 prev_state)
+/* btf: prev and next are BTF pointers (tp_btf), read with plain loads. */
+static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct *prev, struct task_struct *next, __u32 prev_state,
+				     bool btf)
 {
 	__u64 now = bpf_ktime_get_ns();
 	__u32 cpu = bpf_get_smp_processor_id();
@@ -137,14 +140,14 @@ static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct
 
 	if (wait_enabled) {
 		/* before `run` moves on to next: it still tells when prev was switched in */
-		__u32 tid = BPF_CORE_READ(prev, pid);
+		__u32 tid = KREAD(btf, prev, pid);
 		bool ran = run && run->tid == tid && run->in_ns;
 		wait_switch(ctx, prev, bpf_get_current_task_btf(), preempt, prev_state, tid, ran, ran ? run->in_ns : 0, now);
 	}
 	if (run) {
-		run->tid = BPF_CORE_READ(next, pid);
+		run->tid = KREAD(btf, next, pid);
 		run->in_ns = now;
-		run->oncpu_at_in = BPF_CORE_READ(next, se.sum_exec_runtime);
+		run->oncpu_at_in = KREAD(btf, next, se.sum_exec_runtime);
 	}
 	if (!(prev_state & TASK_DEAD_STATE))
 		return 0;
@@ -153,10 +156,10 @@ static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct
 	struct ebtop_task *r = reserve(sizeof(*r));
 	if (!r)
 		return 0;
-	fill_task(r, prev, EBTOP_REC_EXIT, now);
+	fill_task(r, prev, EBTOP_REC_EXIT, now, btf);
 	fill_thread(r, thread_get(prev, false));
 	thread_forget(prev);
-	if (BPF_CORE_READ(prev, signal, live.counter) == 0)
+	if (KREAD(btf, prev, signal, live.counter) == 0)
 		r->flags |= EBTOP_F_GROUP_DEAD;
 	submit(r);
 	return 0;
@@ -168,7 +171,7 @@ SEC("tp_btf/sched_switch")
 int switch_btf(__u64 *ctx)
 {
 	struct task_struct *prev = (void *)ctx[1], *next = (void *)ctx[2];
-	return on_switch(ctx, (bool)ctx[0], prev, next, switch_has_prev_state ? (__u32)ctx[3] : task_state(prev));
+	return on_switch(ctx, (bool)ctx[0], prev, next, switch_has_prev_state ? (__u32)ctx[3] : task_state(prev, true), true);
 }
 
 /* Fallback for kernels without tp_btf (BTF-enabled raw tracepoints). */
@@ -176,7 +179,7 @@ SEC("raw_tp/sched_switch")
 int switch_raw(__u64 *ctx)
 {
 	struct task_struct *prev = (void *)ctx[1], *next = (void *)ctx[2];
-	return on_switch(ctx, (bool)ctx[0], prev, next, switch_has_prev_state ? (__u32)ctx[3] : task_state(prev));
+	return on_switch(ctx, (bool)ctx[0], prev, next, switch_has_prev_state ? (__u32)ctx[3] : task_state(prev, false), false);
 }
 
 static __always_inline int on_exec(struct task_struct *p, pid_t old_tid)

@@ -819,6 +819,20 @@ static napi_value js_enable_stats(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/* disableStats(h): drop this handle's hold on the run-time statistics (the
+ * kernel keeps them on while anyone else holds them). */
+static napi_value js_disable_stats(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	struct handle *h;
+	if (get_args(env, info, 1, argv) || !(h = get_handle(env, argv[0])))
+		return NULL;
+	if (h->stats_fd >= 0)
+		close(h->stats_fd);
+	h->stats_fd = -1;
+	return NULL;
+}
+
 /* progStats(h) -> [{name, runTimeNs: bigint, runCount: bigint}] for loaded programs */
 static napi_value js_prog_stats(napi_env env, napi_callback_info info)
 {
@@ -1071,7 +1085,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{"readIter", js_read_iter}, {"mapDump", js_map_dump}, {"mapDrain", js_map_drain},
 		{"mapUpdate", js_map_update}, {"mapDelete", js_map_delete},
 		{"ringOpen", js_ring_open}, {"ringDrain", js_ring_drain},
-		{"enableStats", js_enable_stats}, {"progStats", js_prog_stats},
+		{"enableStats", js_enable_stats}, {"disableStats", js_disable_stats}, {"progStats", js_prog_stats},
 		{"btfHasType", js_btf_has_type}, {"takeLog", js_take_log}, {"btfStructs", js_btf_structs},
 		{"probeMapType", js_probe_map_type}, {"probeProgType", js_probe_prog_type},
 		{"btfTracepointArgs", js_btf_tracepoint_args},

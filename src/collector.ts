@@ -3,6 +3,7 @@
 // drained charge maps + idle + BPF run stats).
 import fs from 'node:fs';
 import { decodeCharges, decodeRing, sumStats, TaskDumpDecoder, type ChargeRecord, type TaskRecord } from './abi';
+import { BpfStats, statsEnabledNow } from './bpfstats';
 import { UserError } from './errors';
 import type { Logger } from './log';
 import type { RawSample } from './model';
@@ -90,6 +91,8 @@ export class Collector {
   /** per-thread state lives in the tid hash (no task-local storage): swept for vanished threads */
   private threadHash = false;
   private nextSweepAt = 0;
+  /** run time and runs of our programs, sampled when the machine is busy (bpfstats.ts) */
+  private stats!: BpfStats;
 
   private constructor(
     private readonly native: Native,
@@ -148,11 +151,36 @@ export class Collector {
       if (e instanceof UserError) throw e;
       throw new UserError(`cannot read ebtop's ring buffer: ${describe(e)}`);
     }
-    try {
-      native.enableStats(obj);
-    } catch (e) {
-      opts.log.warn({ err: describe(e) }, 'BPF run-time stats unavailable');
-    }
+    let warned = false;
+    c.stats = new BpfStats(
+      {
+        enable: () => {
+          try {
+            native.enableStats(obj);
+          } catch (e) {
+            if (!warned) opts.log.warn({ err: describe(e) }, 'BPF run-time stats unavailable');
+            warned = true;
+          }
+        },
+        disable: () => native.disableStats(obj),
+        read: () => {
+          let runNs = 0;
+          let runCount = 0;
+          for (const p of native.progStats(obj)) {
+            runNs += Number(p.runTimeNs);
+            runCount += Number(p.runCount);
+          }
+          return { runNs, runCount };
+        },
+        externallyOn: statsEnabledNow,
+        after: (ms, fn) => {
+          const t = setTimeout(fn, ms);
+          t.unref();
+          return () => clearTimeout(t);
+        },
+      },
+      () => Number(process.hrtime.bigint()),
+    );
     const idle = readProcStatIdle();
     c.sources.push({
       source: 'cpu.idle',
@@ -220,12 +248,7 @@ export class Collector {
       if (d.keys.length) this.native.mapDelete(this.obj, g.map!, d.keys);
       for (const ch of d.charges) charges.push(ch);
     }
-    let runNs = 0;
-    let runCount = 0;
-    for (const p of this.native.progStats(this.obj)) {
-      runNs += Number(p.runTimeNs);
-      runCount += Number(p.runCount);
-    }
+    const run = this.stats.take();
     const st = sumStats(this.native.mapDump(this.obj, 'stats').values);
     this.lostInUserspace += ring.dropped + unknown;
     if (this.threadHash && Date.now() >= this.nextSweepAt) {
@@ -241,7 +264,7 @@ export class Collector {
       charges,
       ext,
       idleNs,
-      bpf: { runNs, runCount, records: st.records, lost: st.lost + st.mapFull + this.lostInUserspace },
+      bpf: { runNs: run.runNs, runCount: run.runCount, sampled: run.sampled, records: st.records, lost: st.lost + st.mapFull + this.lostInUserspace },
       loadavg: readLoadavg(),
       mem: readMeminfo(),
     };
@@ -282,6 +305,7 @@ export class Collector {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stats?.close();
     this.native.close(this.obj);
   }
 }

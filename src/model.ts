@@ -11,6 +11,8 @@ import type { Folder, RowLike, Subsystem } from './subsystems/types';
 export interface BpfCounters {
   runNs: number;
   runCount: number;
+  /** runNs and runCount of the last interval were scaled from a window (the statistics are sampled on a busy machine) */
+  sampled?: boolean;
   records: number;
   /** records and charges lost: ring full, bounded map full, dropped in userspace, unknown */
   lost: number;
@@ -108,7 +110,8 @@ export interface Interval {
     running: number;
     /** threads that vanished without an exit record (their last partial interval is lost) */
     lostThreads: number;
-    bpf: { runNs: number; events: number; lost: number };
+    /** sampled: runNs and events are estimates from a part of the interval (collector, bpfstats.ts) */
+    bpf: { runNs: number; events: number; lost: number; sampled: boolean };
     /** 1, 5 and 15 minute load averages at the end of the interval, or null */
     loadavg: number[] | null;
     /** memory and swap at the end of the interval, or null */
@@ -408,6 +411,7 @@ export class Model {
           runNs: Math.max(0, s.bpf.runNs - prev!.bpf.runNs),
           events: Math.max(0, s.bpf.runCount - prev!.bpf.runCount),
           lost: Math.max(0, s.bpf.lost - prev!.bpf.lost),
+          sampled: Boolean(s.bpf.sampled),
         },
         loadavg: s.loadavg,
         mem: s.mem ?? null,

@@ -74,7 +74,9 @@ export interface Native {
    * 16 MiB wait between drains; `dropped` counts the records that did not fit.
    */
   ringDrain(obj: BpfObject): { data: Buffer; dropped: number };
+  /** Hold the kernel's BPF run-time statistics on (bpf_enable_stats) until disableStats or close. */
   enableStats(obj: BpfObject): void;
+  disableStats(obj: BpfObject): void;
   progStats(obj: BpfObject): ProgramStats[];
   btfHasType(name: string): boolean;
   /** Arguments of a tracepoint as the kernel's BTF (btf_trace_<name>) declares them, without __data; -1 when unknown. */

@@ -2,17 +2,10 @@
 // first time (cmdline), tasks BPF cannot see, and per-CPU idle time.
 import fs from 'node:fs';
 import type { TaskRecord } from './abi';
+import { readProcText as readText } from './procread';
 import { SCHEMA, SUBSYSTEMS } from './subsystems';
 
 const CLK_TCK = 100;
-
-function readText(file: string): string | null {
-  try {
-    return fs.readFileSync(file, 'latin1');
-  } catch {
-    return null;
-  }
-}
 
 export function listPids(): number[] {
   const out: number[] = [];

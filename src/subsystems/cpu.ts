@@ -2,7 +2,7 @@
 // (task_struct, read by the task iterator and the last switch-out), off-CPU
 // time derived per thread, their columns and JSON fields. It is part of the
 // core: the iterator, the exit record and exec/fork are its hooks.
-import fs from 'node:fs';
+import { readProcText } from '../procread';
 import { fmtCount, fmtDuration, fmtPct } from '../format';
 import { group } from './schema';
 import type { Column, Cue, JsonField, ProcReader, Subsystem, Values } from './types';
@@ -74,13 +74,8 @@ const json: JsonField[] = [
   field('slices', slices),
 ];
 
-function readText(file: string): string | null {
-  try {
-    return fs.readFileSync(file, 'latin1');
-  } catch {
-    return null;
-  }
-}
+// every refresh for the tasks BPF cannot see: without garbage (procread.ts)
+const readText = readProcText;
 
 /** /proc/<pid>/sched prints "name : value". */
 function schedField(text: string, name: string): number {

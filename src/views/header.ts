@@ -140,7 +140,9 @@ export function infoLines(iv: Interval | null, info: HeaderInfo): Segment[][] {
     const sum = sub.summary?.(iv);
     if (sum) lines.push([[`${sum.label}: `, L], [sum.text, 'bold']]);
   }
-  const bpf: Segment[] = [['Overhead: ', L], ['ebtop '], [`${fmtPct(info.selfCpuPct)}%`, 'bold'], [' + bpf '], [`${pctSmall(bpfPct)}%`, 'bold'], [` cpu, ${fmtCount(s.bpf.events)} runs, `], [String(s.bpf.lost), s.bpf.lost > 0 ? 'red-fg' : 'bold'], [' lost']];
+  // ~: estimated from a window of the interval (statistics sampled on a busy machine, bpfstats.ts)
+  const est = s.bpf.sampled ? '~' : '';
+  const bpf: Segment[] = [['Overhead: ', L], ['ebtop '], [`${fmtPct(info.selfCpuPct)}%`, 'bold'], [' + bpf '], [`${est}${pctSmall(bpfPct)}%`, 'bold'], [` cpu, ${est}${fmtCount(s.bpf.events)} runs, `], [String(s.bpf.lost), s.bpf.lost > 0 ? 'red-fg' : 'bold'], [' lost']];
   if (s.lostThreads > 0) bpf.push([', '], [String(s.lostThreads), 'yellow-fg'], [' vanished']);
   lines.push(bpf);
   lines.push(

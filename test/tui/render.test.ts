@@ -38,7 +38,7 @@ function interval(ncpu: number, busy: (i: number) => number | null): Interval {
       threads: 300,
       running: 2,
       lostThreads: 0,
-      bpf: { runNs: 2.5e6, events: 12345, lost: 0 },
+      bpf: { runNs: 2.5e6, events: 12345, lost: 0, sampled: false },
       loadavg: [0.5, 1.25, 2],
       mem: { totalBytes: 8 * 2 ** 30, availableBytes: 6 * 2 ** 30, swapTotalBytes: 0, swapFreeBytes: 0 },
       unattributed: new Float64Array(SCHEMA.slots),
@@ -136,6 +136,10 @@ describe('headerLayout / headerBlock', () => {
     expect(text).toContain('Exited this interval: 3 (50.0ms CPU)  forks 4  execs 2');
     expect(text.find((l) => l.startsWith('Load average: '))).toMatch(/^Load average: 0\.50 1\.25 2\.00 {3}Uptime: \d\d:\d\d:\d\d/);
     expect(text).toContain('Overhead: ebtop 0.4% + bpf 0.25% cpu, 12.3k runs, 0 lost');
+    // statistics sampled on a busy machine: the figures are estimates
+    iv.system.bpf.sampled = true;
+    const est = infoLines(iv, { selfCpuPct: 0.4, delayMs: 1000 }).map((l) => visible(segments(l, 80)).trimEnd());
+    expect(est).toContain('Overhead: ebtop 0.4% + bpf ~0.25% cpu, ~12.3k runs, 0 lost');
     const meters = headerBlock(interval(2, (i) => [23.4, 100][i]), 2, { selfCpuPct: 0, delayMs: 1000 }, 80, 24).map(visible);
     expect(meters[0]).toMatch(/^ {3}0\[\|+ +23\.4%\]/);
     expect(meters[1]).toMatch(/^ {3}1\[\|+100%\]/);
