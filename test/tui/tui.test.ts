@@ -40,7 +40,7 @@ describe.skipIf(why)('TUI in tmux', () => {
     expect(p).toEqual([...p].sort((a, b) => a - b));
 
     // 'K' hides kernel threads (their command is [name]), as in htop; again shows them
-    const kernelRow = /^\s*\d+ .* \[[^\]]+\]\s*$/m;
+    const kernelRow = /\s\[(kworker|kthreadd|rcu_|ksoftirqd|migration|cpuhp)[^\]]*\]\s*$/m; // not a process titled "name [run]"
     expect(s).toMatch(kernelRow);
     keys('main', 'K');
     s = await waitFor('main', 'kernel threads hidden', (x) => x.includes('kernel hidden'));
