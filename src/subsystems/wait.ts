@@ -151,7 +151,8 @@ const columns: Column[] = [
     help: 'what it waited for most (disk, net, lock, sleep, pipe, poll, other) and its share of its threads\' wall time',
     text: (r) => {
       const d = dominantWait(r);
-      return d ? `${d.reason} ${Math.round(d.pct)}%` : '-';
+      // a process that (all but) never waited: nothing to name
+      return d && Math.round(d.pct) > 0 ? `${d.reason} ${Math.round(d.pct)}%` : '-';
     },
     value: (r) => dominantWait(r)?.pct ?? 0,
   },
