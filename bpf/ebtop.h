@@ -22,7 +22,8 @@
 #define EBTOP_REC_EXIT 2 /* final counters of a thread, at its last switch-out */
 #define EBTOP_REC_EXEC 3 /* a process called execve */
 #define EBTOP_REC_FORK 4 /* a thread or process was created */
-#define EBTOP_REC_OFFCPU 5 /* `ebtop offcpu`: one blocked interval with its stacks */
+#define EBTOP_REC_OFFCPU 6 /* `ebtop offcpu`: one blocked interval with its stacks */
+#define EBTOP_REC_CONN 5 /* a TCP connection's final values, at tcp_destroy_sock */
 
 /* ebtop_task.flags */
 #define EBTOP_F_KTHREAD 0x1    /* PF_KTHREAD */
@@ -97,11 +98,26 @@ struct ebtop_wait_state {
 	__u64 since_clk;
 };
 
+/* Net group: bytes the thread's socket calls moved (sock_send_length /
+ * sock_recv_length, in its own context: what send/recv/read/write returned).
+ * net_* counts IP sockets (AF_INET and AF_INET6) of every protocol. */
+struct ebtop_net_counters {
+	__u64 net_tx_bytes;
+	__u64 net_rx_bytes;
+	__u64 tcp_tx_bytes;
+	__u64 tcp_rx_bytes;
+	__u64 udp_tx_bytes;  /* UDP and UDP-Lite */
+	__u64 udp_rx_bytes;
+	__u64 unix_tx_bytes; /* AF_UNIX: stream, datagram and seqpacket */
+	__u64 unix_rx_bytes;
+};
+
 /* The groups counted in the thread's own context, kept in task-local storage
  * (struct ebtop_thread) and copied whole into every task record. A subsystem
  * counting per thread appends its group here. */
 struct ebtop_thread_counters {
 	struct ebtop_disk_counters disk;
+	struct ebtop_net_counters net;
 	struct ebtop_wait_counters wait;
 };
 
@@ -260,6 +276,53 @@ struct ebtop_stats {
 	__u64 map_full; /* map updates refused: a bounded map was full */
 };
 
+/* Net charges, per owner process of a TCP socket (charge map values): what
+ * happened to its connections, wherever it happened (softirq, timers). */
+struct ebtop_net_tcp {
+	__u64 tcp_new;         /* connections established: at ESTABLISHED when it connected, at first use when accepted */
+	__u64 tcp_closed;      /* established connections destroyed */
+	__u64 tcp_errors;      /* failed connects (SYN_SENT -> CLOSE) and resets received in other states */
+	__u64 tcp_retransmits; /* segments retransmitted (tcp_retransmit_skb, err >= 0: as tcp_info total_retrans) */
+};
+
+/* ebtop_conn.flags */
+#define EBTOP_CONN_ACTIVE 0x1      /* opened by connect() in the owner's context */
+#define EBTOP_CONN_PASSIVE 0x2     /* accepted: the owner is whoever first uses it */
+#define EBTOP_CONN_ESTABLISHED 0x4 /* reached ESTABLISHED (closing it counts in tcp_closed) */
+#define EBTOP_CONN_FAILED 0x8      /* a connect on it failed */
+#define EBTOP_CONN_FOUND 0x10      /* already open when first seen (ebtop started later) */
+#define EBTOP_CONN_COUNTED 0x20    /* charged to its owner's tcp_new */
+
+/* One TCP connection: the value of the per-socket map (key: socket cookie)
+ * and, with type EBTOP_REC_CONN and end_ns set, its final record at
+ * tcp_destroy_sock. Counters are totals since it was first seen. */
+struct ebtop_conn {
+	__u32 type;      /* EBTOP_REC_CONN in records, 0 in the map */
+	__u32 pid;       /* owner process; 0 until an accepted socket is first used */
+	__u64 pstart_ns; /* the owner's start time */
+	__u64 id;        /* socket cookie (the socket's address where tracing programs lack the cookie helper) */
+	__u64 start_ns;  /* connect(), ESTABLISHED when accepted, or first seen; CLOCK_MONOTONIC */
+	__u64 end_ns;    /* records: when it was destroyed */
+	__u64 tx_bytes;
+	__u64 rx_bytes;
+	__u64 retransmits; /* segments */
+	__u64 segs_out;    /* tcp_sock data_segs_out, as last read */
+	__u32 netns;       /* network namespace (inode number, as /proc/<pid>/ns/net shows it) */
+	__u16 family;      /* AF_INET or AF_INET6 */
+	__u8 state;        /* TCP state (include/net/tcp_states.h) */
+	__u8 flags;        /* EBTOP_CONN_* */
+	__u16 lport;       /* host byte order */
+	__u16 rport;
+	__u32 pad;
+	__u8 laddr[16];    /* network byte order; IPv4 in the first 4 bytes */
+	__u8 raddr[16];
+};
+
+/* Per-CPU counters of the net subsystem. */
+struct ebtop_net_stats {
+	__u64 conn_full; /* connections not tracked: the per-socket map was full */
+};
+
 #define EBTOP_ASSERT_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), #t " size changed")
 EBTOP_ASSERT_SIZE(ebtop_cpu_counters, 48);
 EBTOP_ASSERT_SIZE(ebtop_exec, 312);
@@ -272,6 +335,9 @@ EBTOP_ASSERT_SIZE(ebtop_offcpu, 48 + 2 * 8 * EBTOP_STACK_DEPTH);
 EBTOP_ASSERT_SIZE(ebtop_disk_latency, (4 + EBTOP_LAT_BUCKETS) * 8);
 EBTOP_ASSERT_SIZE(ebtop_disk_dev, 8);
 EBTOP_ASSERT_SIZE(ebtop_disk_device, (5 + 4 + EBTOP_LAT_BUCKETS) * 8);
+EBTOP_ASSERT_SIZE(ebtop_net_counters, 64);
+EBTOP_ASSERT_SIZE(ebtop_net_tcp, 32);
+EBTOP_ASSERT_SIZE(ebtop_conn, 120);
 _Static_assert(sizeof(struct ebtop_task) % 8 == 0, "ebtop_task: counter groups must stay 8-aligned");
 
 #endif

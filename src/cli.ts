@@ -26,6 +26,7 @@ interface Flags {
   json: boolean;
   batch: boolean;
   caps: boolean;
+  connections: boolean;
   sort: string;
   log: string;
   color: boolean;
@@ -92,6 +93,7 @@ export function buildProgram(): Command {
     .option('--cumulative', 'totals since ebtop attached instead of per-interval deltas', false)
     .addOption(new Option('--json', 'print one JSON object per interval (NDJSON)').default(false).conflicts('batch'))
     .option('-b, --batch', 'print a text table per interval, like top -b', false)
+    .option('--connections', 'with --json: each process\'s TCP connections (addresses, ports, state, bytes, retransmits)', false)
     .option('--caps', 'list every data source: attached / fallback / missing, and why', false)
     .option('-s, --sort <column>', 'sort column (batch and TUI)', sortKey, 'cpu')
     .option('--log <file>', 'log file (the terminal is never logged to)', defaultLogPath())
@@ -141,6 +143,7 @@ function runStream(flags: Flags, log: Logger): void {
     sources: flags.json ? undefined : sourcesFor(cols),
     disabled: disabledSubsystems(flags),
   });
+  const outputs = new Set(flags.connections ? ['connections'] : []);
   // like top -b: the terminal's width, else $COLUMNS, else wide enough for long command lines
   const width = process.stdout.columns || Number(process.env.COLUMNS) || 512;
   let left = flags.iterations ?? Infinity;
@@ -154,7 +157,7 @@ function runStream(flags: Flags, log: Logger): void {
   session.start(
     (iv, rows) => {
       const text = flags.json
-        ? intervalJson(iv, rows, { threads: flags.threads }) + '\n'
+        ? intervalJson(iv, rows, { threads: flags.threads, flags: outputs }) + '\n'
         : renderBatch(iv, rows, { columns: cols, sortBy: column(flags.sort), threads: flags.threads, width });
       process.stdout.write(text);
       if (--left <= 0) stop(0);
@@ -204,10 +207,11 @@ export async function main(argv: string[]): Promise<void> {
     program.parse(argv);
     flags = program.opts<Flags>();
     if (!subcommand && program.args.length) throw new UserError(`unexpected argument '${program.args[0]}'`);
+    if (flags.connections && !flags.json) throw new UserError('--connections is an output of --json');
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return; // --help, --version
-      fail(e.message.replace(/^error: /, ''));
+      fail(e.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')); // a suggestion on its own line joins the one line
     }
     if (e instanceof UserError) fail(e.message);
     throw e;

@@ -15,13 +15,13 @@ const CORE: Column[] = [
   meta({ id: 'ppid', title: 'PPID', width: 7, help: 'parent process id', text: (r) => String(r.ppid), value: (r) => r.ppid }),
   meta({ id: 'user', title: 'USER', width: 9, align: 'left', help: 'effective user', text: (r) => printable(r.user), value: (r) => r.user }),
   meta({ id: 'state', title: 'S', width: 1, align: 'left', help: 'state of the main thread (X: exited this interval)', text: (r) => r.state, value: (r) => r.state }),
-  meta({ id: 'threads', title: 'THR', width: 4, descending: true, help: 'live threads', text: (r) => fmtCount(r.threads), value: (r) => r.threads }),
+  meta({ id: 'threads', title: 'THR', width: 5, descending: true, help: 'live threads', text: (r) => fmtCount(r.threads), value: (r) => r.threads }),
 ];
 const CMD = meta({ id: 'cmd', title: 'CMD', width: 0, align: 'left', help: 'command line (width: the rest of the line)', text: (r) => printable(r.cmdline || r.comm), value: (r) => r.cmdline || r.comm });
 
 export const COLUMNS: Column[] = [...CORE, ...SUBSYSTEMS.flatMap((s) => s.columns), CMD];
 
-export const DEFAULT_COLUMNS = ['pid', 'user', 'cpu', 'oncpu', 'runq', 'offcpu', 'disk_r', 'disk_w', 'io_lat', 'wait', 'cmd'];
+export const DEFAULT_COLUMNS = ['pid', 'user', 'cpu', 'oncpu', 'runq', 'offcpu', 'disk_r', 'disk_w', 'io_lat', 'net_tx', 'net_rx', 'retx', 'wait', 'cmd'];
 
 export function column(id: string): Column {
   const c = COLUMNS.find((x) => x.id === id);

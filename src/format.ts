@@ -9,17 +9,26 @@ export function fmtDuration(ns: number): string {
   const s = ns / 1e9;
   if (s < 60) return `${s.toFixed(2)}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s < 100 * 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  return `${Math.floor(s / 86400)}d${String(Math.floor((s % 86400) / 3600)).padStart(2, '0')}h`;
 }
 
-/** Counts: 999, 12.3k, 4.56M. */
+/** Counts in at most 5 characters: 9999, 12.3k, 123k, 4.56M, 45.6M, 456M, 1.23G, ... */
 export function fmtCount(n: number): string {
-  if (n < 1e4) return String(Math.round(n));
-  if (n < 1e6) return `${(n / 1e3).toFixed(n < 1e5 ? 1 : 0)}k`;
-  return `${(n / 1e6).toFixed(n < 1e7 ? 2 : 1)}M`;
+  if (n < 9999.5) return String(Math.round(n));
+  const units = ['k', 'M', 'G', 'T', 'P', 'E'];
+  let v = n / 1e3;
+  let u = 0;
+  while (v >= 999.5 && u < units.length - 1) {
+    v /= 1e3;
+    u++;
+  }
+  return `${v.toFixed(v < 9.995 ? 2 : v < 99.95 ? 1 : 0)}${units[u]}`;
 }
 
+/** Percentages: 99.4, 200; huge ones (totals over a long span) as counts. */
 export function fmtPct(p: number): string {
+  if (p >= 99999.5) return fmtCount(p);
   return p >= 100 ? p.toFixed(0) : p.toFixed(1);
 }
 

@@ -17,7 +17,7 @@ import { SUBSYSTEMS } from './subsystems';
 import { cpu } from './subsystems/cpu';
 import { REASONS, type Reason } from './subsystems/wait';
 
-export const REC_OFFCPU = 5;
+export const REC_OFFCPU = 6;
 /** offcpu_pids' size (bpf/wait.bpf.h, src/subsystems/wait.ts maps) */
 const MAX_PIDS = 64;
 const DEPTH = 32;

@@ -48,8 +48,10 @@ export class Session {
 
   /** Take the baseline now, then call onInterval every delayMs until stop(). */
   start(onInterval: (iv: Interval, rows: ProcessRow[]) => void, onError: (e: unknown) => void): void {
+    // the first interval starts when the baseline was taken, not when it was done
+    const t0 = Date.now();
     this.model.update(this.collector.sample());
-    this.nextAt = Date.now() + this.opts.delayMs;
+    this.nextAt = t0 + this.opts.delayMs;
     const tick = () => {
       if (this.stopped) return;
       try {

@@ -331,7 +331,8 @@ export function latencyHigh(r: RowLike, iv: Interval): boolean {
 
 // ---------------------------------------------------------------- columns and JSON
 
-const NA = 'n/a';
+/** no value in this interval (no requests, no reads): not the same as a source not attached (n/a) */
+const NA = '-';
 const col = (c: Omit<Column, 'align' | 'descending'> & Partial<Column>): Column => ({ align: 'right', descending: true, ...c });
 const orNa = <T>(v: T | null, f: (x: T) => string) => (v === null ? NA : f(v));
 

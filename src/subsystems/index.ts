@@ -4,11 +4,12 @@
 import { cpu } from './cpu';
 import { disk } from './disk';
 import { mem } from './mem';
+import { net } from './net';
 import { wait } from './wait';
 import { buildSchema } from './schema';
 import type { Subsystem } from './types';
 
-export const SUBSYSTEMS: Subsystem[] = [cpu, mem, disk, wait];
+export const SUBSYSTEMS: Subsystem[] = [cpu, mem, disk, net, wait];
 
 export const SCHEMA = buildSchema(SUBSYSTEMS);
 

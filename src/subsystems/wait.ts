@@ -112,6 +112,34 @@ export function waitBreakdown(r: Values): string {
     .join(' ');
 }
 
+/** Each part's tag and letter in the drill-down's bar. */
+const BAR: Record<string, [string, string]> = {
+  CPU: ['green-fg', 'C'], Runq: ['red-fg', 'R'], Disk: ['yellow-fg', 'D'], Net: ['magenta-fg', 'N'], Lock: ['cyan-fg', 'L'],
+  Sleep: ['blue-fg', 'S'], Pipe: ['white-fg', 'P'], Poll: ['white-fg', 'o'], Other: ['gray-fg', '.'], Steal: ['red-fg', '!'],
+};
+
+/** The breakdown as a bar of `width` cells, each part's share of thread time, with its letter (tagged for blessed). */
+export function breakdownBar(r: Values, width: number): string {
+  const total = threadTime(r);
+  if (total <= 0) return '';
+  const parts: [string, number][] = [['CPU', r.v[CPU.at.oncpu_ns]], ['Runq', r.v[CPU.at.runq_ns]]];
+  reasonsNs(r).forEach((ns, i) => parts.push([cap(REASONS[i]), ns]));
+  parts.push(['Steal', steal(r)]);
+  let out = '';
+  let used = 0;
+  let acc = 0;
+  for (const [name, ns] of parts) {
+    acc += ns;
+    const end = Math.round((acc / total) * width);
+    if (end > used) {
+      const [tag, ch] = BAR[name];
+      out += `{${tag}}${ch.repeat(end - used)}{/${tag}}`;
+      used = end;
+    }
+  }
+  return out;
+}
+
 const columns: Column[] = [
   {
     id: 'wait',
@@ -123,7 +151,8 @@ const columns: Column[] = [
     help: 'what it waited for most (disk, net, lock, sleep, pipe, poll, other) and its share of its threads\' wall time',
     text: (r) => {
       const d = dominantWait(r);
-      return d ? `${d.reason} ${Math.round(d.pct)}%` : '-';
+      // a process that (all but) never waited: nothing to name
+      return d && Math.round(d.pct) > 0 ? `${d.reason} ${Math.round(d.pct)}%` : '-';
     },
     value: (r) => dominantWait(r)?.pct ?? 0,
   },
@@ -169,7 +198,9 @@ export const wait: Subsystem = {
   groups: [WAIT],
   columns,
   json,
-  // the drill-down's line: where its time went (`ebtop offcpu -p PID` has the stacks)
+  // the drill-down's lines: where its time went, as text and as a bar (`ebtop offcpu -p PID` has the stacks)
   drill: (r, _iv, width) =>
-    r.avail.has(WAIT.name) ? [`{black-fg}{green-bg}${' Where the time went'.padEnd(width)}{/green-bg}{/black-fg}`, ` ${waitBreakdown(r) || 'no time accounted yet'}`] : [],
+    r.avail.has(WAIT.name)
+      ? [`{black-fg}{green-bg}${' Where the time went'.padEnd(width)}{/green-bg}{/black-fg}`, ` ${waitBreakdown(r) || 'no time accounted yet'}`, ` ${breakdownBar(r, Math.max(10, width - 2))}`]
+      : [],
 };

@@ -25,6 +25,7 @@ describe('command-line errors', () => {
   it('rejects --json with --batch', () => expectOneLineError(ebtop(['--json', '--batch']), /cannot be used with/));
   it('rejects switching off a subsystem that does not exist', () => expectOneLineError(ebtop(['--no-bogus']), /unknown option '--no-bogus'/));
   it('rejects switching off the core', () => expectOneLineError(ebtop(['--no-cpu']), /unknown option '--no-cpu'/));
+  it('rejects --connections without --json', () => expectOneLineError(ebtop(['--batch', '--connections']), /--connections is an output of --json/));
   it('lists a --no-<subsystem> flag for every optional subsystem', () => {
     const r = ebtop(['--help']);
     expect(r.stdout).toMatch(/--no-disk/);

@@ -115,8 +115,9 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
       expect(relErr(v(rrow, DISK.at.reads), r.job.read.total_ios)).toBeLessThan(0.001);
       expect(seqPct(wrow)).toBeGreaterThanOrEqual(90);
       expect(seqPct(rrow)).toBeLessThanOrEqual(10);
-      // ~1% of requests start where a kernel worker dispatches them, charged to that worker
-      expect(lat.count).toBeGreaterThanOrEqual(0.99 * r.job.read.total_ios);
+      // some requests start where a kernel worker dispatches them and are charged to that
+      // worker: ~1% on a quiet machine, ~5% with other work keeping the queue busy
+      expect(lat.count).toBeGreaterThanOrEqual(0.9 * r.job.read.total_ios);
       expect(lat.count).toBeLessThanOrEqual(r.job.read.total_ios);
       expect(relErr(lat.avgNs, statAvg)).toBeLessThan(0.03);
       expect(lat.p50Ns).toBeLessThanOrEqual(lat.p99Ns);
@@ -341,8 +342,9 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
         console.log(`fallback ${label}: fio wrote ${v(row, DISK.at.write_bytes)} B / ${v(row, DISK.at.writes)} bios (fio ${w.job.write.io_bytes} / ${w.job.write.total_ios}); ${lat?.count} latencies, avg ${lat?.avgNs} ns; dd read ${v(reader, DISK.at.fs_read_bytes)} B through the page cache`);
         expect(relErr(v(row, DISK.at.write_bytes), w.job.write.io_bytes)).toBeLessThan(0.001);
         expect(relErr(v(row, DISK.at.writes), w.job.write.total_ios)).toBeLessThan(0.001);
-        // as with the primaries: ~1% start where a kernel worker dispatches them
-        expect(lat!.count).toBeGreaterThanOrEqual(0.99 * w.job.write.total_ios);
+        // as with the primaries, some start where a kernel worker dispatches them: ~1% on
+        // a quiet machine, up to ~15% when other work keeps the queue busy (kblockd runs it)
+        expect(lat!.count).toBeGreaterThanOrEqual(0.8 * w.job.write.total_ios);
         expect(lat!.count).toBeLessThanOrEqual(w.job.write.total_ios);
         // the file, and the few pages the dynamic loader read()s from its libraries
         expect(relErr(v(reader, DISK.at.fs_read_bytes), 8 * MiB)).toBeLessThan(0.01);

@@ -24,6 +24,8 @@ const PROCESS: Record<string, (v: unknown) => boolean> = {
   disk_read_bytes: intOrNull, disk_write_bytes: intOrNull, writeback_bytes: intOrNull, dirtied_bytes: intOrNull, disk_reads: intOrNull, disk_writes: intOrNull,
   io_lat_min_ns: intOrNull, io_lat_avg_ns: intOrNull, io_lat_p50_ns: intOrNull, io_lat_p99_ns: intOrNull, io_lat_max_ns: intOrNull, io_seq_pct: numOrNull,
   fs_read_bytes: intOrNull, fs_write_bytes: intOrNull, cache_hit_pct: numOrNull,
+  net_tx_bytes: intOrNull, net_rx_bytes: intOrNull, tcp_tx_bytes: intOrNull, tcp_rx_bytes: intOrNull, udp_tx_bytes: intOrNull, udp_rx_bytes: intOrNull, unix_tx_bytes: intOrNull, unix_rx_bytes: intOrNull,
+  tcp_active: intOrNull, tcp_new: intOrNull, tcp_closed: intOrNull, tcp_retransmits: intOrNull, tcp_retrans_pct: numOrNull, tcp_errors: intOrNull,
   wait: waitOrNull, steal_ns: intOrNull,
   state: str, kthread: bool, source: str,
 };
@@ -33,6 +35,7 @@ const THREAD: Record<string, (v: unknown) => boolean> = {
   cpu_pct: num, oncpu_ns: int, runq_ns: int, offcpu_ns: int, nvcsw: int, nivcsw: int, migrations: int, slices: int,
   disk_read_bytes: intOrNull, disk_write_bytes: intOrNull, dirtied_bytes: intOrNull, disk_reads: intOrNull, disk_writes: intOrNull,
   io_seq_pct: numOrNull, fs_read_bytes: intOrNull, fs_write_bytes: intOrNull, cache_hit_pct: numOrNull,
+  net_tx_bytes: intOrNull, net_rx_bytes: intOrNull, tcp_tx_bytes: intOrNull, tcp_rx_bytes: intOrNull, udp_tx_bytes: intOrNull, udp_rx_bytes: intOrNull, unix_tx_bytes: intOrNull, unix_rx_bytes: intOrNull,
   wait: waitOrNull, steal_ns: intOrNull,
 };
 /** Every field of a system.disk.devices entry. */
@@ -42,6 +45,7 @@ const DEVICE: Record<string, (v: unknown) => boolean> = {
 const SYSTEM: Record<string, (v: unknown) => boolean> = {
   busy_ns: intOrNull, idle_ns: intOrNull, exited: int, bpf: (v) => v !== null && typeof v === 'object', forks: int, execs: int, lost_threads: int,
   loadavg: (v) => Array.isArray(v) && v.length === 3 && v.every(num), disk: (v) => v !== null && typeof v === 'object',
+  net: (v) => v !== null && typeof v === 'object',
 };
 
 function checkShape(o: Record<string, unknown>, shape: Record<string, (v: unknown) => boolean>, what: string, optional: string[] = []): void {
@@ -73,6 +77,9 @@ describe.skipIf(skip)('--json contract (kernel)', () => {
       expect(Object.keys(disk)).toEqual(['devices', 'unattributed_write_bytes']);
       expect(int(disk.unattributed_write_bytes)).toBe(true);
       for (const d of disk.devices) checkShape(d, DEVICE, `device ${d.name}`);
+      const net = (s.system as unknown as { net: Record<string, unknown> }).net;
+      expect(Object.keys(net)).toEqual(['tx_bytes', 'rx_bytes', 'unattributed_retransmits', 'tcp_active', 'conns_tracked', 'conns_overflow']);
+      for (const v of Object.values(net)) expect(int(v)).toBe(true);
       expect(s.processes.length).toBeGreaterThan(10);
       for (const p of s.processes as unknown as Record<string, unknown>[]) {
         const { threads_detail: detail, ...rest } = p;

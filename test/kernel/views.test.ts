@@ -38,7 +38,7 @@ describe.skipIf(skip)('views (kernel)', () => {
     expect(summaries).toHaveLength(2);
     expect(summaries[0]).toMatch(/interval \d+(\.\d+)?ms .*cpus \d+ .*tasks \d+, \d+ thr/);
     const header = r.stdout.split('\n').find((l) => /^\s*PID USER/.test(l))!;
-    expect(header.trim().split(/\s+/)).toEqual(['PID', 'USER', 'CPU%', 'ONCPU', 'RUNQ', 'OFFCPU', 'DISK-R', 'DISK-W', 'IO-LAT', 'WAIT', 'CMD']);
+    expect(header.trim().split(/\s+/)).toEqual(['PID', 'USER', 'CPU%', 'ONCPU', 'RUNQ', 'OFFCPU', 'DISK-R', 'DISK-W', 'IO-LAT', 'NET-TX', 'NET-RX', 'RETX%', 'WAIT', 'CMD']);
     // the batch run's own row is there, with its own pid
     expect(blocks.length).toBeGreaterThan(0);
     const own = r.stdout.split('\n').filter((l) => new RegExp(`^\\s*${r.pid}\\s`).test(l));

@@ -52,14 +52,21 @@ describe.skipIf(why)('TUI acceptance (tmux, known workloads)', () => {
     let s = await waitFor('sort', 'the burner first', (x) => firstPid(x) === burn.pid);
     keys('sort', 'M');
     s = await waitFor('sort', 'the 200 MiB process first', (x) => firstPid(x) === hog.pid);
-    // a click on a title sorts by that column: ONCPU (the burner again), a second click inverts
-    const ls = lines(s);
-    const y = ls.findIndex((l) => /^\s*\S?PID\S? /.test(l));
-    const x = ls[y].indexOf('ONCPU');
-    await click('sort', x + 1, y);
-    s = await waitFor('sort', 'sorted by ONCPU', (q) => /sort ONCPU(,|\s|$)/m.test(q) && firstPid(q) === burn.pid);
-    await click('sort', x + 1, y);
-    await waitFor('sort', 'ONCPU inverted', (q) => /sort ONCPU inv/.test(q));
+    // a click on a title sorts by that column: DISK-W puts a direct writer first; a second click inverts
+    const file = path.join('/var/tmp', `ebtop-tui-${process.pid}.dat`);
+    const dd = child('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', 'count=100000', 'oflag=direct', 'status=none']);
+    try {
+      const ls = lines(s);
+      const y = ls.findIndex((l) => /^\s*\S?PID\S? /.test(l));
+      const x = ls[y].indexOf('DISK-W');
+      await click('sort', x + 1, y);
+      s = await waitFor('sort', 'sorted by DISK-W, the writer first', (q) => /sort DISK-W(,|\s|$)/m.test(q) && firstPid(q) === dd.pid);
+      await click('sort', x + 1, y);
+      await waitFor('sort', 'DISK-W inverted', (q) => /sort DISK-W inv/.test(q));
+    } finally {
+      dd.kill('SIGKILL');
+      fs.rmSync(file, { force: true });
+    }
     keys('sort', 'q');
   });
 
@@ -129,6 +136,21 @@ describe.skipIf(why)('TUI acceptance (tmux, known workloads)', () => {
     const after = await waitFor('drill', 'the table again', (x) => !/Threads \(5\)/.test(x) && selectedRow(x) >= 0, 8000, true);
     expect(selectedRow(after)).toBe(selBefore);
     keys('drill', 'q');
+  });
+
+  it('Enter on an iperf3 client shows its connection with the server\'s port', async () => {
+    const port = 20000 + (process.pid % 20000);
+    child('iperf3', ['-s', '-1', '-p', String(port)]);
+    await new Promise((r) => setTimeout(r, 300));
+    const client = child('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-t', '30', '-b', '10M']);
+    start('conn', W, H, '-d 0.5');
+    await waitFor('conn', 'the table', (x) => tableRows(x).length > 5);
+    keys('conn', '/', 'i', 'p', 'e', 'r', 'f', '3', ' ', '-', 'c', 'Enter');
+    await waitFor('conn', 'the client selected', (x) => selectedRow(x) >= 0 && /iperf3 -c/.test(lines(x.replace(/\x1b\[[0-9;]*m/g, '')).filter((l) => /^\s*\d+ /.test(l))[selectedRow(x)] ?? ''), 8000, true);
+    keys('conn', 'Enter');
+    const s = await waitFor('conn', 'its connection', (x) => new RegExp(`127\\.0\\.0\\.1:${port}\\s+ESTABLISHED`).test(x));
+    expect(s).toMatch(new RegExp(`PID ${client.pid}\\s+iperf3`));
+    keys('conn', 'Escape', 'q');
   });
 
   it('c switches rates to totals: a running total only grows', async () => {

@@ -25,11 +25,11 @@ describe.skipIf(why)('TUI in tmux', () => {
     expect(s).toMatch(/Overhead: ebtop \d+(\.\d+)?% \+ bpf ~?\d+(\.\d+)?% cpu, \S+ runs, \d+ lost/);
     expect(s).toMatch(/Mem\[\|* *\S+\/\S+\]/);
     // every column, in order, under its title; sorted by CPU% (the default), biggest first
-    expect(titleRow(s)).toMatch(/PID USER\s+\S?CPU%\s+ONCPU\s+RUNQ\s+OFFCPU\s+DISK-R\s+DISK-W\s+IO-LAT\s+WAIT\s+CMD/);
+    expect(titleRow(s)).toMatch(/PID USER\s+\S?CPU%\s+ONCPU\s+RUNQ\s+OFFCPU\s+DISK-R\s+DISK-W\s+IO-LAT\s+NET-TX\s+NET-RX\s+RETX%\s+WAIT\s+CMD/);
     expect(titleRow(s)).toMatch(/[▼v]CPU%/);
     expect(sortedBy('CPU%')(s)).toBe(true);
-    // ebtop's own row: PID USER CPU% ONCPU RUNQ OFFCPU DISK-R DISK-W IO-LAT WAIT CMD
-    expect(s).toMatch(/^\s*\d+ \S+\s+\d+(\.\d)?\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+\S+\s+([a-z]+ \d+%|-)\s+node \S*bin\/ebtop -d 0\.5/m);
+    // ebtop's own row: PID USER CPU% ONCPU RUNQ OFFCPU DISK-R DISK-W IO-LAT NET-TX NET-RX RETX% WAIT CMD
+    expect(s).toMatch(/^\s*\d+ \S+\s+\d+(\.\d)?(\s+\S+){9}\s+([a-z]+ \d+%|-)\s+node \S*bin\/ebtop -d 0\.5/m);
 
     // '<' three times: CPU% -> S -> USER -> PID, ascending
     keys('main', '<', '<', '<');
@@ -40,7 +40,7 @@ describe.skipIf(why)('TUI in tmux', () => {
     expect(p).toEqual([...p].sort((a, b) => a - b));
 
     // 'K' hides kernel threads (their command is [name]), as in htop; again shows them
-    const kernelRow = /^\s*\d+ .* \[[^\]]+\]\s*$/m;
+    const kernelRow = /\s\[(kworker|kthreadd|rcu_|ksoftirqd|migration|cpuhp)[^\]]*\]\s*$/m; // not a process titled "name [run]"
     expect(s).toMatch(kernelRow);
     keys('main', 'K');
     s = await waitFor('main', 'kernel threads hidden', (x) => x.includes('kernel hidden'));
@@ -102,7 +102,7 @@ describe.skipIf(why)('TUI in tmux', () => {
 
   it.each(['C-c', 'F10', 'SIGTERM', 'SIGINT'])('quits on %s and restores the terminal', async (how) => {
     const name = `quit-${how}`;
-    start(name, 120, 30, '-d 0.5');
+    start(name, 160, 30, '-d 0.5');
     await waitFor(name, 'the first interval', (x) => Boolean(titleRow(x)) && CPU_METER.test(x));
     if (how.startsWith('SIG')) process.kill(ebtopPid(name), how);
     else keys(name, how);

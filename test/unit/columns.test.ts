@@ -41,7 +41,7 @@ describe('columns and formatting', () => {
       expect(rowLine(cols, row(1, 5e8, 'a'.repeat(300)), w).length).toBe(w);
     }
     expect(rowLine(cols, row(1, 0, 'a\nb\x1b[2J'), 80)).not.toMatch(/[\n\x1b]/);
-    expect(headerLine(cols, 200)).toMatch(/^\s+PID USER\s+CPU%\s+ONCPU\s+RUNQ\s+OFFCPU\s+DISK-R\s+DISK-W\s+IO-LAT\s+WAIT\s+CMD/);
+    expect(headerLine(cols, 200)).toMatch(/^\s+PID USER\s+CPU%\s+ONCPU\s+RUNQ\s+OFFCPU\s+DISK-R\s+DISK-W\s+IO-LAT\s+NET-TX\s+NET-RX\s+RETX%\s+WAIT\s+CMD/);
   });
 
   it('sorts in each column\'s natural direction, pid as tie-break', () => {
@@ -66,5 +66,22 @@ describe('columns and formatting', () => {
   it('asks only for the sources of the columns shown', () => {
     expect([...sourcesFor(['pid', 'user', 'cmd'].map(column))]).toEqual([]);
     expect([...sourcesFor(['pid', 'cpu', 'offcpu'].map(column))]).toEqual(['cpu.counters']);
+  });
+});
+
+describe('every formatter fits its column', () => {
+  it('for zero, tiny, huge and fractional values in every slot, rates and totals', () => {
+    const values = [0, 1, 7.5, 999, 1_000_000, 987_654_321, 12e9, 3.6e12, 2 ** 52];
+    for (const x of values) {
+      for (const totals of [false, true]) {
+        const v = new Float64Array(SCHEMA.slots).fill(x);
+        const r = { ...row(4_194_303, x), v, totals, spanNs: x === 0 ? 0 : 1e9, rssBytes: x, memPct: x > 100 ? 100 : x, threads: Math.min(x, 1e6), user: 'averylongusername', cgroup: 'c'.repeat(40) };
+        for (const c of COLUMNS) {
+          if (!c.width || c.align === 'left') continue; // names are cut to width; numbers must fit
+          const text = c.text(r);
+          expect(text.length, `${c.id} = '${text}' for ${x}${totals ? ' (totals)' : ''}`).toBeLessThanOrEqual(c.width);
+        }
+      }
+    }
   });
 });
