@@ -13,7 +13,10 @@ PREFIX ?= /usr/local
 DEBIAN_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make g++ python3 \
 	stress-ng fio iperf3 tmux nftables iproute2 procps htop librsvg2-bin e2fsprogs
 
-.PHONY: all build deps run test test-unit test-kernel bench bench-wait screenshots install uninstall clean
+# Only for `make bench`: the tools it compares ebtop with, perf, and a real server.
+BENCH_PKGS := sysstat nethogs iotop-c linux-perf postgresql
+
+.PHONY: all build deps bench-deps run test test-unit test-kernel bench bench-quick bench-wait screenshots install uninstall clean
 
 all: build
 
@@ -69,8 +72,22 @@ test: deps build $(WORKLOADS)
 test-unit: build
 	npx vitest run test/unit
 
-bench: deps build $(WORKLOADS)
+bench-deps:
+	@$(MAKE) --no-print-directory deps DEBIAN_PKGS="$(DEBIAN_PKGS) $(BENCH_PKGS)"
+
+# The reference pair of minimal programs `make bench` holds the per-switch cost against.
+bench/.output/minimal.bpf.o: bench/minimal.bpf.c bpf/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -c $< -o $@
+
+# Accuracy against top/htop/pidstat/iotop/iostat/nethogs/ss/nstat, overhead, scale
+# (~45 min): bench/results.md, bench/results.json and README's performance region.
+bench: bench-deps build $(WORKLOADS) bench/.output/minimal.bpf.o
 	node bench/bench.js
+
+# The targets that do not depend on machine noise (< 3 min); exits 1 when one is missed.
+bench-quick: deps build $(WORKLOADS)
+	node bench/bench.js --quick
 
 # docs/tui.png and docs/drill.png (and their .ansi captures) for README.md
 screenshots: deps build $(WORKLOADS)
@@ -87,4 +104,4 @@ uninstall:
 	rm -f $(PREFIX)/bin/ebtop
 
 clean:
-	rm -rf $(OUT) bpf/vmlinux.h build dist test/workloads/bin
+	rm -rf $(OUT) bpf/vmlinux.h build dist test/workloads/bin bench/.output

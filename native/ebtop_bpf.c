@@ -863,16 +863,27 @@ static napi_value js_prog_stats(napi_env env, napi_callback_info info)
 
 /* ---------- probes and metadata ---------- */
 
-/* The running kernel's BTF, parsed once. */
+/* The running kernel's BTF, parsed on first use, kept until btfRelease. */
+static struct btf *vmlinux;
+
 static struct btf *vmlinux_btf(napi_env env)
 {
-	static struct btf *vmlinux;
 	if (!vmlinux) {
 		vmlinux = btf__load_vmlinux_btf();
 		if (!vmlinux)
 			throw_errno(env, "btf__load_vmlinux_btf", errno);
 	}
 	return vmlinux;
+}
+
+/* btfRelease(): free the parsed kernel BTF (several MiB; parsed again if asked). */
+static napi_value js_btf_release(napi_env env, napi_callback_info info)
+{
+	(void)env;
+	(void)info;
+	btf__free(vmlinux);
+	vmlinux = NULL;
+	return NULL;
 }
 
 /* btfHasType(name): does the running kernel's BTF define a type of this name? */
@@ -1086,7 +1097,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{"mapUpdate", js_map_update}, {"mapDelete", js_map_delete},
 		{"ringOpen", js_ring_open}, {"ringDrain", js_ring_drain},
 		{"enableStats", js_enable_stats}, {"disableStats", js_disable_stats}, {"progStats", js_prog_stats},
-		{"btfHasType", js_btf_has_type}, {"takeLog", js_take_log}, {"btfStructs", js_btf_structs},
+		{"btfHasType", js_btf_has_type}, {"btfRelease", js_btf_release}, {"takeLog", js_take_log}, {"btfStructs", js_btf_structs},
 		{"probeMapType", js_probe_map_type}, {"probeProgType", js_probe_prog_type},
 		{"btfTracepointArgs", js_btf_tracepoint_args},
 		{"numPossibleCpus", js_num_possible_cpus},

@@ -79,6 +79,8 @@ export interface Native {
   disableStats(obj: BpfObject): void;
   progStats(obj: BpfObject): ProgramStats[];
   btfHasType(name: string): boolean;
+  /** Free the kernel BTF the probes parsed (several MiB); a later probe parses it again. */
+  btfRelease(): void;
   /** Arguments of a tracepoint as the kernel's BTF (btf_trace_<name>) declares them, without __data; -1 when unknown. */
   btfTracepointArgs(name: string): number;
   /** libbpf's own messages since the last call (for the log file, never the terminal). */

@@ -1,0 +1,320 @@
+// `make bench`'s results as text: the targets of issue 10 with their measured
+// figures, the report (bench/results.md), and README.md's generated
+// performance region (between the bench:begin / bench:end markers).
+'use strict';
+
+const fs = require('fs');
+const L = require('./lib');
+
+const { fx, fint, table, median } = L;
+const pct = (v, d = 2) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : `${v.toFixed(d)}%`);
+const signedPct = (v, d = 3) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(d)}%`);
+const ratioRange = (xs) => {
+  const ok = (xs || []).filter(Number.isFinite);
+  if (!ok.length) return 'n/a';
+  const m = median(ok);
+  return ok.length > 1 ? `${m.toFixed(2)}× (${Math.min(...ok).toFixed(2)}–${Math.max(...ok).toFixed(2)})` : `${m.toFixed(2)}×`;
+};
+const na = (r) => !r || r.na;
+const mib = (v) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(0)} MiB`);
+
+/** Every target of issue 10 with its figure: met true/false, or null (not measured). */
+function targets(res) {
+  const out = [];
+  const add = (name, target, value, met, quick = false, why = null) => out.push({ name, target, value, met, quick, why });
+  const acc = res.accuracy || {};
+  const ov = res.overhead || {};
+  const sc = res.scale || {};
+  // userspace CPU vs htop
+  for (const [n, t] of Object.entries(ov.tui || {})) {
+    if (na(t)) {
+      add(`Userspace CPU ≤ 0.5× htop, first ${60} s, ~${n} processes`, '≤ 0.5×', 'n/a', null, false, t?.na);
+      continue;
+    }
+    for (const [w, label] of [['first60', `first ${t.firstWindow} s`], ['after', `after ${t.firstWindow} s (steady)`]]) {
+      const m = median(t.ratio[w] || []);
+      add(`Userspace CPU ≤ 0.5× htop's, ${label}, ~${t.procs} processes`, '≤ 0.5×', m === null ? 'n/a' : `${m.toFixed(2)}× (${fx(t.tools.ebtop[w])}% vs ${fx(t.tools.htop[w])}% of a core)`, m === null ? null : m <= 0.5);
+    }
+  }
+  const tp = ov.throughput;
+  if (tp && !tp.na && tp.pgbenchCost) add('Whole tool (BPF + its process) under pgbench ≤ 1% of all CPU time', '≤ 1%', pct(tp.pgbenchCost.totalPct), tp.pgbenchCost.totalPct <= 1);
+  else if (ov.throughput) add('Whole tool (BPF + its process) under pgbench ≤ 1% of all CPU time', '≤ 1%', 'n/a', null, false, tp?.na || 'PostgreSQL not available');
+  if (tp && !tp.na && tp.pipePinned) {
+    const p = tp.pipePinned;
+    add(
+      'Context-switch worst case (perf bench sched pipe pinned): loss ≤ 1.5× the minimal pair\'s',
+      '≤ 1.5×',
+      p.ratio === null ? 'n/a' : `${p.ratio.toFixed(2)}× (${pct(p.lossEbtop * 100, 1)} vs ${pct(p.lossMinimal * 100, 1)}; BPF ${fint(tp.pipeNs?.ebtop)} vs ${fint(tp.pipeNs?.minimal)} ns per switch)`,
+      p.ratio === null ? null : p.ratio <= 1.5,
+    );
+  }
+  if (acc.short) add('Short-lived CPU attributed (300 × 20 ms)', '≥ 99%', na(acc.short) ? 'n/a' : pct(acc.short.rows[0].value, 3), na(acc.short) ? null : acc.short.rows[0].value >= 99, true, acc.short.na);
+  if (acc.fio) {
+    const worst = na(acc.fio) ? null : Math.max(...acc.fio.phases.map((p) => Math.abs(p.rows[0].vsTruth ?? 1)));
+    add('fio bytes within 0.1% (direct and buffered, read and write)', '≤ 0.1%', worst === null ? 'n/a' : `${(worst * 100).toFixed(4)}% (worst of 4 jobs)`, worst === null ? null : worst <= 0.001, true, acc.fio.na);
+  }
+  if (acc.iperf) {
+    const v = na(acc.iperf) ? null : Math.max(Math.abs(acc.iperf.rows[0].vsTruth), Math.abs(acc.iperf.rows[1].vsTruth));
+    add('iperf3 bytes within 0.1% (client sent, server received)', '≤ 0.1%', v === null ? 'n/a' : `${(v * 100).toFixed(5)}%`, v === null ? null : v <= 0.001, true, acc.iperf.na);
+  }
+  if (ov.startup) add('Start-up to first sample', '< 300 ms', na(ov.startup) ? 'n/a' : `${fint(ov.startup.ms)} ms (CPU ${fint(ov.startup.cpuMs)} ms)`, na(ov.startup) ? null : ov.startup.ms < 300, false, ov.startup.na);
+  const t400 = (ov.tui || {})[Object.keys(ov.tui || {}).find((k) => Number(k) <= 1000)];
+  if (t400 && !t400.na) add(`RSS at ~${t400.procs} processes (TUI)`, '< 100 MiB', mib(t400.tools.ebtop.rss), t400.tools.ebtop.rss < 100);
+  if (sc.threads) {
+    const th = sc.threads;
+    add('RSS at 10,000 threads (TUI)', '< 150 MiB', na(th) ? 'n/a' : mib(th.tui.rss), na(th) ? null : th.tui.rss < 150, false, th.na);
+    add('Refresh at 10,000 threads (TUI)', '< 50 ms CPU', na(th) ? 'n/a' : `${fx(th.tui.refreshCpuMs, 1)} ms`, na(th) ? null : th.tui.refreshCpuMs < 50, false, th.na);
+  }
+  if (sc.storm) {
+    const s = sc.storm;
+    add('Spawn storm (1,000 execs/s for 10 s): every exit reported, or the loss counted', '0 missing', na(s) ? 'n/a' : `${s.exitsReported}/${s.spawned} exits, ${s.lost} lost`, na(s) ? null : s.ok, true, s.na);
+  }
+  if (sc.connections) {
+    const c = sc.connections;
+    add('10,000 open TCP connections: all tracked, none lost', `${c.n ?? 10000} each side`, na(c) ? 'n/a' : `${c.client}/${c.server}, ${c.lost} lost, ${c.overflow} overflow`, na(c) ? null : c.client === c.n && c.server === c.n && c.lost === 0, false, c.na);
+  }
+  for (const k of ['cpu', 'retrans', 'offcpu']) {
+    const r = acc[k];
+    if (!r) continue;
+    if (r.na) add(r.title, '', 'n/a', null, false, r.na);
+    else for (const t of r.targets) add(t.name, t.target, typeof t.value === 'number' ? fx(t.value, 2) : t.value, t.met);
+  }
+  return out;
+}
+
+function targetTable(ts) {
+  return table(
+    ['target', 'goal', 'measured', ''],
+    ts.map((t) => [t.name, t.target, t.value, t.met === true ? 'met' : t.met === false ? '**missed**' : `n/a${t.why ? ` (${t.why})` : ''}`]),
+  );
+}
+
+// ------------------------------------------------------------------ sections
+
+function accuracySection(acc) {
+  const out = ['## Accuracy', '', 'Each tool on the same workload in the same window, against the workload\'s own report (or the kernel\'s exact counters).', ''];
+  if (acc.cpu) {
+    const c = acc.cpu;
+    out.push(`### ${c.title || 'stress-ng --cpu 2'}`, '');
+    if (c.na) out.push(`n/a: ${c.na}`, '');
+    else {
+      out.push(`Truth: ${fx(c.truth.value)}% (${c.truth.label}; ${c.truth.also ?? ''}). Mean of each tool's per-second figure over the window.`, '');
+      out.push(table(['tool', 'CPU % of one core', 'error (points)', 'samples'], c.rows.map((r) => [r.tool, fx(r.value), r.vsTruth === null ? 'n/a' : `${r.vsTruth >= 0 ? '+' : ''}${fx(r.vsTruth)}`, r.samples])), '');
+    }
+  }
+  if (acc.short) {
+    const s = acc.short;
+    out.push('### 300 processes of 20 ms CPU each', '');
+    if (s.na) out.push(`n/a: ${s.na}`, '');
+    else {
+      out.push(`Truth: ${fx(s.truth.value, 1)} ms (${s.truth.label}). A tool sampling /proc sees a 20 ms process only if it is alive at a sample.`, '');
+      out.push(table(['tool', 'share of their CPU attributed', ''], s.rows.map((r) => [r.tool, pct(r.value, 3), r.note ?? ''])), '');
+    }
+  }
+  if (acc.fio) {
+    const f = acc.fio;
+    out.push('### fio: bytes and latency', '');
+    if (f.na) out.push(`n/a: ${f.na}`, '');
+    else {
+      out.push('Bytes against fio\'s own io_bytes (the job\'s process; pidstat and iotop per process, iostat for the whole device). Latency: fio\'s completion latency, ebtop\'s block-layer request latency (queued to completed), and the device\'s own (`/sys/block/<dev>/stat` time / requests, ms resolution).', '');
+      const tools = [...new Set(f.phases.flatMap((p) => p.rows.map((r) => r.tool)))];
+      out.push(
+        table(
+          ['job', 'fio bytes', ...tools.map((t) => t.replace(/ \(.*\)$/, '')), 'latency: fio clat / ebtop / device'],
+          f.phases.map((p) => [
+            p.label,
+            fint(p.fio.bytes),
+            ...tools.map((t) => {
+              const r = p.rows.find((x) => x.tool === t);
+              return r ? `${fint(r.value)} (${signedPct(r.vsTruth)})` : '—';
+            }),
+            `${fx((p.fio.clatMeanNs ?? NaN) / 1000, 1)} / ${fx((p.ebtop.latAvgNs ?? NaN) / 1000, 1)} / ${p.device ? fx(p.device.avgNs / 1000, 1) : 'n/a'} µs`,
+          ]),
+        ),
+        '',
+      );
+      const miss = [...new Set(f.phases.flatMap((p) => p.missing || []))];
+      if (miss.length) out.push(`Not installed here: ${miss.join(', ')}.`, '');
+    }
+  }
+  if (acc.iperf) {
+    const i = acc.iperf;
+    out.push('### iperf3 over loopback', '');
+    if (i.na) out.push(`n/a: ${i.na}`, '');
+    else {
+      out.push(`Truth: iperf3's report: ${fint(i.truth.sent)} B sent, ${fint(i.truth.received)} B received. ebtop counts what the process passed to the socket (payload plus iperf3's control connection); nethogs counts packets on \`lo\` by connection, once per packet.`, '');
+      out.push(table(['tool', 'bytes', 'vs iperf3'], i.rows.map((r) => [r.tool, fint(r.value), signedPct(r.vsTruth, 4)])), '');
+      if (i.connections) {
+        const c = i.connections;
+        out.push(`Connection list while it ran (port of the test): \`ss -tn state established\` ${c.ss}, ebtop --connections ${c.ebtop}, the same 4-tuples in both: ${c.both}${c.onlySs.length ? `; only in ss: ${c.onlySs.join(', ')}` : ''}${c.onlyEbtop.length ? `; only in ebtop: ${c.onlyEbtop.join(', ')}` : ''}.`, '');
+      }
+    }
+  }
+  if (acc.retrans) {
+    const r = acc.retrans;
+    out.push(`### ${r.title || 'TCP retransmits'}`, '');
+    if (r.na) out.push(`n/a: ${r.na}`, '');
+    else {
+      out.push(`Truth: ${fint(r.truth.value)} (${r.truth.label}); ${r.note}.`, '');
+      out.push(table(['tool', 'retransmitted segments', 'vs iperf3'], r.rows.map((x) => [x.tool, fint(x.value), signedPct(x.vsTruth, 2)])), '');
+    }
+  }
+  if (acc.offcpu) {
+    const o = acc.offcpu;
+    out.push('### Why a thread waits: the wait subsystem vs its stacks', '');
+    if (o.na) out.push(`n/a: ${o.na}`, '');
+    else {
+      out.push('Workloads of known behaviour (`test/workloads/waiter.c`). Wait: ebtop --json over ~3 s, the expected reason\'s share of the off-CPU time of the threads the workload names, and of the whole process. Stacks: `ebtop offcpu --folded` over the same 3 s (blocked intervals ≥ 50 µs, the reason refined by kernel frames). Agreement: 100 − the total variation distance between the two splits of the whole process.', '');
+      out.push(table(['workload', 'expected', 'wait: named threads', 'wait: process (top)', 'stacks: process (top)', 'agreement'], o.rows.map((r) => [r.workload, r.expect, pct(r.named, 1), `${pct(r.wait, 1)} (${r.waitTop})`, `${pct(r.stacks, 1)} (${r.stacksTop})`, pct(r.agreement, 1)])), '');
+    }
+  }
+  return out;
+}
+
+function overheadSection(ov) {
+  const out = ['## Overhead', ''];
+  if (ov.tui) {
+    out.push('### Userspace CPU, TUIs in tmux (200×50, 1 s refresh)', '');
+    out.push('CPU of all the tool\'s threads (`/proc/<pid>/task/*/schedstat`) as % of one core over each window from its start; median of interleaved rounds (top, htop, ebtop, top, ...). Ratios: ebtop / htop within each round, median (range). BPF run time is kernel time of the traced tasks and is not in these figures (below).', '');
+    for (const [n, t] of Object.entries(ov.tui)) {
+      if (na(t)) {
+        out.push(`~${n} processes: n/a (${t?.na})`, '');
+        continue;
+      }
+      out.push(`**~${t.procs} processes, ${t.threads} threads** (${t.tools.ebtop?.runs.length ?? 0} rounds of ${t.seconds} s):`, '');
+      out.push(
+        table(
+          ['tool', 'first 15 s', `first ${t.firstWindow} s`, `after ${t.firstWindow} s`, 'RSS'],
+          Object.values(t.tools).map((x) => [x.name, pct(x.first15), pct(x.first60), pct(x.after), mib(x.rss)]),
+        ),
+        '',
+      );
+      out.push(`ebtop / htop: first 15 s ${ratioRange(t.ratio.first15)}, first ${t.firstWindow} s ${ratioRange(t.ratio.first60)}, after ${ratioRange(t.ratio.after)}.`, '');
+    }
+  }
+  if (ov.startup) {
+    const s = ov.startup;
+    out.push('### Start-up', '');
+    if (s.na) out.push(`n/a: ${s.na}`, '');
+    else out.push(`\`ebtop --json -n 1 -d 0.1\`: spawn to the first sample, less the 0.1 s interval: median ${fint(s.ms)} ms over ${s.runs.length} runs (${s.runs.map((r) => fint(r.ms)).join(', ')}); CPU of the whole run (wait4) median ${fint(s.cpuMs)} ms. For scale, \`node -e 0\`: ${fint(s.nodeMs)} ms.`, '');
+  }
+  if (ov.bpf) {
+    out.push('### BPF run time per subsystem', '');
+    if (ov.bpf.na) out.push(`n/a: ${ov.bpf.na}`, '');
+    else {
+      out.push('From the kernel\'s run statistics (kernel.bpf_stats_enabled=1 while measuring), every program of ebtop with all subsystems attached; % of one CPU over the workload\'s run.', '');
+      const rows = [];
+      for (const w of ov.bpf) {
+        const subs = Object.entries(w.subsystems).sort((a, b) => b[1].cpuPct - a[1].cpuPct);
+        subs.forEach(([name, s], i) => rows.push([i === 0 ? `${w.workload} (${fint(w.ctxPerS)} switches/s)` : '', name, fint(s.runsPerS), fint(s.nsPerRun), pct(s.cpuPct, 3), i === 0 ? `${pct(w.totalCpuPct, 3)}${w.nsPerSwitch ? `; ${fint(w.nsPerSwitch)} ns per switch` : ''}` : '']));
+      }
+      out.push(table(['workload', 'subsystem', 'runs/s', 'ns/run', '% of one CPU', 'all programs'], rows), '');
+      const progRows = [];
+      for (const w of ov.bpf) for (const p of w.programs.filter((x) => x.runsPerS >= 1).sort((a, b) => b.cpuPct - a.cpuPct)) progRows.push([w.workload, p.prog, p.subsystem, fint(p.runsPerS), fint(p.nsPerRun), pct(p.cpuPct, 3)]);
+      out.push('<details><summary>Per program</summary>', '', table(['workload', 'program', 'subsystem', 'runs/s', 'ns/run', '% of one CPU'], progRows), '', '</details>', '');
+    }
+  }
+  if (ov.throughput) {
+    const t = ov.throughput;
+    out.push('### Throughput lost while ebtop runs', '');
+    if (t.na) out.push(`n/a: ${t.na}`, '');
+    else {
+      const rows = [];
+      const p = t.pipePinned;
+      const fmtOps = (xs) => fint(median(xs));
+      rows.push(['perf bench sched pipe, pinned to CPU 0 (ops/s)', fmtOps(p.ops.none), `minimal pair ${fmtOps(p.ops.minimal)}; ebtop ${fmtOps(p.ops.ebtop)}`, `minimal ${pct(p.lossMinimal * 100, 1)}; ebtop ${pct(p.lossEbtop * 100, 1)}; ratio ${p.ratio === null ? 'n/a' : `${p.ratio.toFixed(2)}×`}`]);
+      if (t.pipeUnpinned) rows.push(['perf bench sched pipe, unpinned (ops/s)', fmtOps(t.pipeUnpinned.ops.none), fmtOps(t.pipeUnpinned.ops.ebtop), pct(t.pipeUnpinned.lossEbtop * 100, 1)]);
+      if (t.fio) rows.push(['fio 4 KiB direct random read (IOPS)', fmtOps(t.fio.iops.none), fmtOps(t.fio.iops.ebtop), pct(t.fio.lossEbtop * 100, 1)]);
+      if (t.iperf) rows.push(['iperf3 over loopback (Gbit/s)', fx(median(t.iperf.bps.none) / 1e9), fx(median(t.iperf.bps.ebtop) / 1e9), pct(t.iperf.lossEbtop * 100, 1)]);
+      if (t.pgbench) rows.push(['PostgreSQL, pgbench -S -M prepared -c 4 (TPS)', fmtOps(t.pgbench.tps.none), fmtOps(t.pgbench.tps.ebtop), pct(t.pgbench.lossEbtop * 100, 1)]);
+      out.push(table(['workload', 'without ebtop', 'with ebtop', 'loss (median of per-round losses)'], rows), '');
+      out.push(
+        `Context-switch worst case: ${p.ops.none.length} interleaved rounds of none / minimal pair / ebtop with every subsystem (as it runs: its BPF statistics sampled). The minimal pair (\`bench/minimal.bpf.c\`) stores a timestamp in task-local storage at sched_switch and at sched_wakeup, nothing else. Losses per round: minimal ${p.lossesMinimal.map((x) => (x * 100).toFixed(1)).join(', ')}; ebtop ${p.lossesEbtop.map((x) => (x * 100).toFixed(1)).join(', ')} (%). BPF run time per context switch (all programs, statistics on, separate runs): minimal ${fint(t.pipeNs?.minimal)} ns, ebtop ${fint(t.pipeNs?.ebtop)} ns.`,
+        '',
+      );
+      if (t.pgbenchCost) {
+        const c = t.pgbenchCost;
+        out.push(`Whole tool under pgbench (${fx(c.seconds, 0)} s, ${fint(c.tps)} TPS, statistics on): ebtop's process ${pct(c.userPct, 3)} + its BPF programs ${pct(c.bpfPct, 3)} = **${pct(c.totalPct, 3)} of all CPU time** (${c.ncpu} CPUs).`, '');
+      }
+    }
+  }
+  return out;
+}
+
+function scaleSection(sc) {
+  const out = ['## Scale', ''];
+  const rows = [];
+  const s = sc.storm;
+  if (s) rows.push(['Spawn storm: /bin/true 1,000 times a second for 10 s', na(s) ? `n/a: ${s.na}` : `${fint(s.spawned)} spawned (${fint(s.achievedRate)}/s); ${fint(s.exitsReported)} exits reported (${fint(s.withCmdline)} with their argv); ${s.missing} missing`, na(s) ? '' : String(s.lost), na(s) ? '' : `${fx(s.refreshCpuMs, 1)} ms`, na(s) ? '' : mib(s.rss)]);
+  const t = sc.threads;
+  if (t) rows.push([`${fint(t.threads ?? 10000)} threads (100 processes × 100), idle`, na(t) ? `n/a: ${t.na}` : `JSON: ${fint(t.json.threadsSeen)} threads seen, ${t.json.lostThreads} vanished unseen; TUI and JSON ran`, na(t) ? '' : String(t.json.lost), na(t) ? '' : `TUI ${fx(t.tui.refreshCpuMs, 1)} ms, JSON ${fx(t.json.refreshCpuMs, 1)} ms`, na(t) ? '' : `TUI ${mib(t.tui.rss)}, JSON ${mib(t.json.rss)}`]);
+  const c = sc.connections;
+  if (c) rows.push([`${fint(c.n)} TCP connections over loopback, open at once`, na(c) ? `n/a: ${c.na}` : `tcp_active: client ${fint(c.client)}, server ${fint(c.server)}; \`ss\` ${fint(c.ss)}; table peak ${fint(c.tracked)}, overflow ${c.overflow}`, na(c) ? '' : String(c.lost), na(c) ? '' : `${fx(c.refreshCpuMs, 1)} ms`, na(c) ? '' : mib(c.rss)]);
+  if (rows.length) out.push(table(['case', 'result', 'records lost', 'CPU per refresh', 'RSS'], rows), '');
+  out.push('Records lost: system.bpf.lost (ring buffer full, bounded map full, dropped in userspace), summed over the run. CPU per refresh: all of ebtop\'s threads over the samples once warm.', '');
+  return out;
+}
+
+function header(res) {
+  const e = res.env;
+  return `${e.date} · Linux ${e.kernel} · ${e.ncpu} CPUs (${e.cpuModel.trim()}) · ${e.memGiB.toFixed(0)} GiB · Node ${e.node} · ebtop ${e.git ?? ''} · ${e.procs} processes at start, load ${e.loadavg.map((x) => x.toFixed(2)).join(' ')} · ${res.mode} run`;
+}
+
+function report(res) {
+  const out = [`# ebtop bench${res.mode === 'quick' ? ' (quick)' : ''}`, '', header(res), '', '## Targets (issue 10)', '', targetTable(res.targets), ''];
+  if (res.accuracy && Object.keys(res.accuracy).length) out.push(...accuracySection(res.accuracy));
+  if (res.overhead && Object.keys(res.overhead).length) out.push(...overheadSection(res.overhead));
+  if (res.scale && Object.keys(res.scale).length) out.push(...scaleSection(res.scale));
+  out.push('Tools under test run with sudo\'s environment (env_reset): this machine\'s shell sets NODE_EXTRA_CA_CERTS, which makes every Node process parse a CA bundle at start (~25 ms of CPU), and `sudo ebtop` never sees it.');
+  return out.join('\n');
+}
+
+const BEGIN = '<!-- bench:begin (generated by `make bench` from bench/results.json; do not edit by hand) -->';
+const END = '<!-- bench:end -->';
+
+/** README's generated region: the targets and the headline tables. */
+function readmeRegion(res) {
+  const out = [BEGIN, '', `Last run: ${header(res)}. Full report: [bench/results.md](bench/results.md).`, '', targetTable(res.targets), ''];
+  const tui = res.overhead?.tui || {};
+  const tuiRows = [];
+  for (const t of Object.values(tui)) if (!na(t)) for (const x of Object.values(t.tools)) tuiRows.push([`~${t.procs}`, x.name, pct(x.first15), pct(x.first60), pct(x.after), mib(x.rss)]);
+  if (tuiRows.length) out.push('Userspace CPU at 1 s refresh (TUIs in tmux, % of one core, medians of interleaved rounds; windows from start: first 15 s, first 60 s, then 60–90 s):', '', table(['processes', 'tool', 'first 15 s', 'first 60 s', 'after', 'RSS'], tuiRows), '');
+  const tp = res.overhead?.throughput;
+  if (tp && !tp.na) {
+    const rows = [[`perf bench sched pipe, pinned`, `${pct(tp.pipePinned.lossEbtop * 100, 1)} (minimal pair: ${pct(tp.pipePinned.lossMinimal * 100, 1)})`]];
+    if (tp.pipeUnpinned) rows.push(['perf bench sched pipe, unpinned', pct(tp.pipeUnpinned.lossEbtop * 100, 1)]);
+    if (tp.fio) rows.push(['fio 4 KiB direct random read', pct(tp.fio.lossEbtop * 100, 1)]);
+    if (tp.iperf) rows.push(['iperf3 over loopback', pct(tp.iperf.lossEbtop * 100, 1)]);
+    if (tp.pgbench) rows.push(['PostgreSQL pgbench (select-only)', pct(tp.pgbench.lossEbtop * 100, 1)]);
+    out.push('Throughput lost by the workload while ebtop runs (every subsystem on):', '', table(['workload', 'loss'], rows), '');
+  }
+  const bpf = res.overhead?.bpf;
+  if (bpf && !bpf.na) {
+    const rows = [];
+    for (const w of bpf) {
+      const subs = Object.entries(w.subsystems).sort((a, b) => b[1].cpuPct - a[1].cpuPct);
+      rows.push([w.workload, subs.map(([n, s]) => `${n} ${fint(s.nsPerRun)} ns × ${fint(s.runsPerS)}/s`).join('; '), pct(w.totalCpuPct, 3)]);
+    }
+    out.push('BPF run time (kernel statistics on while measuring):', '', table(['workload', 'per subsystem: ns per run × runs per second', '% of one CPU'], rows), '');
+  }
+  const acc = res.accuracy || {};
+  const accRows = [];
+  if (acc.short && !acc.short.na) for (const r of acc.short.rows) accRows.push(['300 × 20 ms processes: CPU attributed', r.tool, pct(r.value, 2)]);
+  if (acc.cpu && !acc.cpu.na) for (const r of acc.cpu.rows) accRows.push([`stress-ng --cpu 2 (kernel: ${fx(acc.cpu.truth.value, 1)}%)`, r.tool, `${fx(r.value, 1)}%`]);
+  if (acc.iperf && !acc.iperf.na) for (const r of acc.iperf.rows) accRows.push(['iperf3 bytes vs its report', r.tool, signedPct(r.vsTruth, 4)]);
+  if (acc.retrans && !acc.retrans.na) for (const r of acc.retrans.rows) accRows.push([`retransmits vs iperf3 (${fint(acc.retrans.truth.value)})`, r.tool, signedPct(r.vsTruth, 2)]);
+  if (accRows.length) out.push('Accuracy against the tools users pick instead (fio and off-CPU: see the report):', '', table(['check', 'tool', 'result'], accRows), '');
+  out.push(END);
+  return out.join('\n');
+}
+
+function updateReadme(file, res) {
+  const text = fs.readFileSync(file, 'utf8');
+  const a = text.indexOf('<!-- bench:begin');
+  const b = text.indexOf(END);
+  const region = readmeRegion(res);
+  if (a < 0 || b < a) throw new Error(`${file}: no bench:begin / bench:end markers`);
+  fs.writeFileSync(file, text.slice(0, a) + region + text.slice(b + END.length));
+}
+
+module.exports = { targets, report, updateReadme, readmeRegion };
