@@ -22,6 +22,14 @@ const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)),
 const progress = (msg) => process.stderr.write(`bench: ${msg}\n`);
 
 function findExe(name) {
+  if (name.includes('/')) {
+    try {
+      fs.accessSync(name, fs.constants.X_OK);
+      return name;
+    } catch {
+      return null;
+    }
+  }
   for (const dir of (process.env.PATH || '/usr/bin:/bin').split(':').concat(['/usr/sbin', '/sbin'])) {
     const p = path.join(dir || '.', name);
     try {

@@ -50,6 +50,7 @@ async function tuiCpu(cfg, procs) {
     { key: 'htop', name: 'htop -d 10', cmd: 'htop -d 10', env: () => ({ HTOPRC: path.join(L.tmp(), `htoprc-${Date.now()}`) }) },
     { key: 'ebtop', name: 'ebtop -d 1', cmd: `${L.EBTOP} -d 1 --log ${path.join(L.tmp(), 'ebtop-tui.log')}` },
   ].filter((t) => L.findExe(t.cmd.split(' ')[0]));
+  if (!tools.some((t) => t.key === 'ebtop') || !tools.some((t) => t.key === 'htop')) throw new Error('ebtop or htop not found');
   const runs = Object.fromEntries(tools.map((t) => [t.key, []]));
   try {
     for (let r = 0; r < cfg.rounds; r++) {

@@ -59,7 +59,7 @@ function targets(res) {
   }
   if (ov.startup) add('Start-up to first sample', '< 300 ms', na(ov.startup) ? 'n/a' : `${fint(ov.startup.ms)} ms (CPU ${fint(ov.startup.cpuMs)} ms)`, na(ov.startup) ? null : ov.startup.ms < 300, false, ov.startup.na);
   const t400 = (ov.tui || {})[Object.keys(ov.tui || {}).find((k) => Number(k) <= 1000)];
-  if (t400 && !t400.na) add(`RSS at ~${t400.procs} processes (TUI)`, '< 100 MiB', mib(t400.tools.ebtop.rss), t400.tools.ebtop.rss < 100);
+  if (t400 && !t400.na && t400.tools.ebtop) add(`RSS at ~${t400.procs} processes (TUI)`, '< 100 MiB', mib(t400.tools.ebtop.rss), t400.tools.ebtop.rss < 100);
   if (sc.threads) {
     const th = sc.threads;
     add('RSS at 10,000 threads (TUI)', '< 150 MiB', na(th) ? 'n/a' : mib(th.tui.rss), na(th) ? null : th.tui.rss < 150, false, th.na);

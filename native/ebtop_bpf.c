@@ -8,6 +8,8 @@
 #include <node_api.h>
 #include <uv.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -386,7 +388,14 @@ static napi_value js_load(napi_env env, napi_callback_info info)
 	struct handle *h;
 	if (get_args(env, info, 1, argv) || !(h = get_handle(env, argv[0])))
 		return NULL;
+	/* The verifier gives up with EAGAIN when a signal is pending (libbpf
+	 * retries five times); a profiler's SIGPROF every millisecond or a burst
+	 * of SIGWINCH would make the load fail. Signals wait until it is done. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	int err = bpf_object__load(h->obj);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		return throw_errno(env, "bpf_object__load", err);
 	return NULL;
