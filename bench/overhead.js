@@ -258,7 +258,10 @@ async function throughput(cfg, pg) {
   if (pg) {
     const p = await interleaved('pgbench', cfg.rounds, { none: null, ebtop: startEbtop }, () => pg.bench(cfg.pgSeconds));
     out.pgbench = { tps: p, lossEbtop: median(losses(p, 'ebtop')) };
-    out.pgbenchCost = await pgCost(cfg, pg);
+    // the target's workload: pgbench's standard TPC-B-like transaction; and
+    // the worst case: select-only, one round trip per transaction
+    out.pgbenchCost = await pgCost(cfg, pg, 'tpcb');
+    out.pgbenchCostSelect = await pgCost(cfg, pg, 'select');
   }
   return out;
 }
@@ -267,8 +270,8 @@ async function throughput(cfg, pg) {
  * The whole tool under pgbench: ebtop's own CPU (all its threads) plus its
  * BPF programs' run time, as a share of all CPU time (ncpu x wall).
  */
-async function pgCost(cfg, pg) {
-  L.progress('overhead: ebtop\'s whole cost under pgbench (its CPU + its BPF run time, stats on)');
+async function pgCost(cfg, pg, mode) {
+  L.progress(`overhead: ebtop's whole cost under pgbench ${mode} (its CPU + its BPF run time, stats on)`);
   return withStats(async () => {
     const e = L.ebtopJson(['-d', '1']);
     await e.waitSamples(2);
@@ -277,8 +280,10 @@ async function pgCost(cfg, pg) {
     const cpu0 = tr.total();
     const a = L.progStats(e.pid);
     const t0 = L.hr();
+    const st0 = L.procStat();
     const poller = setInterval(() => tr.poll(), 500);
-    const tps = await pg.bench(cfg.pgSeconds);
+    const tps = await pg.bench(cfg.pgSeconds, mode);
+    const switches = L.procStat().ctxt - st0.ctxt;
     clearInterval(poller);
     tr.poll();
     const wall = L.hr() - t0;
@@ -287,7 +292,7 @@ async function pgCost(cfg, pg) {
     const bpfNs = Object.values(d).reduce((n, v) => n + v.ns, 0);
     const userNs = tr.total() - cpu0;
     const ncpu = os.cpus().length;
-    return { tps, seconds: wall / 1e9, userPct: (userNs / (ncpu * wall)) * 100, bpfPct: (bpfNs / (ncpu * wall)) * 100, totalPct: ((userNs + bpfNs) / (ncpu * wall)) * 100, ncpu };
+    return { mode, tps, switchesPerSec: switches / (wall / 1e9), seconds: wall / 1e9, userPct: (userNs / (ncpu * wall)) * 100, bpfPct: (bpfNs / (ncpu * wall)) * 100, totalPct: ((userNs + bpfNs) / (ncpu * wall)) * 100, ncpu };
   });
 }
 
@@ -339,8 +344,9 @@ async function startPostgres() {
   await as(pgbench, ['-h', sock, '-U', 'postgres', '-i', '-s', '10', '-q', 'postgres']);
   return {
     version: path.basename(path.dirname(bin)),
-    bench: async (seconds) => {
-      const r = await as(pgbench, ['-h', sock, '-U', 'postgres', '-S', '-M', 'prepared', '-c', '4', '-j', '2', '-T', String(seconds), 'postgres']);
+    bench: async (seconds, mode = 'select') => {
+      const script = mode === 'select' ? ['-S'] : [];
+      const r = await as(pgbench, ['-h', sock, '-U', 'postgres', ...script, '-M', 'prepared', '-c', '4', '-j', '2', '-T', String(seconds), 'postgres']);
       const m = /tps = ([\d.]+)/.exec(r.stdout);
       if (!m) throw new Error(`pgbench: no tps in its output: ${r.stdout.slice(-300)}`);
       return Number(m[1]);
