@@ -280,8 +280,9 @@ function readmeRegion(res) {
   const out = [BEGIN, '', `Last run: ${header(res)}. Full report: [bench/results.md](bench/results.md).`, '', targetTable(res.targets), ''];
   const tui = res.overhead?.tui || {};
   const tuiRows = [];
+  const anyTui = Object.values(tui).find((t) => !na(t));
   for (const t of Object.values(tui)) if (!na(t)) for (const x of Object.values(t.tools)) tuiRows.push([`~${t.procs}`, x.name, pct(x.first15), pct(x.first60), pct(x.after), mib(x.rss)]);
-  if (tuiRows.length) out.push('Userspace CPU at 1 s refresh (TUIs in tmux, % of one core, medians of interleaved rounds; windows from start: first 15 s, first 60 s, then 60–90 s):', '', table(['processes', 'tool', 'first 15 s', 'first 60 s', 'after', 'RSS'], tuiRows), '');
+  if (tuiRows.length) out.push(`Userspace CPU at 1 s refresh (TUIs in tmux, % of one core, medians of interleaved rounds; windows from start: first 15 s, first ${anyTui?.firstWindow} s, then ${anyTui?.firstWindow}–${anyTui?.seconds} s):`, '', table(['processes', 'tool', 'first 15 s', 'first 60 s', 'after', 'RSS'], tuiRows), '');
   const tp = res.overhead?.throughput;
   if (tp && !tp.na) {
     const rows = [[`perf bench sched pipe, pinned`, `${pct(tp.pipePinned.lossEbtop * 100, 1)} (minimal pair: ${pct(tp.pipePinned.lossMinimal * 100, 1)})`]];
