@@ -5,17 +5,13 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { COLUMNS, DEFAULT_COLUMNS, column, sourcesFor } from './columns';
 import { Collector, describe } from './collector';
 import { UserError } from './errors';
-import { createLogger, defaultLogPath, type Logger } from './log';
+import { createLogger, defaultLogPath, mark, type Logger } from './log';
 import { configPath, loadConfig, saveConfig, type Config } from './config';
 import { onlineCpuCount } from './procfs';
 import { Session } from './session';
 import { checkTerminal } from './views/terminal';
-import { capture, folded, symbolize, topReport } from './offcpu';
-import { flameSvg } from './views/flame';
 import fs from 'node:fs';
 import { SUBSYSTEMS } from './subsystems';
-import { intervalJson } from './views/json';
-import { renderBatch } from './views/batch';
 
 interface Flags {
   delay: number;
@@ -131,7 +127,7 @@ function printCaps(flags: Flags, log: Logger): void {
   }
 }
 
-function runStream(flags: Flags, log: Logger): void {
+async function runStream(flags: Flags, log: Logger): Promise<void> {
   const cols = DEFAULT_COLUMNS.map(column);
   // JSON carries every field: every source; a batch table only its columns'.
   const session = new Session({
@@ -144,6 +140,9 @@ function runStream(flags: Flags, log: Logger): void {
     disabled: disabledSubsystems(flags),
   });
   const outputs = new Set(flags.connections ? ['connections'] : []);
+  // only the output this mode prints is loaded (start-up: less to compile)
+  const { intervalJson } = flags.json ? await import('./views/json') : { intervalJson: null };
+  const { renderBatch } = flags.json ? { renderBatch: null } : await import('./views/batch');
   // like top -b: the terminal's width, else $COLUMNS, else wide enough for long command lines
   const width = process.stdout.columns || Number(process.env.COLUMNS) || 512;
   let left = flags.iterations ?? Infinity;
@@ -156,9 +155,9 @@ function runStream(flags: Flags, log: Logger): void {
   process.stdout.on('error', () => stop(0)); // reader went away (| head)
   session.start(
     (iv, rows) => {
-      const text = flags.json
+      const text = intervalJson
         ? intervalJson(iv, rows, { threads: flags.threads, flags: outputs }) + '\n'
-        : renderBatch(iv, rows, { columns: cols, sortBy: column(flags.sort), threads: flags.threads, width });
+        : renderBatch!(iv, rows, { columns: cols, sortBy: column(flags.sort), threads: flags.threads, width });
       process.stdout.write(text);
       if (--left <= 0) stop(0);
     },
@@ -184,6 +183,7 @@ async function runInteractive(program: Command, flags: Flags, log: Logger): Prom
   if (program.getOptionValueSource('delay') === 'cli') config.delayMs = flags.delay * 1000;
   if (flags.color === false || process.env.NO_COLOR) config.monochrome = true;
   const { runTui } = await import('./views/tui');
+  mark(log, 'TUI modules loaded');
   const session = new Session({ log, delayMs: config.delayMs, cumulative: flags.cumulative, pids: flags.pid, threads: true, disabled: disabledSubsystems(flags) });
   runTui(
     {
@@ -198,6 +198,7 @@ async function runInteractive(program: Command, flags: Flags, log: Logger): Prom
     },
     session,
   );
+  mark(log, 'first frame drawn');
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -217,10 +218,11 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   }
   const log = createLogger(flags.log);
+  mark(log, 'modules loaded, flags parsed');
   try {
     if (subcommand) await runOffcpu(subcommand.flags, log);
     else if (flags.caps) printCaps(flags, log);
-    else if (flags.json || flags.batch) runStream(flags, log);
+    else if (flags.json || flags.batch) await runStream(flags, log);
     else {
       await runInteractive(program, flags, log);
     }
@@ -235,6 +237,8 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 async function runOffcpu(flags: OffcpuFlags, log: Logger): Promise<void> {
+  const { capture, folded, symbolize, topReport } = await import('./offcpu');
+  const { flameSvg } = await import('./views/flame');
   const pids = [...flags.pid];
   const onRecording = () => process.stderr.write(`ebtop offcpu: recording PID ${pids.join(', ')} for ${flags.duration} s\n`);
   const { records, users } = await capture({ pids, seconds: flags.duration, minBlockMs: flags.minBlock, log, onRecording });

@@ -242,6 +242,7 @@ export class Collector {
     }
     const procTasks: TaskRecord[] = [];
     for (const pid of this.invisible) for (const t of this.procReader.read(pid)) procTasks.push(t);
+    this.procReader.sweep();
     const ext: RawSample['ext'] = {};
     for (const s of SUBSYSTEMS) {
       const collected = s.collect && !this.disabled.has(s.name) ? s.collect({ native: this.native, obj: this.obj, avail: this.avail }) : undefined;

@@ -22,3 +22,10 @@ export function createLogger(file: string, level = process.env.EBTOP_LOG_LEVEL ?
   const dest = pino.destination({ dest: file, sync: true, mkdir: true });
   return pino({ level, base: { pid: process.pid } }, dest);
 }
+
+/** Start-up milestones at level debug: wall ms since the process started and its CPU ms so far. */
+export function mark(log: Logger, what: string): void {
+  if (!log.isLevelEnabled('debug')) return;
+  const u = process.cpuUsage();
+  log.debug({ wallMs: Math.round(process.uptime() * 1000), cpuMs: Math.round((u.user + u.system) / 1000) }, `start-up: ${what}`);
+}

@@ -73,6 +73,15 @@ export class ProcTaskReader {
   private readonly bootOffsetNs = bootToMonotonicNs(readText('/proc/uptime') ?? '0', Number(process.hrtime.bigint()));
   private readonly readers = SUBSYSTEMS.flatMap((s) => s.proc ?? []).map((r) => ({ r, base: SCHEMA.group(r.group).base }));
   private readonly cgroupRoot = cgroup2Mount() ?? '/sys/fs/cgroup';
+  /** Each thread's schedstat and record as last read: a thread that has not run since has the same stat, status and counters. */
+  private last = new Map<number, { schedstat: string; rec: TaskRecord }>();
+  private seen = new Set<number>();
+
+  /** Call once per refresh after reading every process: forgets threads not read. */
+  sweep(): void {
+    for (const tid of this.last.keys()) if (!this.seen.has(tid)) this.last.delete(tid);
+    this.seen.clear();
+  }
 
   read(pid: number): TaskRecord[] {
     let tids: string[];
@@ -95,6 +104,17 @@ export class ProcTaskReader {
     const out: TaskRecord[] = [];
     for (const t of tids) {
       const dir = `/proc/${pid}/task/${t}`;
+      const tid = Number(t);
+      this.seen.add(tid);
+      // one small read for a thread that did not run (most of them, most refreshes) instead of four
+      const schedstat = readText(`${dir}/schedstat`);
+      const prev = this.last.get(tid);
+      if (schedstat !== null && prev && prev.schedstat === schedstat) {
+        prev.rec.rssPages = rss;
+        prev.rec.cgroupId = cgroupId;
+        out.push(prev.rec);
+        continue;
+      }
       const stat = readText(`${dir}/stat`);
       if (!stat) continue;
       const rec = parseProcTask(pid, Number(t), stat, readText(`${dir}/status`), pstart, this.bootOffsetNs, rss, cgroupId);
@@ -104,7 +124,10 @@ export class ProcTaskReader {
         if (!vals) ok = false;
         else rec.c.set(vals, base);
       }
-      if (ok) out.push(rec);
+      if (ok) {
+        out.push(rec);
+        if (schedstat !== null) this.last.set(tid, { schedstat, rec });
+      }
     }
     return out;
   }

@@ -1,7 +1,7 @@
 // One monitoring session: collector + model on a fixed cadence. Views get
 // each Interval; nothing here knows how it is shown.
 import { Collector } from './collector';
-import type { Logger } from './log';
+import { mark, type Logger } from './log';
 import { Model, type Interval, type ProcessRow } from './model';
 import { CgroupNames, onlineCpuCount, pageSize, readCmdline, UserNames } from './procfs';
 
@@ -29,8 +29,13 @@ export class Session {
   selfCpuPct = 0;
   private lastUsage = process.cpuUsage();
   private lastUsageAt = process.hrtime.bigint();
+  /** per-refresh timings in the log at level debug (EBTOP_LOG_LEVEL=debug) */
+  private readonly debug: boolean;
+  private sampleMs = 0;
+  private ticks = 0;
 
   constructor(private readonly opts: SessionOptions) {
+    this.debug = opts.log.isLevelEnabled('debug');
     this.collector = Collector.open({ log: opts.log, sources: opts.sources, disabled: opts.disabled });
     const users = new UserNames();
     const cgroups = new CgroupNames();
@@ -44,6 +49,7 @@ export class Session {
       pageSize: pageSize(),
       avail: this.collector.avail,
     });
+    mark(opts.log, 'BPF loaded and attached');
   }
 
   /** Take the baseline now, then call onInterval every delayMs until stop(). */
@@ -51,12 +57,17 @@ export class Session {
     // the first interval starts when the baseline was taken, not when it was done
     const t0 = Date.now();
     this.model.update(this.collector.sample());
+    mark(this.opts.log, 'baseline sample');
     this.nextAt = t0 + this.opts.delayMs;
     const tick = () => {
       if (this.stopped) return;
       try {
+        const t0 = process.hrtime.bigint();
         const iv = this.tick();
+        const t1 = process.hrtime.bigint();
         onInterval(iv, this.filter(iv.processes));
+        if (this.ticks++ < 3) mark(this.opts.log, `refresh ${this.ticks}`);
+        if (this.debug) this.opts.log.debug({ tickMs: Number(t1 - t0) / 1e6, sampleMs: this.sampleMs, viewMs: Number(process.hrtime.bigint() - t1) / 1e6 }, 'tick');
       } catch (e) {
         onError(e);
         return;
@@ -70,7 +81,10 @@ export class Session {
 
   /** One refresh: sample, fold into the model, and measure our own CPU since the last one. */
   private tick(): Interval {
-    const iv = this.model.update(this.collector.sample())!;
+    const t0 = this.debug ? process.hrtime.bigint() : 0n;
+    const sample = this.collector.sample();
+    if (this.debug) this.sampleMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const iv = this.model.update(sample)!;
     const now = process.hrtime.bigint();
     const usage = process.cpuUsage();
     const wall = Number(now - this.lastUsageAt) / 1e3;

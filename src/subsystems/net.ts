@@ -450,7 +450,8 @@ function byTraffic(a: ConnRow, b: ConnRow): number {
 
 /** Per second over the interval; with totals (`c`, --cumulative) the total itself. */
 const rate = (n: number, r: Values) => (r.totals ? n : r.spanNs > 0 ? (n * 1e9) / r.spanNs : 0);
-const at = (i: () => number) => (r: Values) => r.v[i()];
+// thread rows end before the charge slots (charges are per process): 0 there
+const at = (i: () => number) => (r: Values) => (i() < r.v.length ? r.v[i()] : 0);
 const ext = (r: Values) => r.ext?.net as NetProc | undefined;
 const netTx = at(() => NET.at.net_tx_bytes);
 const netRx = at(() => NET.at.net_rx_bytes);

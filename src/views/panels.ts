@@ -6,7 +6,7 @@ import { fit, fmtBytes, printable } from '../format';
 import type { Interval, ProcessRow } from '../model';
 import type { RowLike, Values } from '../subsystems/types';
 import { escapeTags } from './header';
-import { buildForest, procKey, type Line } from './viewstate';
+import { buildForest, type Line } from './viewstate';
 
 const HELP: [string, string][] = [
   ['Arrows PgUp PgDn Home End', 'move the selection (it follows the process across refreshes)'],
@@ -53,37 +53,56 @@ export function menuLines(title: string, items: string[], sel: number, width: nu
   return out;
 }
 
-/** 60 samples of each subsystem's spark series, per process. */
+/**
+ * 60 samples of each subsystem's spark series, per process. Recorded every
+ * refresh for every process (any may be drilled into later), so without
+ * garbage: one ring of LEN x series per process, found by pid (its start
+ * time tells a reused pid apart), swept by generation.
+ */
 export class Sparks {
   static readonly LEN = 60;
-  private series = new Map<string, { label: string; fmt: (v: number) => string; ring: Float64Array; n: number }[]>();
+  private specs: { label: string; value(r: Values): number; fmt(v: number): string }[] = [];
+  private byPid = new Map<number, { startNs: number; gen: number; ring: Float64Array; n: number }>();
+  private gen = 0;
+  private readonly scratch: { v: Float64Array; spanNs: number; avail: ReadonlySet<string> } = { v: new Float64Array(0), spanNs: 0, avail: new Set() };
 
   add(iv: Interval, rows: ProcessRow[]): void {
     const specs = iv.subsystems.flatMap((s) => s.sparks ?? []);
-    const seen = new Set<string>();
-    for (const r of rows) {
-      const key = procKey(r);
-      seen.add(key);
-      let s = this.series.get(key);
-      if (!s) this.series.set(key, (s = specs.map((p) => ({ label: p.label, fmt: p.fmt, ring: new Float64Array(Sparks.LEN), n: 0 }))));
-      // rates whatever the view shows: this interval's values over the interval
-      const v: Values = { v: r.delta, spanNs: iv.intervalNs, avail: r.avail };
-      specs.forEach((p, i) => {
-        const val = p.value(v);
-        s![i].ring[s![i].n % Sparks.LEN] = Number.isFinite(val) ? val : 0;
-        s![i].n++;
-      });
+    if (specs.length !== this.specs.length || specs.some((p, i) => p !== this.specs[i])) {
+      this.specs = specs;
+      this.byPid.clear();
     }
-    for (const k of this.series.keys()) if (!seen.has(k)) this.series.delete(k);
+    const k = specs.length;
+    const gen = ++this.gen;
+    const v = this.scratch;
+    v.spanNs = iv.intervalNs;
+    for (const r of rows) {
+      let s = this.byPid.get(r.pid);
+      if (!s || s.startNs !== r.startNs) this.byPid.set(r.pid, (s = { startNs: r.startNs, gen, ring: new Float64Array(Sparks.LEN * k), n: 0 }));
+      s.gen = gen;
+      // rates whatever the view shows: this interval's values over the interval
+      v.v = r.delta;
+      v.avail = r.avail;
+      const at = (s.n % Sparks.LEN) * k;
+      for (let i = 0; i < k; i++) {
+        const val = specs[i].value(v);
+        s.ring[at + i] = Number.isFinite(val) ? val : 0;
+      }
+      s.n++;
+    }
+    for (const [pid, s] of this.byPid) if (s.gen !== gen) this.byPid.delete(pid);
   }
 
   /** label, last value, and the oldest-first values of a process's series */
-  get(key: string): { label: string; last: string; values: number[] }[] {
-    return (this.series.get(key) ?? []).map((s) => {
-      const count = Math.min(s.n, Sparks.LEN);
+  get(p: { pid: number; startNs: number }): { label: string; last: string; values: number[] }[] {
+    const s = this.byPid.get(p.pid);
+    if (!s || s.startNs !== p.startNs) return [];
+    const k = this.specs.length;
+    const count = Math.min(s.n, Sparks.LEN);
+    return this.specs.map((spec, i) => {
       const values: number[] = [];
-      for (let i = s.n - count; i < s.n; i++) values.push(s.ring[i % Sparks.LEN]);
-      return { label: s.label, last: count ? s.fmt(values[values.length - 1]) : '-', values };
+      for (let j = s.n - count; j < s.n; j++) values.push(s.ring[(j % Sparks.LEN) * k + i]);
+      return { label: spec.label, last: count ? spec.fmt(values[values.length - 1]) : '-', values };
     });
   }
 }
@@ -119,7 +138,7 @@ export function drillLines(line: Line, iv: Interval, rows: ProcessRow[], width: 
     const lines = s.drill?.(p, iv, width);
     if (lines?.length) for (const l of lines) out.push(l);
   }
-  const series = sparks.get(procKey(p));
+  const series = sparks.get(p);
   if (series.length) {
     head(`Last ${Sparks.LEN} s`);
     for (const s of series) out.push(` ${escapeTags(s.label.padEnd(8))}${sparkline(s.values, Math.max(10, width - 24), unicode)} ${escapeTags(s.last.padStart(12))}`);

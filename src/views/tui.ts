@@ -316,10 +316,10 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
   };
   const selIndex = () => selectedIndex(lines, ui.view, ui.view.top);
 
-  const layout = () => {
+  const layout = (headerLines: number) => {
     const width = scr.width as number;
     const height = scr.height as number;
-    const lay = headerLayout(ncpu, width, height, headerBlock(iv, ncpu, { selfCpuPct: 0, delayMs: ui.delayMs }, width, height).length);
+    const lay = headerLayout(ncpu, width, height, headerLines);
     header.top = 0;
     header.height = lay.height;
     titles.top = lay.height + 1;
@@ -350,8 +350,9 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
       return;
     }
     for (const w of [header, titles, footer]) w.show();
-    layout();
-    header.setContent(headerBlock(iv, ncpu, { selfCpuPct: source.selfCpuPct, delayMs: ui.delayMs, paused: ui.paused }, width, height).join('\n'));
+    const head = headerBlock(iv, ncpu, { selfCpuPct: source.selfCpuPct, delayMs: ui.delayMs, paused: ui.paused }, width, height);
+    layout(head.length);
+    header.setContent(head.join('\n'));
     const cols = fitted();
     const sortCol = column(ui.view.sort);
     titles.setContent(titleLine(cols, sortCol, sortCol.descending !== ui.view.invert, width, unicode));

@@ -29,7 +29,7 @@ describe.skipIf(why)('TUI in tmux', () => {
     expect(titleRow(s)).toMatch(/[▼v]CPU%/);
     expect(sortedBy('CPU%')(s)).toBe(true);
     // ebtop's own row: PID USER CPU% ONCPU RUNQ OFFCPU DISK-R DISK-W IO-LAT NET-TX NET-RX RETX% WAIT CMD
-    expect(s).toMatch(/^\s*\d+ \S+\s+\d+(\.\d)?(\s+\S+){9}\s+([a-z]+ \d+%|-)\s+node \S*bin\/ebtop -d 0\.5/m);
+    expect(s).toMatch(/^\s*\d+ \S+\s+\d+(\.\d)?(\s+\S+){9}\s+([a-z]+ \d+%|-)\s+node (--\S+ )*\S*bin\/ebtop -d 0\.5/m);
 
     // '<' three times: CPU% -> S -> USER -> PID, ascending
     keys('main', '<', '<', '<');
