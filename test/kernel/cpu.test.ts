@@ -81,9 +81,18 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
     const perChild = new Map<number, number>();
     // only rows of these children: a pid can be reused by another process in the window (pid_max wraps on a busy machine)
     for (const s of ebtop.samples) for (const p of s.processes) if (children.has(p.pid) && p.comm === 'burn' && p.ppid === report.pid) perChild.set(p.pid, (perChild.get(p.pid) ?? 0) + p.oncpu_ns);
-    const off = report.children.filter((pid, i) => exited.has(pid) && !(perChild.get(pid)! - report.child_rusage_ns[i] >= 0 && perChild.get(pid)! - report.child_rusage_ns[i] < 2000));
-    console.log(`children whose ebtop on-CPU is not within [0, 2 us) above their rusage: ${off.length}`);
+    // ebtop takes a child's final counters at its last switch-out; the parent's
+    // wait4() can reap the zombie while it is still finishing that switch on
+    // another CPU, so under load rusage may miss its last microseconds (seen:
+    // +17 and +41 us). Never the other way: ebtop below rusage is an error
+    // (an exit record taken at sched_process_exit is 181 us short).
+    const diff = (pid: number) => perChild.get(pid)! - report.child_rusage_ns[report.children.indexOf(pid)];
+    const mine = report.children.filter((pid) => exited.has(pid));
+    const off = mine.filter((pid) => !(diff(pid) >= 0 && diff(pid) < 100_000));
+    const exact = mine.filter((pid) => diff(pid) >= 0 && diff(pid) < 2000);
+    console.log(`children within [0, 2 us) above their rusage: ${exact.length}/${mine.length}; outside [0, 100 us): ${off.length}`, off.map((pid) => `${pid}: ${diff(pid)} ns`).join('; '));
     expect(off).toEqual([]);
+    expect(exact.length).toBeGreaterThanOrEqual(Math.ceil(mine.length * 0.95));
   });
 
   it('follows a process whose second thread execs (it takes over the leader\'s tid)', async () => {
