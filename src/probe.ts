@@ -16,6 +16,19 @@ export interface Variant {
   consts?: Record<string, number>;
 }
 
+/**
+ * A program on a kernel tracepoint, in its two variants (libbpf-tools style,
+ * both compiled, one loaded): `<program>_btf` on tp_btf/<tracepoint> where the
+ * kernel's BTF declares btf_trace_<tracepoint>, else `<program>_raw` on
+ * raw_tp/<tracepoint>. `btf` and `raw` add to or override either variant.
+ */
+export function onTracepoint(program: string, tracepoint: string, raw: Partial<Variant> = {}, btf: Partial<Variant> = {}): Variant[] {
+  return [
+    { program: `${program}_btf`, hook: `tp_btf/${tracepoint}`, needsType: `btf_trace_${tracepoint}`, ...btf },
+    { program: `${program}_raw`, hook: `raw_tp/${tracepoint}`, needsRawTp: true, ...raw },
+  ];
+}
+
 export interface HookSpec {
   source: string;
   what: string;

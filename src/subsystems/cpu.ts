@@ -2,6 +2,7 @@
 // (task_struct, read by the task iterator and the last switch-out), off-CPU
 // time derived per thread, their columns and JSON fields. It is part of the
 // core: the iterator, the exit record and exec/fork are its hooks.
+import { onTracepoint } from '../probe';
 import { readProcText } from '../procread';
 import { fmtCount, fmtDuration, fmtPct } from '../format';
 import { group } from './schema';
@@ -117,8 +118,7 @@ export const cpu: Subsystem = {
       source: 'cpu.exit',
       what: 'exact final counters of exiting threads; switch-in time of running ones',
       variants: [
-        { program: 'switch_btf', hook: 'tp_btf/sched_switch', needsType: 'btf_trace_sched_switch' },
-        { program: 'switch_raw', hook: 'raw_tp/sched_switch', needsRawTp: true, consts: RAW },
+        ...onTracepoint('switch', 'sched_switch', { consts: RAW }),
       ],
       config: (f) => ({
         // prev_state became sched_switch's 4th argument in 5.18; before, prev->__state is read
@@ -131,16 +131,14 @@ export const cpu: Subsystem = {
       source: 'lifecycle.exec',
       what: 'exec: new comm and argv',
       variants: [
-        { program: 'exec_btf', hook: 'tp_btf/sched_process_exec', needsType: 'btf_trace_sched_process_exec' },
-        { program: 'exec_raw', hook: 'raw_tp/sched_process_exec', needsRawTp: true },
+        ...onTracepoint('exec', 'sched_process_exec'),
       ],
     },
     {
       source: 'lifecycle.fork',
       what: 'fork: parent at creation',
       variants: [
-        { program: 'fork_btf', hook: 'tp_btf/sched_process_fork', needsType: 'btf_trace_sched_process_fork' },
-        { program: 'fork_raw', hook: 'raw_tp/sched_process_fork', needsRawTp: true },
+        ...onTracepoint('fork', 'sched_process_fork'),
       ],
     },
   ],

@@ -3,6 +3,7 @@
 // writes (fs level), writeback charged to the process that dirtied the pages,
 // request latency per process (a log-linear histogram), per-device totals;
 // their columns and JSON fields.
+import { onTracepoint } from '../probe';
 import fs from 'node:fs';
 import { fmtBytes, fmtCount, fmtDuration, fmtPct } from '../format';
 import type { Interval } from '../model';
@@ -464,8 +465,7 @@ export const disk: Subsystem = {
       source: 'disk.bio',
       what: 'bytes, bios and sequential bios per thread, in the submitter\'s context; writeback charged through the page\'s inode; per-device totals',
       variants: [
-        { program: 'bio_queue_btf', hook: 'tp_btf/block_bio_queue', needsType: 'btf_trace_block_bio_queue' },
-        { program: 'bio_queue_raw', hook: 'raw_tp/block_bio_queue', needsRawTp: true, consts: RAW },
+        ...onTracepoint('bio_queue', 'block_bio_queue', { consts: RAW }),
       ],
     },
     {
@@ -473,19 +473,16 @@ export const disk: Subsystem = {
       source: 'disk.bio',
       what: 'page-cache folios dirtied per thread, and each inode\'s last dirtier (whose writeback it is)',
       variants: [
-        { program: 'dirty_folio_btf', hook: 'tp_btf/writeback_dirty_folio', needsType: 'btf_trace_writeback_dirty_folio' },
-        { program: 'dirty_folio_raw', hook: 'raw_tp/writeback_dirty_folio', needsRawTp: true, consts: RAW },
+        ...onTracepoint('dirty_folio', 'writeback_dirty_folio', { consts: RAW }),
       ],
     },
     {
       source: 'disk.lat',
       what: 'request start and its owner (the submitter)',
       variants: [
-        { program: 'io_start_btf', hook: 'tp_btf/block_io_start', needsType: NO_IO_START },
         // the raw_tp variants of the 6.5 pair still need its BTF type: it tells the pair exists
-        { program: 'io_start_raw', hook: 'raw_tp/block_io_start', needsType: NO_IO_START, needsRawTp: true },
-        { program: 'rq_insert_btf', hook: 'tp_btf/block_rq_insert', needsType: 'btf_trace_block_rq_insert' },
-        { program: 'rq_insert_raw', hook: 'raw_tp/block_rq_insert', needsRawTp: true },
+        ...onTracepoint('io_start', 'block_io_start', { needsType: NO_IO_START }),
+        ...onTracepoint('rq_insert', 'block_rq_insert'),
       ],
       // before 5.11 block_rq_insert/issue passed the request queue first
       config: (f) => ({ rq_has_queue_arg: f.tracepointArgs('block_rq_insert') >= 2 ? 1 : 0 }),
@@ -495,26 +492,22 @@ export const disk: Subsystem = {
       what: 'request start where it was issued without being inserted (kernels before 6.5)',
       onlyWithout: NO_IO_START,
       variants: [
-        { program: 'rq_issue_btf', hook: 'tp_btf/block_rq_issue', needsType: 'btf_trace_block_rq_issue' },
-        { program: 'rq_issue_raw', hook: 'raw_tp/block_rq_issue', needsRawTp: true },
+        ...onTracepoint('rq_issue', 'block_rq_issue'),
       ],
     },
     {
       source: 'disk.lat',
       what: 'request completion (softirq): latency to its owner and its device',
       variants: [
-        { program: 'io_done_btf', hook: 'tp_btf/block_io_done', needsType: 'btf_trace_block_io_done' },
-        { program: 'io_done_raw', hook: 'raw_tp/block_io_done', needsType: 'btf_trace_block_io_done', needsRawTp: true },
-        { program: 'rq_complete_btf', hook: 'tp_btf/block_rq_complete', needsType: 'btf_trace_block_rq_complete' },
-        { program: 'rq_complete_raw', hook: 'raw_tp/block_rq_complete', needsRawTp: true },
+        ...onTracepoint('io_done', 'block_io_done', { needsType: 'btf_trace_block_io_done' }),
+        ...onTracepoint('rq_complete', 'block_rq_complete'),
       ],
     },
     {
       source: 'disk.fs',
       what: 'buffered reads served through the page cache, per thread (page granular; not mmap faults, not direct I/O)',
       variants: [
-        { program: 'get_pages_btf', hook: 'tp_btf/mm_filemap_get_pages', needsType: 'btf_trace_mm_filemap_get_pages' },
-        { program: 'get_pages_raw', hook: 'raw_tp/mm_filemap_get_pages', needsRawTp: true, consts: RAW },
+        ...onTracepoint('get_pages', 'mm_filemap_get_pages', { consts: RAW }),
       ],
     },
     ...(['ext4_da_write_end', 'ext4_write_end', 'ext4_journalled_write_end'] as const).map((tp) => {
@@ -522,10 +515,7 @@ export const disk: Subsystem = {
       return {
         source: 'disk.fswrite',
         what: `bytes copied into the page cache by buffered writes, per thread (ext4 ${tp.slice(5).replace(/_/g, ' ')})`,
-        variants: [
-          { program: `${prog}_btf`, hook: `tp_btf/${tp}`, needsType: `btf_trace_${tp}` },
-          { program: `${prog}_raw`, hook: `raw_tp/${tp}`, needsRawTp: true, consts: RAW },
-        ],
+        variants: onTracepoint(prog, tp, { consts: RAW }),
       };
     }),
   ],

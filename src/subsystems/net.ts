@@ -5,7 +5,7 @@
 // per-process gauges, deltas and the --connections list).
 import { fmtBytes, fmtCount, fmtDuration, fmtPct } from '../format';
 import type { Interval } from '../model';
-import type { HookSpec } from '../probe';
+import { onTracepoint, type HookSpec } from '../probe';
 import { group } from './schema';
 import type { CollectIO, Column, FoldInput, FoldOutput, Folder, JsonField, RecordSpec, RowLike, Subsystem, Values } from './types';
 import { RAW } from './cpu';
@@ -586,10 +586,7 @@ function tcpHook(name: string, tracepoint: string, what: string, config?: HookSp
   const spec = (suffix: string, w: string): HookSpec => ({
     source: 'net.tcp',
     what: w,
-    variants: [
-      { program: `${name}${suffix}_btf`, hook: `tp_btf/${tracepoint}`, needsType: `btf_trace_${tracepoint}` },
-      { program: `${name}${suffix}_raw`, hook: `raw_tp/${tracepoint}`, needsRawTp: true, consts: RAW_NET },
-    ],
+    variants: onTracepoint(`${name}${suffix}`, tracepoint, { consts: RAW_NET }),
   });
   return [{ ...spec('', what), ...(config ? { config } : {}) }, spec('_nested', `${tracepoint} events the kernel skips for the program above (nested in it on a CPU)`)];
 }
@@ -605,8 +602,7 @@ export const net: Subsystem = {
       variants: [
         { program: 'send_btf', hook: 'tp_btf/sock_send_length', needsType: 'btf_trace_sock_send_length' },
         // before 6.3: socket syscalls' return values (misses sendmmsg, splice, io_uring)
-        { program: 'send_sys_btf', hook: 'tp_btf/sys_exit', needsType: 'btf_trace_sys_exit' },
-        { program: 'send_sys_raw', hook: 'raw_tp/sys_exit', needsRawTp: true, consts: RAW_NET },
+        ...onTracepoint('send_sys', 'sys_exit', { consts: RAW_NET }),
       ],
     },
     {
@@ -614,8 +610,7 @@ export const net: Subsystem = {
       what: 'bytes received per thread by socket class (MSG_PEEK skipped)',
       variants: [
         { program: 'recv_btf', hook: 'tp_btf/sock_recv_length', needsType: 'btf_trace_sock_recv_length' },
-        { program: 'recv_sys_btf', hook: 'tp_btf/sys_exit', needsType: 'btf_trace_sys_exit' },
-        { program: 'recv_sys_raw', hook: 'raw_tp/sys_exit', needsRawTp: true, consts: RAW_NET },
+        ...onTracepoint('recv_sys', 'sys_exit', { consts: RAW_NET }),
       ],
     },
     // 'net.tcp' is made of four hooks, each with a second program for the events the

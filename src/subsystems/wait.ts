@@ -4,6 +4,7 @@
 // of seven reasons; host steal while running is counted beside them. Here:
 // the group (with how an interval still open at a snapshot is settled), the
 // WAIT column, the one-line breakdown and the JSON fields.
+import { onTracepoint } from '../probe';
 import { CPU, OFFCPU, RAW } from './cpu';
 import { group } from './schema';
 import type { Column, JsonField, Subsystem, Values } from './types';
@@ -179,8 +180,7 @@ export const wait: Subsystem = {
       source: 'wait.wakeup',
       what: 'blocked intervals, classified at switch-out (in the sched_switch program) and closed at wakeup',
       variants: [
-        { program: 'wakeup_btf', hook: 'tp_btf/sched_wakeup', needsType: 'btf_trace_sched_wakeup' },
-        { program: 'wakeup_raw', hook: 'raw_tp/sched_wakeup', needsRawTp: true, consts: RAW },
+        ...onTracepoint('wakeup', 'sched_wakeup', { consts: RAW }),
       ],
       // switches on the inline part of the core's sched_switch program and iterator
       config: () => ({ wait_enabled: 1 }),
@@ -189,8 +189,7 @@ export const wait: Subsystem = {
       source: 'wait.new',
       what: 'a new thread\'s time from fork to its first wakeup (other)',
       variants: [
-        { program: 'wakeup_new_btf', hook: 'tp_btf/sched_wakeup_new', needsType: 'btf_trace_sched_wakeup_new' },
-        { program: 'wakeup_new_raw', hook: 'raw_tp/sched_wakeup_new', needsRawTp: true, consts: RAW },
+        ...onTracepoint('wakeup_new', 'sched_wakeup_new', { consts: RAW }),
       ],
     },
   ],
