@@ -88,6 +88,36 @@ struct {
 /* Set before load (src/subsystems/cpu.ts): 1 where task-local storage is missing. */
 extern const volatile __u32 use_thread_hash;
 
+/*
+ * Tests only (EBTOP_TEST_REJECT, src/loader.ts): a program whose bit is set
+ * does something the verifier refuses, so a test can see one refusal stop
+ * that program's source alone. 0 in every real run: the branch is pruned.
+ */
+extern const volatile __u32 test_reject;
+#define TEST_REJECT_DISK 0x1
+#define TEST_REJECT_WAIT 0x2
+#define TEST_REJECT_CORE 0x4
+#define TEST_REJECT(bit)                                                                 \
+	do {                                                                             \
+		if (test_reject & (bit))                                                 \
+			asm volatile("r0 = *(u64 *)(r10 + 8)" ::: "r0"); /* above the frame */ \
+	} while (0)
+
+/*
+ * The current task. bpf_get_current_task_btf() (5.11) gives a BTF pointer;
+ * before it only bpf_get_current_task() exists, an untyped one. Which one
+ * the kernel has is a CO-RE relocation resolved at load: the verifier sees
+ * one branch. Every caller reads the task through BPF_CORE_READ, which
+ * works on both, and on those kernels thread_get() uses the tid hash (task
+ * storage, which needs the BTF pointer, came in the same release).
+ */
+static __always_inline struct task_struct *current_task(void)
+{
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
+		return bpf_get_current_task_btf();
+	return (struct task_struct *)bpf_get_current_task();
+}
+
 static __always_inline struct ebtop_stats *own_stats(void)
 {
 	__u32 zero = 0;
@@ -215,9 +245,11 @@ static __always_inline __u64 task_rss_pages(struct task_struct *t, bool btf)
 		/* MM_FILEPAGES 0, MM_ANONPAGES 1, MM_SWAPENTS 2, MM_SHMEMPAGES 3 */
 		pages = KREAD(btf, mm, rss_stat[0].count) + KREAD(btf, mm, rss_stat[1].count) + KREAD(btf, mm, rss_stat[3].count);
 	} else {
+		/* read by helper: a plain load through atomic_long_t is refused
+		 * before 6.2 ("Type 'atomic_long_t' is not a struct") */
 		struct mm_struct___pre62 *old = (void *)mm;
-		pages = KREAD(btf, old, rss_stat.count[0].counter) + KREAD(btf, old, rss_stat.count[1].counter) +
-			KREAD(btf, old, rss_stat.count[3].counter);
+		pages = BPF_CORE_READ(old, rss_stat.count[0].counter) + BPF_CORE_READ(old, rss_stat.count[1].counter) +
+			BPF_CORE_READ(old, rss_stat.count[3].counter);
 	}
 	return pages > 0 ? pages : 0;
 }

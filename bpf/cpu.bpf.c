@@ -21,6 +21,7 @@ const volatile __u32 capture_args = 1;
 const volatile __u32 switch_has_prev_state = 1;
 /* Per-thread state in a tid hash instead of task-local storage (common.bpf.h). */
 const volatile __u32 use_thread_hash = 0;
+const volatile __u32 test_reject = 0;
 
 /* Indexed by CPU; sized to the number of possible CPUs before load. */
 struct {
@@ -107,6 +108,7 @@ int dump_task(struct bpf_iter__task *ctx)
 
 	if (!t || !r)
 		return 0;
+	TEST_REJECT(TEST_REJECT_CORE);
 	__u64 now = bpf_ktime_get_ns();
 	/* time_ns stays 0: an idle thread's record is then byte-identical
 	 * between two snapshots, which lets userspace skip decoding it. */
@@ -146,7 +148,13 @@ static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct
 		/* before `run` moves on to next: it still tells when prev was switched in */
 		__u32 tid = KREAD(btf, prev, pid);
 		bool ran = run && run->tid == tid && run->in_ns;
-		wait_switch(ctx, prev, bpf_get_current_task_btf(), preempt, prev_state, tid, ran, ran ? run->in_ns : 0, now);
+		/* prev is the current task; wait_switch reads it with plain loads,
+		 * so it needs a BTF pointer: tp_btf's own argument, or (raw_tp)
+		 * bpf_get_current_task_btf() where the kernel has it (5.11) */
+		if (btf)
+			wait_switch(ctx, prev, prev, preempt, prev_state, tid, ran, ran ? run->in_ns : 0, now);
+		else if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
+			wait_switch(ctx, prev, bpf_get_current_task_btf(), preempt, prev_state, tid, ran, ran ? run->in_ns : 0, now);
 	}
 	if (run) {
 		run->tid = KREAD(btf, next, pid);

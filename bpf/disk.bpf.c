@@ -257,7 +257,8 @@ static __always_inline int on_bio_queue(struct bio *bio)
 	__u64 bytes = BPF_CORE_READ(bio, bi_iter.bi_size);
 	if (!bytes)
 		return 0;
-	struct task_struct *t = bpf_get_current_task_btf();
+	TEST_REJECT(TEST_REJECT_DISK);
+	struct task_struct *t = current_task();
 	struct ebtop_disk_dev d;
 	disk_dev(bio_disk(bio), &d);
 	struct ebtop_disk_device *dev = device_of(&d);
@@ -350,7 +351,7 @@ static __always_inline int on_req_start(struct request *rq, bool only_new)
 	s->rq = (__u64)rq;
 	s->born = born;
 	s->start_ns = bpf_ktime_get_ns();
-	owner_of(bpf_get_current_task_btf(), &s->owner);
+	owner_of(current_task(), &s->owner);
 	return 0;
 }
 
@@ -484,21 +485,58 @@ int BPF_PROG(rq_complete_raw, struct request *rq)
 
 /* ---------- page cache: dirtied folios, fs reads and writes ---------- */
 
-/* PG_head: a large folio, whose order is in _flags_1's low byte. */
+/* folio->flags: a memdesc_flags_t (a struct around the word) from 6.18, the
+ * plain word before. The vmlinux.h ebtop is built against may have either:
+ * both shapes are declared as CO-RE flavours and the kernel's BTF picks one. */
+struct folio___memdesc {
+	struct {
+		unsigned long f;
+	} flags;
+} __attribute__((preserve_access_index));
+
+struct folio___word {
+	unsigned long flags;
+} __attribute__((preserve_access_index));
+
+/* A large folio's order: _flags_1's low byte from 6.6, _folio_order in
+ * 5.18-6.5, the second page's compound_order before. */
+struct folio___order {
+	unsigned char _folio_order;
+} __attribute__((preserve_access_index));
+
+struct folio___flags1 {
+	unsigned long _flags_1;
+} __attribute__((preserve_access_index));
+
+struct page___order {
+	unsigned char compound_order;
+} __attribute__((preserve_access_index));
+
+/* PG_head: a large folio, whose order is read as above. */
 static __always_inline __u64 folio_bytes(struct folio *folio)
 {
 	unsigned long flags = 0;
-	bpf_probe_read_kernel(&flags, sizeof(flags), &folio->flags);
+	if (bpf_core_type_exists(memdesc_flags_t) && bpf_core_field_exists(((struct folio___memdesc *)folio)->flags.f))
+		flags = BPF_CORE_READ((struct folio___memdesc *)folio, flags.f);
+	else
+		flags = BPF_CORE_READ((struct folio___word *)folio, flags);
 	if (!(flags & (1UL << bpf_core_enum_value(enum pageflags, PG_head))))
 		return 4096;
-	return 4096ULL << (BPF_CORE_READ(folio, _flags_1) & 0xff);
+	__u32 order;
+	if (bpf_core_field_exists(((struct folio___flags1 *)folio)->_flags_1))
+		order = BPF_CORE_READ((struct folio___flags1 *)folio, _flags_1) & 0xff;
+	else if (bpf_core_field_exists(((struct folio___order *)folio)->_folio_order))
+		order = BPF_CORE_READ((struct folio___order *)folio, _folio_order);
+	else
+		order = BPF_CORE_READ((struct page___order *)((struct page *)folio + 1), compound_order);
+	return 4096ULL << (order & 0x3f);
 }
 
 static __always_inline int on_dirty_folio(struct folio *folio, struct address_space *mapping)
 {
 	if (!mapping)
 		return 0;
-	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_struct *t = current_task();
 	struct ebtop_thread *th = thread_get(t, true);
 	if (th)
 		th->c.disk.dirtied_bytes += folio_bytes(folio);
@@ -541,7 +579,7 @@ static __always_inline int on_get_pages(struct address_space *mapping, __u64 ind
 {
 	if (!mapping)
 		return 0;
-	struct ebtop_thread *th = thread_get(bpf_get_current_task_btf(), true);
+	struct ebtop_thread *th = thread_get(current_task(), true);
 	if (!th)
 		return 0;
 	struct ebtop_disk_thread *p = &th->disk;
@@ -579,7 +617,7 @@ int BPF_PROG(get_pages_raw, struct address_space *mapping, unsigned long index, 
  * write_end for delayed allocation, ordered/writeback and journalled data). */
 static __always_inline int on_write_end(__u32 copied)
 {
-	struct ebtop_thread *th = thread_get(bpf_get_current_task_btf(), true);
+	struct ebtop_thread *th = thread_get(current_task(), true);
 	if (th)
 		th->c.disk.fs_write_bytes += copied;
 	return 0;

@@ -226,7 +226,7 @@ static __always_inline void claim(struct ebtop_conn *c, struct task_struct *t)
 static __always_inline void conn_io(struct sock *sk, __u64 id, __u64 bytes, bool tx)
 {
 	struct ebtop_conn *c = bpf_map_lookup_elem(&net_conns, &id);
-	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_struct *t = current_task();
 	if (!c) {
 		/* open before ebtop attached (or a fast-open child still in SYN_RECV) */
 		__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
@@ -250,7 +250,7 @@ static __always_inline void conn_io(struct sock *sk, __u64 id, __u64 bytes, bool
 /* Thread counters for an IP socket of protocol `proto`. */
 static __always_inline void count_ip(__u16 proto, __u64 bytes, bool tx)
 {
-	struct ebtop_thread *th = thread_get(bpf_get_current_task_btf(), true);
+	struct ebtop_thread *th = thread_get(current_task(), true);
 	if (!th)
 		return;
 	struct ebtop_net_counters *n = &th->c.net;
@@ -271,7 +271,7 @@ static __always_inline void count_ip(__u16 proto, __u64 bytes, bool tx)
 
 static __always_inline void count_unix(__u64 bytes, bool tx)
 {
-	struct ebtop_thread *th = thread_get(bpf_get_current_task_btf(), true);
+	struct ebtop_thread *th = thread_get(current_task(), true);
 	if (!th)
 		return;
 	if (tx)
@@ -369,7 +369,7 @@ static __always_inline long syscall_nr(struct pt_regs *regs)
 /* The socket behind fd `fd` of the current task, or NULL. */
 static __always_inline struct sock *sock_of_fd(long fd)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
+	struct task_struct *t = current_task();
 	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
 	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
@@ -462,7 +462,7 @@ static __always_inline int on_state(struct sock *sk, __u64 id, int old, int new)
 		return 0; /* already applied (by the hook's other program) */
 	if (new == TCP_SYN_SENT) {
 		/* connect(), in the caller's context; a refused socket may connect again */
-		struct task_struct *t = bpf_get_current_task_btf();
+		struct task_struct *t = current_task();
 		if (!c)
 			c = conn_new(id, sk, EBTOP_CONN_ACTIVE, t);
 		else if (!c->pid)
@@ -495,7 +495,7 @@ static __always_inline int on_state(struct sock *sk, __u64 id, int old, int new)
 			__sync_fetch_and_add(&ch->tcp_errors, 1);
 	} else if ((new == TCP_FIN_WAIT1 || new == TCP_LAST_ACK) && !c->pid) {
 		/* close() or shutdown() of an accepted socket nobody used: its caller owns it */
-		claim(c, bpf_get_current_task_btf());
+		claim(c, current_task());
 	}
 	return 0;
 }

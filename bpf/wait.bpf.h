@@ -89,6 +89,7 @@ enum {
 	NR_preadv2 = 327, NR_pwritev2 = 328, NR_epoll_pwait2 = 441, NR_futex_waitv = 449,
 };
 #define WAIT_SYSCALL_RULES 1
+#define X86_64_THREAD_SIZE (16 << 10)
 #else
 #define WAIT_SYSCALL_RULES 0 /* other architectures: the state rules only (D, iowait) */
 #endif
@@ -145,10 +146,19 @@ static __always_inline __u32 wait_classify(struct task_struct *t, __u32 state, s
 	if (state & TASK_UNINTERRUPTIBLE_BIT)
 		return iowait ? EBTOP_WAIT_DISK : EBTOP_WAIT_LOCK; /* kernel mutex, rwsem, completion */
 #if WAIT_SYSCALL_RULES
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	/* bpf_task_pt_regs() (5.15) gives the saved user registers as a BTF
+	 * pointer; before it they are found where task_pt_regs() finds them on
+	 * x86_64: at the top of the task's kernel stack (THREAD_SIZE 16 KiB
+	 * without KASAN, no padding), read by helper. */
+	bool btf_regs = bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs);
+	struct pt_regs *regs;
+	if (btf_regs)
+		regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	else
+		regs = (struct pt_regs *)(BPF_CORE_READ(t, stack) + X86_64_THREAD_SIZE) - 1;
 	if (!regs)
 		return EBTOP_WAIT_OTHER;
-	long nr = regs->orig_ax;
+	long nr = KREAD(btf_regs, regs, orig_ax);
 	switch (nr) {
 	case NR_futex:
 	case NR_futex_waitv:
@@ -168,7 +178,7 @@ static __always_inline __u32 wait_classify(struct task_struct *t, __u32 state, s
 	case NR_preadv: case NR_pwritev: case NR_preadv2: case NR_pwritev2: case NR_sendfile:
 	case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_recvfrom:
 	case NR_sendmsg: case NR_recvmsg: case NR_recvmmsg: case NR_sendmmsg:
-		return fd_category(t, (long)regs->di, ws);
+		return fd_category(t, (long)KREAD(btf_regs, regs, di), ws);
 	case NR_fsync:
 	case NR_fdatasync:
 	case NR_sync:
@@ -259,6 +269,7 @@ static __always_inline void offcpu_user_stack(void *ctx, struct task_struct *cur
 static __always_inline void wait_switch(void *ctx, struct task_struct *prev, struct task_struct *cur, bool preempt,
 					__u32 prev_state, __u32 prev_tid, bool prev_ran, __u64 in_ns, __u64 now)
 {
+	TEST_REJECT(TEST_REJECT_WAIT);
 	/* Steal: the growth of this CPU's steal clock while prev ran. */
 	__u64 stolen = 0;
 	__u32 zero = 0;
@@ -288,7 +299,8 @@ static __always_inline void wait_switch(void *ctx, struct task_struct *prev, str
 	if (!blocked)
 		return; /* TASK_DEAD: the exit record carries the closed counters */
 	wait_open(th, wait_classify(cur, prev_state, &th->wait), now, rq_clock_btf(rq));
-	if (offcpu_stacks)
+	/* task storage (5.11) holds the stack: `ebtop offcpu` has no user stacks before */
+	if (offcpu_stacks && bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_storage_get))
 		offcpu_user_stack(ctx, cur);
 }
 

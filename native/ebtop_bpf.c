@@ -109,23 +109,51 @@ static int grow(struct growbuf *b, size_t need)
 	return 0;
 }
 
+/* A message longer than this keeps its head and its tail: a failed load's
+ * verifier log is one message, up to megabytes, and its reason is at the end. */
+#define MSG_HEAD 2048
+#define MSG_TAIL (32 << 10)
+
+static void log_append(const char *p, size_t n)
+{
+	if (libbpf_log.len + n > LOG_CAP || grow(&libbpf_log, n + 1))
+		return;
+	memcpy(libbpf_log.data + libbpf_log.len, p, n);
+	libbpf_log.len += n;
+}
+
 static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	char line[1024];
+	char small[1024], *msg = small;
+	va_list again;
 	int n;
 	const char *tag = level == LIBBPF_WARN ? "W " : level == LIBBPF_INFO ? "I " : "D ";
 	if (level == LIBBPF_DEBUG)
 		return 0;
-	n = vsnprintf(line, sizeof(line), fmt, args);
-	if (n < 0)
+	va_copy(again, args);
+	n = vsnprintf(small, sizeof(small), fmt, args);
+	if (n >= (int)sizeof(small) && (msg = malloc(n + 1)))
+		n = vsnprintf(msg, n + 1, fmt, again);
+	va_end(again);
+	if (!msg)
+		msg = small, n = sizeof(small) - 1;
+	if (n < 0) {
+		if (msg != small)
+			free(msg);
 		return 0;
-	if ((size_t)n >= sizeof(line))
-		n = sizeof(line) - 1;
-	if (libbpf_log.len + n + 2 > LOG_CAP || grow(&libbpf_log, n + 3))
-		return 0;
-	memcpy(libbpf_log.data + libbpf_log.len, tag, 2);
-	memcpy(libbpf_log.data + libbpf_log.len + 2, line, n);
-	libbpf_log.len += n + 2;
+	}
+	log_append(tag, 2);
+	if ((size_t)n <= MSG_HEAD + MSG_TAIL) {
+		log_append(msg, n);
+	} else {
+		char cut[64];
+		int c = snprintf(cut, sizeof(cut), "\n[... %d bytes ...]\n", n - MSG_HEAD - MSG_TAIL);
+		log_append(msg, MSG_HEAD);
+		log_append(cut, c);
+		log_append(msg + n - MSG_TAIL, MSG_TAIL);
+	}
+	if (msg != small)
+		free(msg);
 	return 0;
 }
 
@@ -337,6 +365,30 @@ static napi_value js_set_max_entries(napi_env env, napi_callback_info info)
 	int err = bpf_map__set_max_entries(m, n);
 	if (err)
 		return throw_errno(env, "bpf_map__set_max_entries", err);
+	return NULL;
+}
+
+static int type_by_name(const char *(*to_str)(int), const char *name);
+static const char *map_type_str(int t);
+
+/* setMapType(h, map, typeName): e.g. a task-storage map the chosen programs
+ * never use becomes a one-entry hash, so a kernel without that map type
+ * still loads the object. typeName is libbpf's ('hash', 'task_storage'). */
+static napi_value js_set_map_type(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3];
+	struct handle *h;
+	struct bpf_map *m;
+	char name[64];
+	if (get_args(env, info, 3, argv) || !(h = get_handle(env, argv[0])) || !(m = find_map(env, h, argv[1])) ||
+	    get_string(env, argv[2], name, sizeof(name)))
+		return NULL;
+	int t = type_by_name(map_type_str, name);
+	if (t < 0)
+		return throw_errno(env, "libbpf_bpf_map_type_str", EINVAL);
+	int err = bpf_map__set_type(m, t);
+	if (err)
+		return throw_errno(env, "bpf_map__set_type", err);
 	return NULL;
 }
 
@@ -1100,7 +1152,7 @@ static napi_value init(napi_env env, napi_value exports)
 		napi_callback fn;
 	} fns[] = {
 		{"open", js_open}, {"close", js_close}, {"programs", js_programs},
-		{"setAutoload", js_set_autoload}, {"setMaxEntries", js_set_max_entries},
+		{"setAutoload", js_set_autoload}, {"setMaxEntries", js_set_max_entries}, {"setMapType", js_set_map_type},
 		{"setConst", js_set_const}, {"load", js_load}, {"attach", js_attach},
 		{"readIter", js_read_iter}, {"mapDump", js_map_dump}, {"mapDrain", js_map_drain},
 		{"mapUpdate", js_map_update}, {"mapDelete", js_map_delete},

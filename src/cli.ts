@@ -4,6 +4,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { COLUMNS, DEFAULT_COLUMNS, column, sourcesFor } from './columns';
 import { Collector, describe } from './collector';
+import { LoadError } from './loader';
+import type { Source } from './probe';
 import { UserError } from './errors';
 import { createLogger, defaultLogPath, mark, type Logger } from './log';
 import { configPath, loadConfig, saveConfig, type Config } from './config';
@@ -116,12 +118,22 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Every source and its state; where ebtop cannot start, the sources as far as they were found, then the error. */
 function printCaps(flags: Flags, log: Logger): void {
-  const c = Collector.open({ log, disabled: disabledSubsystems(flags) });
-  try {
-    const rows = c.sources.map((s) => [s.source, s.state, s.hook, s.why ?? s.what]);
+  const print = (sources: Source[]) => {
+    const rows = sources.map((s) => [s.source, s.state, s.hook, s.why ?? s.what]);
     const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows) process.stdout.write(`${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2].padEnd(w[2])}  ${r[3]}\n`);
+  };
+  let c: Collector;
+  try {
+    c = Collector.open({ log, disabled: disabledSubsystems(flags) });
+  } catch (e) {
+    if (e instanceof LoadError) print(e.sources);
+    throw e;
+  }
+  try {
+    print(c.sources);
   } finally {
     c.close();
   }

@@ -7,8 +7,9 @@ import { BpfStats, statsEnabledNow } from './bpfstats';
 import { UserError } from './errors';
 import type { Logger } from './log';
 import type { RawSample } from './model';
-import { BPF_OBJECT_PATH, isNativeError, loadNative, type BpfObject, type Native } from './native';
-import { planPrograms, preflight, type Features, type Source } from './probe';
+import { describe, loadObject } from './loader';
+import { loadNative, type BpfObject, type Native } from './native';
+import { preflight, type Features, type Source } from './probe';
 import { listPids, ProcTaskReader, readLoadavg, readMeminfo, readProcStatIdle } from './procfs';
 import { SCHEMA, SUBSYSTEMS } from './subsystems';
 import type { Machine } from './subsystems/types';
@@ -115,35 +116,27 @@ export class Collector {
       throw new UserError(`native addon not built (${(e as Error).message.split('\n')[0]}): run make`);
     }
     const features = { ...probeFeatures(native), ...opts.features } as Features;
-    const plan = planPrograms(features, SUBSYSTEMS.flatMap((s) => s.hooks), wantedSources(opts));
-    let obj: BpfObject;
-    try {
-      obj = native.open(BPF_OBJECT_PATH);
-    } catch (e) {
-      throw new UserError(`cannot open ${BPF_OBJECT_PATH}: ${(e as Error).message} (run make)`);
-    }
+    const { obj, plan } = loadObject({
+      native,
+      features,
+      hooks: SUBSYSTEMS.flatMap((s) => s.hooks),
+      wanted: wantedSources(opts),
+      maps: SUBSYSTEMS.flatMap((s) => s.maps ?? []),
+      machine: readMachine(native),
+      log: opts.log,
+      prepare: (o) => {
+        // Mapped twice (for wrap-around) and resident from the start: 2 MiB of
+        // ring is 4 MiB of RSS (8 MiB was 16). It is drained as soon as it is
+        // half full (uv_poll on its epoll fd), not only at refreshes: 1 MiB of
+        // headroom holds ~3,500 exit records arriving during a busy refresh.
+        native.setMaxEntries(o, 'events', opts.ringBytes ?? 2 << 20);
+        native.setConst(o, 'capture_args', u32(opts.captureArgs === false ? 0 : 1));
+      },
+    });
     const flush = () => {
       const text = native.takeLog();
       if (text) opts.log.info({ libbpf: text }, 'libbpf');
     };
-    try {
-      for (const p of plan.disable) native.setAutoload(obj, p, false);
-      const machine = readMachine(native);
-      for (const s of SUBSYSTEMS) for (const m of s.maps ?? []) native.setMaxEntries(obj, m.name, Math.max(1, m.entries(machine, plan.consts)));
-      // Mapped twice (for wrap-around) and resident from the start: 2 MiB of
-      // ring is 4 MiB of RSS (8 MiB was 16). It is drained as soon as it is
-      // half full (uv_poll on its epoll fd), not only at refreshes: 1 MiB of
-      // headroom holds ~3,500 exit records arriving during a busy refresh.
-      native.setMaxEntries(obj, 'events', opts.ringBytes ?? 2 << 20);
-      native.setConst(obj, 'capture_args', u32(opts.captureArgs === false ? 0 : 1));
-      for (const [name, value] of Object.entries(plan.consts)) native.setConst(obj, name, u32(value));
-      native.load(obj);
-    } catch (e) {
-      flush();
-      native.close(obj);
-      throw new UserError(`the kernel refused ebtop's BPF programs: ${describe(e)} (details in the log)`);
-    }
-    flush();
     // The probes are done (libbpf parsed its own copy for the load and freed it).
     native.btfRelease();
     const c = new Collector(native, obj, plan.sources, opts.disabled ?? new Set());
@@ -323,7 +316,4 @@ function u32(v: number): Buffer {
   return b;
 }
 
-export function describe(e: unknown): string {
-  if (isNativeError(e)) return `${e.call}: ${e.code} (errno ${e.errno})`;
-  return e instanceof Error ? e.message : String(e);
-}
+export { describe } from './loader';

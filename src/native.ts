@@ -54,6 +54,8 @@ export interface Native {
   programs(obj: BpfObject): ProgramInfo[];
   setAutoload(obj: BpfObject, program: string, on: boolean): void;
   setMaxEntries(obj: BpfObject, map: string, entries: number): void;
+  /** a map's type before load (libbpf's name: 'hash', 'task_storage', ...) */
+  setMapType(obj: BpfObject, map: string, type: string): void;
   /** Set a `const volatile` global before load. */
   setConst(obj: BpfObject, name: string, value: Buffer): void;
   load(obj: BpfObject): void;

@@ -10,12 +10,13 @@ import { u64 } from './abi';
 import { describe as describeError, probeFeatures, readMachine } from './collector';
 import { UserError } from './errors';
 import type { Logger } from './log';
-import { BPF_OBJECT_PATH, loadNative } from './native';
-import { planPrograms, preflight, type HookSpec } from './probe';
+import { loadObject } from './loader';
+import { loadNative } from './native';
+import { preflight, type HookSpec } from './probe';
 import { KernelSymbols, UserSymbols } from './symbols';
 import { SUBSYSTEMS } from './subsystems';
 import { cpu } from './subsystems/cpu';
-import { REASONS, type Reason } from './subsystems/wait';
+import { REASONS, WAIT_RIDES, type Reason } from './subsystems/wait';
 
 export const REC_OFFCPU = 6;
 /** offcpu_pids' size (bpf/wait.bpf.h, src/subsystems/wait.ts maps) */
@@ -192,6 +193,7 @@ const STACK_HOOK: HookSpec = {
   what: 'kernel stack of each blocked interval of the asked processes, at wakeup',
   variants: [{ program: 'wakeup_stacks_btf', hook: 'tp_btf/sched_wakeup', needsType: 'btf_trace_sched_wakeup' }],
   config: () => ({ wait_enabled: 1, offcpu_stacks: 1 }),
+  rides: WAIT_RIDES,
 };
 
 function u32(v: number): Buffer {
@@ -209,32 +211,35 @@ export async function capture(opts: CaptureOptions): Promise<{ records: OffcpuRe
   const native = loadNative();
   const features = probeFeatures(native);
   const switchHook = cpu.hooks.find((h) => h.source === 'cpu.exit')!;
-  const plan = planPrograms(features, [switchHook, STACK_HOOK]);
-  const missing = plan.sources.find((s) => s.state === 'missing');
-  if (missing) throw new UserError(`cannot take stacks here: ${missing.why}`);
-  const wanted = new Set(plan.load.map((p) => p.program));
-  const obj = native.open(BPF_OBJECT_PATH);
+  const hooks = [switchHook, STACK_HOOK];
+  const minBlock = Buffer.alloc(8);
+  minBlock.writeBigUInt64LE(BigInt(Math.round(opts.minBlockMs * 1e6)));
+  const { obj, plan } = loadObject({
+    native,
+    features: probeFeatures(native),
+    hooks,
+    maps: SUBSYSTEMS.flatMap((s) => s.maps ?? []),
+    machine: readMachine(native),
+    log: opts.log,
+    prepare: (o) => {
+      native.setMaxEntries(o, 'events', 16 << 20);
+      native.setConst(o, 'capture_args', u32(0));
+      native.setConst(o, 'offcpu_min_block_ns', minBlock);
+    },
+  });
   const users = new Map(opts.pids.map((pid) => [pid, new UserSymbols(pid)]));
   const records: OffcpuRecord[] = [];
   try {
+    const missing = plan.sources.find((s) => s.state === 'missing');
+    if (missing) throw new UserError(`cannot take stacks here: ${missing.why}`);
     try {
-      for (const p of native.programs(obj)) native.setAutoload(obj, p.name, wanted.has(p.name));
-      const machine = readMachine(native);
-      for (const s of SUBSYSTEMS) for (const m of s.maps ?? []) native.setMaxEntries(obj, m.name, Math.max(1, m.entries(machine, plan.consts)));
-      native.setMaxEntries(obj, 'events', 16 << 20);
-      native.setConst(obj, 'capture_args', u32(0));
-      for (const [name, value] of Object.entries(plan.consts)) native.setConst(obj, name, u32(value));
-      const minBlock = Buffer.alloc(8);
-      minBlock.writeBigUInt64LE(BigInt(Math.round(opts.minBlockMs * 1e6)));
-      native.setConst(obj, 'offcpu_min_block_ns', minBlock);
-      native.load(obj);
       for (const p of plan.load) native.attach(obj, p.program);
       const one = Buffer.from([1]);
       for (const pid of opts.pids) native.mapUpdate(obj, 'offcpu_pids', u32(pid), one);
       native.ringOpen(obj, 'events');
     } catch (e) {
-      opts.log.error({ libbpf: native.takeLog() }, 'offcpu load failed');
-      throw new UserError(`the kernel refused the offcpu programs: ${describeError(e)} (details in the log)`);
+      opts.log.error({ libbpf: native.takeLog() }, 'offcpu attach failed');
+      throw new UserError(`cannot attach the offcpu programs: ${describeError(e)} (details in the log)`);
     }
     opts.onRecording?.();
     const end = Date.now() + opts.seconds * 1000;

@@ -38,6 +38,14 @@ export interface HookSpec {
   config?: (f: Features) => Record<string, number>;
   /** a fallback-only hook: not attached where the kernel has this BTF type (its primary needs no help) */
   onlyWithout?: string;
+  /** ebtop cannot run without it: its refusal stops ebtop (every other source degrades alone) */
+  required?: boolean;
+  /**
+   * Programs of other hooks that carry this hook's code inline (switched on
+   * by its `config`): when the kernel refuses one of them, this hook is
+   * switched off first, so that the program can load without its part.
+   */
+  rides?: string[];
 }
 
 export interface Source {
@@ -66,31 +74,42 @@ export interface Features {
   tracepointArgs(name: string): number;
   /** the kernel supports this BPF map type (libbpf's name: 'task_storage', ...) */
   hasMapType(name: string): boolean;
+  /** programs the kernel refused at an earlier load, with its reason (src/loader.ts) */
+  refused?: ReadonlyMap<string, string>;
 }
 
 /**
  * One variant per hook: the first usable one, in the spec's order. Hooks of
- * sources not in `wanted` (when given) are not loaded at all.
+ * sources not in `wanted` (when given) are not loaded at all. A source is
+ * whole or missing: where one of its hooks has no usable variant, none of
+ * its hooks is loaded (half a source would give wrong numbers, not n/a).
  */
 export function planPrograms(features: Features, hooks: HookSpec[], wanted?: ReadonlySet<string>): Plan {
   const plan: Plan = { load: [], disable: [], sources: [], consts: {} };
+  const usable = (v: Variant) =>
+    (!v.needsType || features.hasType(v.needsType)) && (!v.needsRawTp || features.rawTracepoints) && !features.refused?.has(v.program);
+  const off = (spec: HookSpec) =>
+    (spec.onlyWithout !== undefined && features.hasType(spec.onlyWithout)) || (wanted !== undefined && !wanted.has(spec.source));
+  const incomplete = new Map<string, { hook: string; why: string }>();
+  for (const spec of hooks) {
+    if (!off(spec) && !spec.variants.some(usable) && !incomplete.has(spec.source)) incomplete.set(spec.source, { hook: spec.variants[0].hook, why: missingWhy(spec, features) });
+  }
   const variantConsts: Record<string, number> = {};
   for (const spec of hooks) {
-    const usable = (v: Variant) => (!v.needsType || features.hasType(v.needsType)) && (!v.needsRawTp || features.rawTracepoints);
     const unneeded = spec.onlyWithout !== undefined && features.hasType(spec.onlyWithout);
-    const off = unneeded || (wanted !== undefined && !wanted.has(spec.source));
-    const chosen = off ? -1 : spec.variants.findIndex(usable);
+    const chosen = off(spec) || incomplete.has(spec.source) ? -1 : spec.variants.findIndex(usable);
     spec.variants.forEach((v, i) => {
       if (i !== chosen) plan.disable.push(v.program);
     });
-    if (off) {
+    if (off(spec)) {
       const why = unneeded ? `not needed: the kernel has ${spec.onlyWithout}` : 'not needed by what is shown, or switched off';
       plan.sources.push({ source: spec.source, what: spec.what, state: 'off', hook: spec.variants[0].hook, why });
       continue;
     }
     if (chosen < 0) {
-      const needs = spec.variants.map((v) => [v.needsType, v.needsRawTp ? 'raw tracepoints' : undefined].filter(Boolean).join(' + ')).join(' or ');
-      plan.sources.push({ source: spec.source, what: spec.what, state: 'missing', hook: spec.variants[0].hook, why: `kernel lacks ${needs}` });
+      const other = incomplete.get(spec.source)!;
+      const why = spec.variants.some(usable) ? `its source also needs ${other.hook}, which is missing` : missingWhy(spec, features);
+      plan.sources.push({ source: spec.source, what: spec.what, state: 'missing', hook: spec.variants[0].hook, why });
       continue;
     }
     const v = spec.variants[chosen];
@@ -109,9 +128,24 @@ export function planPrograms(features: Features, hooks: HookSpec[], wanted?: Rea
   return plan;
 }
 
+function missingWhy(spec: HookSpec, f: Features): string {
+  const refused = spec.variants.filter((v) => f.refused?.has(v.program));
+  if (refused.length) {
+    // variants refused for the same reason are named together
+    const byReason = new Map<string, string[]>();
+    for (const v of refused) byReason.set(f.refused!.get(v.program)!, [...(byReason.get(f.refused!.get(v.program)!) ?? []), v.program]);
+    return [...byReason].map(([why, programs]) => `the kernel refused ${programs.join(', ')}: ${why}`).join('; ');
+  }
+  const needs = spec.variants.map((v) => [v.needsType, v.needsRawTp ? 'raw tracepoints' : undefined].filter(Boolean).join(' + ')).join(' or ');
+  return `kernel lacks ${needs}`;
+}
+
 function whyNot(v: Variant, f: Features): string {
+  const refused = f.refused?.get(v.program);
+  if (refused !== undefined) return `the kernel refused ${v.program}: ${refused}`;
   if (v.needsType && !f.hasType(v.needsType)) return `no ${v.needsType} in kernel BTF`;
-  return 'kernel refuses raw tracepoint programs';
+  if (v.needsRawTp && !f.rawTracepoints) return 'kernel refuses raw tracepoint programs';
+  return 'usable';
 }
 
 export const VMLINUX_BTF = '/sys/kernel/btf/vmlinux';

@@ -113,6 +113,7 @@ export const cpu: Subsystem = {
       source: 'cpu.counters',
       what: 'on-CPU, run-queue wait, slices, switches, migrations (kernel counters)',
       variants: [{ program: 'dump_task', hook: 'iter/task', needsType: 'bpf_iter__task' }],
+      required: true,
     },
     {
       source: 'cpu.exit',
@@ -120,6 +121,7 @@ export const cpu: Subsystem = {
       variants: [
         ...onTracepoint('switch', 'sched_switch', { consts: RAW }),
       ],
+      required: true,
       config: (f) => ({
         // prev_state became sched_switch's 4th argument in 5.18; before, prev->__state is read
         switch_has_prev_state: f.tracepointArgs('sched_switch') >= 4 ? 1 : 0,
@@ -146,6 +148,8 @@ export const cpu: Subsystem = {
     { name: 'cpu_run', entries: (m) => m.ncpuPossible },
     // one slot per thread the machine can have, when the per-tid fallback is in use
     { name: 'thread_hash', entries: (m, consts) => (consts.use_thread_hash ? Math.min(m.threadsMax, 1 << 20) : 1) },
+    // task-local storage (5.11+): not created where the tid hash holds the state
+    { name: 'thread_store', unused: (consts) => consts.use_thread_hash === 1 },
   ],
   groups: [CPU, OFFCPU],
   sparks: [{ label: 'CPU%', value: cpuPct, fmt: (v) => `${fmtPct(v)}%` }],

@@ -190,7 +190,13 @@ export interface Machine {
 /** A bounded map, sized before load. */
 export interface MapSize {
   name: string;
-  entries(m: Machine, consts: Record<string, number>): number;
+  /** its max_entries (none: the type's own, e.g. task storage) */
+  entries?(m: Machine, consts: Record<string, number>): number;
+  /**
+   * true: no chosen program uses it with these settings (its code is pruned);
+   * it is created as a one-entry hash, so a kernel without its type loads.
+   */
+  unused?(consts: Record<string, number>): boolean;
 }
 
 /** A part of a subsystem that can be switched off alone (--no-<flag>): hooks whose cost is not negligible. */

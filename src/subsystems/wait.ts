@@ -171,6 +171,9 @@ const json: JsonField[] = [
   { key: 'steal_ns', needs: WAIT.name, thread: true, get: (r) => Math.round(steal(r)) },
 ];
 
+/** The core's programs that carry the wait classifier inline (bpf/wait.bpf.h). */
+export const WAIT_RIDES = ['dump_task', 'switch_btf', 'switch_raw'];
+
 export const wait: Subsystem = {
   name: 'wait',
   what: 'why each thread is off CPU (disk, net, lock, sleep, pipe, poll, other) and host steal',
@@ -184,6 +187,7 @@ export const wait: Subsystem = {
       ],
       // switches on the inline part of the core's sched_switch program and iterator
       config: () => ({ wait_enabled: 1 }),
+      rides: WAIT_RIDES,
     },
     {
       source: 'wait.new',
@@ -193,7 +197,11 @@ export const wait: Subsystem = {
       ],
     },
   ],
-  maps: [{ name: 'offcpu_pids', entries: () => 64 }],
+  maps: [
+    { name: 'offcpu_pids', entries: () => 64 },
+    // task-local storage, used only by `ebtop offcpu` (where the kernel has it)
+    { name: 'offcpu_ustack', unused: (consts) => !consts.offcpu_stacks || consts.use_thread_hash === 1 },
+  ],
   groups: [WAIT],
   columns,
   json,
