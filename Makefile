@@ -16,7 +16,7 @@ DEBIAN_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config ma
 # Only for `make bench`: the tools it compares ebtop with, perf, and a real server.
 BENCH_PKGS := sysstat nethogs iotop-c linux-perf postgresql
 
-.PHONY: all build deps bench-deps run test test-unit test-kernel bench bench-quick bench-wait screenshots install uninstall clean
+.PHONY: vmlinux all build deps bench-deps run test test-unit test-kernel bench bench-quick bench-wait screenshots install uninstall clean
 
 all: build
 
@@ -36,8 +36,20 @@ deps:
 	fi
 	@$(MAKE) --no-print-directory node_modules/.package-lock.json
 
-bpf/vmlinux.h:
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+# The kernel types the BPF programs are compiled against. CO-RE relocates
+# every field access against the running kernel's BTF at load, so one header
+# serves every kernel; it is committed (bpf/vmlinux/<arch>.h, dumped by
+# bpftool from a 6.18 kernel) because a header dumped from an older kernel
+# lacks types the programs name (struct folio before 5.16, memdesc_flags_t
+# before 6.18): the object built on any machine is the one tested on every
+# kernel (make test-kernels). Other architectures dump the running kernel's.
+bpf/vmlinux.h: $(wildcard bpf/vmlinux/$(ARCH).h)
+	if [ -f bpf/vmlinux/$(ARCH).h ]; then cp bpf/vmlinux/$(ARCH).h $@; \
+	else $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@; fi
+
+# Dumps the running kernel's types into bpf/vmlinux/<arch>.h (to move to a newer kernel's).
+vmlinux:
+	mkdir -p bpf/vmlinux && $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux/$(ARCH).h
 
 $(OUT)/%.bpf.o: bpf/%.bpf.c bpf/ebtop.h $(wildcard bpf/*.bpf.h) bpf/vmlinux.h | $(OUT)
 	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -c $< -o $@

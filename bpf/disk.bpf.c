@@ -532,14 +532,15 @@ static __always_inline __u64 folio_bytes(struct folio *folio)
 	return 4096ULL << (order & 0x3f);
 }
 
-static __always_inline int on_dirty_folio(struct folio *folio, struct address_space *mapping)
+/* `bytes` of the page cache of `mapping` were dirtied by the current task. */
+static __always_inline int on_dirtied(__u64 bytes, struct address_space *mapping)
 {
 	if (!mapping)
 		return 0;
 	struct task_struct *t = current_task();
 	struct ebtop_thread *th = thread_get(t, true);
 	if (th)
-		th->c.disk.dirtied_bytes += folio_bytes(folio);
+		th->c.disk.dirtied_bytes += bytes;
 	struct inode *host = BPF_CORE_READ(mapping, host);
 	if (!host)
 		return 0;
@@ -559,13 +560,26 @@ static __always_inline int on_dirty_folio(struct folio *folio, struct address_sp
 SEC("tp_btf/writeback_dirty_folio")
 int BPF_PROG(dirty_folio_btf, struct folio *folio, struct address_space *mapping)
 {
-	return on_dirty_folio(folio, mapping);
+	return on_dirtied(mapping ? folio_bytes(folio) : 0, mapping);
 }
 
 SEC("raw_tp/writeback_dirty_folio")
 int BPF_PROG(dirty_folio_raw, struct folio *folio, struct address_space *mapping)
 {
-	return on_dirty_folio(folio, mapping);
+	return on_dirtied(mapping ? folio_bytes(folio) : 0, mapping);
+}
+
+/* Before folios (writeback_dirty_folio came in 5.17): one event per 4 KiB page. */
+SEC("tp_btf/writeback_dirty_page")
+int BPF_PROG(dirty_page_btf, struct page *page, struct address_space *mapping)
+{
+	return on_dirtied(4096, mapping);
+}
+
+SEC("raw_tp/writeback_dirty_page")
+int BPF_PROG(dirty_page_raw, struct page *page, struct address_space *mapping)
+{
+	return on_dirtied(4096, mapping);
 }
 
 /*

@@ -3,7 +3,7 @@
 // writes (fs level), writeback charged to the process that dirtied the pages,
 // request latency per process (a log-linear histogram), per-device totals;
 // their columns and JSON fields.
-import { onTracepoint } from '../probe';
+import { onTracepoint, type Variant } from '../probe';
 import fs from 'node:fs';
 import { fmtBytes, fmtCount, fmtDuration, fmtPct } from '../format';
 import type { Interval } from '../model';
@@ -407,6 +407,11 @@ function perCpuEntries(m: Machine, valueBytes: number, budget: number, min: numb
 /** A request's start hook, by kernel: block_io_start (6.5+), else block_rq_insert. */
 const NO_IO_START = 'btf_trace_block_io_start';
 
+/** Two tracepoints' variant pairs as [btf a, btf b, raw a, raw b]: every tp_btf variant before any raw_tp one. */
+function interleave(a: Variant[], b: Variant[]): Variant[] {
+  return [a[0], b[0], a[1], b[1]];
+}
+
 /** The header's line: what the devices moved over the interval. */
 function summary(iv: Interval): { label: string; text: string } | null {
   const sys = iv.ext.disk as DiskSystem | undefined;
@@ -473,7 +478,9 @@ export const disk: Subsystem = {
       source: 'disk.bio',
       what: 'page-cache folios dirtied per thread, and each inode\'s last dirtier (whose writeback it is)',
       variants: [
-        ...onTracepoint('dirty_folio', 'writeback_dirty_folio', { consts: RAW }),
+        // before 5.17 the tracepoint was writeback_dirty_page, a page at a time;
+        // tp_btf variants first: a raw_tp one is chosen without knowing its tracepoint exists
+        ...interleave(onTracepoint('dirty_folio', 'writeback_dirty_folio', { consts: RAW }), onTracepoint('dirty_page', 'writeback_dirty_page', { consts: RAW, needsType: 'btf_trace_writeback_dirty_page' })),
       ],
     },
     {

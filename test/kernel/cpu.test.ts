@@ -8,6 +8,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EbtopRun, kernelSkipReason, relErr, run, WORKLOAD, type Proc, type Sample } from '../helpers/kernel';
 
 const skip = kernelSkipReason();
+
+/** Host steal of all CPUs so far, ns (/proc/stat's 8th cpu column, in USER_HZ ticks). */
+function procStatSteal(): number {
+  const f = fs.readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/);
+  return (Number(f[8]) * 1e9) / 100;
+}
 let ebtop: EbtopRun | undefined;
 
 afterEach(async () => {
@@ -153,12 +159,17 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
     }
   });
 
-  it('conservation: all processes on-CPU + idle is within 1% of ncpu × elapsed', async () => {
+  it('conservation: all processes on-CPU + idle + host steal is within 1% of ncpu × elapsed', async () => {
+    // Host steal is time the CPUs were not ours: sum_exec_runtime leaves it
+    // out (PARAVIRT_TIME_ACCOUNTING) and /proc/stat's idle too; on a shared
+    // machine it grows with the host's load, so it is read in the same window.
+    const steal0 = procStatSteal();
     ebtop = new EbtopRun(['-d', '1', '-n', '5']);
     const busy = run('stress-ng', ['--cpu', '2', '--timeout', '3', '--quiet']).then(() =>
       run('stress-ng', ['--cpu', '1', '--timeout', '2', '--quiet']),
     );
     expect(await ebtop.exited).toBe(0);
+    const steal = procStatSteal() - steal0;
     await busy;
     let oncpu = 0;
     let idle = 0;
@@ -169,47 +180,40 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
       capacity += s.ncpu * s.interval_ns;
     }
     console.log(
-      `conservation over ${ebtop.samples.length} samples: on-CPU ${(oncpu / 1e9).toFixed(3)} s + idle ${(idle / 1e9).toFixed(3)} s ` +
-        `= ${(((oncpu + idle) / capacity) * 100).toFixed(2)}% of ${(capacity / 1e9).toFixed(3)} CPU-seconds; busy fraction ${((oncpu / capacity) * 100).toFixed(1)}%`,
+      `conservation over ${ebtop.samples.length} samples: on-CPU ${(oncpu / 1e9).toFixed(3)} s + idle ${(idle / 1e9).toFixed(3)} s + steal ${(steal / 1e9).toFixed(3)} s ` +
+        `= ${(((oncpu + idle + steal) / capacity) * 100).toFixed(2)}% of ${(capacity / 1e9).toFixed(3)} CPU-seconds; busy fraction ${((oncpu / capacity) * 100).toFixed(1)}%`,
     );
     expect(ebtop.samples).toHaveLength(5);
     expect(oncpu / capacity).toBeGreaterThan(0.4); // there was a busy phase
-    expect(relErr(oncpu + idle, capacity)).toBeLessThan(0.01);
+    expect(relErr(oncpu + idle + steal, capacity)).toBeLessThan(0.01);
   });
 
-  it('stress-ng --cpu 2 shows 200% ± 5% over its process family', async () => {
+  it('stress-ng --cpu 2: its family\'s on-CPU time over the run equals its wait4 rusage within 1%', async () => {
+    // Truth from the same run, not what an idle machine would give: wait4()
+    // of stress-ng covers its workers too (it reaps them: RUSAGE_BOTH), so a
+    // CPU hog beside it changes both sides alike.
     ebtop = new EbtopRun(['-d', '1']);
     await ebtop.waitSamples(1);
-    const stress = spawn('stress-ng', ['--cpu', '2', '--timeout', '8s', '--quiet'], { stdio: 'ignore' });
     const start = Date.now();
-    await ebtop.sampleAfter(start + 6500);
-    stress.kill('SIGINT');
-    // Whole intervals inside the run: skip the one it started in.
-    const steady = ebtop.samples.filter((s) => s.receivedAt > start + 1500 && s.receivedAt <= start + 6500);
+    const r = await run(WORKLOAD('reap'), ['/usr/bin/stress-ng', '--cpu', '2', '--timeout', '4', '--quiet']);
+    const report = JSON.parse(r.stdout) as { pid: number; rusage_ns: number };
+    await ebtop.sampleAfter(Date.now() + 100);
     const family = (s: Sample) => {
-      const pids = new Set([stress.pid!]);
+      const pids = new Set([report.pid]);
       for (let grew = true; grew; ) {
         grew = false;
         for (const p of s.processes) if (pids.has(p.ppid) && !pids.has(p.pid)) (pids.add(p.pid), (grew = true));
       }
-      return s.processes.filter((p) => pids.has(p.pid)).reduce((t, p) => t + p.cpu_pct, 0);
+      return s.processes.filter((p) => pids.has(p.pid));
     };
-    const pcts = steady.map(family);
-    const others = steady.map((s) =>
-      s.processes
-        .filter((p) => p.cpu_pct >= 0.3)
-        .sort((a, b) => b.cpu_pct - a.cpu_pct)
-        .slice(2, 6)
-        .map((p) => `${p.comm} ${p.cpu_pct}`)
-        .join(' '),
+    const during = ebtop.samples.filter((s) => s.receivedAt > start);
+    const oncpu = during.reduce((t, s) => t + family(s).reduce((u, p) => u + p.oncpu_ns, 0), 0);
+    const pcts = during.map((s) => family(s).reduce((t, p) => t + p.cpu_pct, 0));
+    console.log(
+      `stress-ng --cpu 2: family on-CPU ${(oncpu / 1e6).toFixed(1)} ms, wait4 rusage ${(report.rusage_ns / 1e6).toFixed(1)} ms ` +
+        `(${((oncpu / report.rusage_ns - 1) * 100).toFixed(3)}%); CPU% per interval ${pcts.map((p) => p.toFixed(1)).join(', ')}`,
     );
-    console.log(`stress-ng --cpu 2 family CPU% per interval: ${pcts.map((p) => p.toFixed(1)).join(', ')}; others: ${others.join(' | ')}`);
-    // The machine's own background (its agent, kdamond, ebtop, the test runner)
-    // takes 1-3% of the two CPUs: the family shows 200% over the run, not in
-    // every single second.
-    expect(pcts.length).toBeGreaterThanOrEqual(4);
-    const mean = pcts.reduce((a, b) => a + b, 0) / pcts.length;
-    console.log(`stress-ng --cpu 2 family mean ${mean.toFixed(1)}%`);
-    expect(Math.abs(mean - 200)).toBeLessThanOrEqual(5);
+    expect(report.rusage_ns).toBeGreaterThan(2e9); // it did run on more than one CPU's worth for a while
+    expect(relErr(oncpu, report.rusage_ns)).toBeLessThan(0.01);
   });
 });

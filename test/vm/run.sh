@@ -11,6 +11,8 @@
 #   --timeout SECS   kill the VM after SECS and exit 124 (default 1200)
 #   --disk SIZE      size of the sparse ext4 image on /var/tmp (default 2G)
 #   --env NAME=VAL   set a variable in the guest (repeatable)
+# Environment: EBTOP_VM_CACHE (kernel cache dir, default /var/cache/ebtop-vm),
+#   EBTOP_VM_QEMU_ARGS (extra qemu arguments, word-split).
 # The command runs as root with cwd = the caller's cwd, HOME=/root, a standard
 # PATH, and CI, TERM, LANG, LC_ALL and every EBTOP_* variable passed through.
 # Its stdout+stderr stream to stdout (through the serial console). Exit codes:
@@ -73,10 +75,11 @@ cp "$HERE/guest.sh" "$VMIO/guest.sh"
 	for kv in "${EXTRA_ENV[@]+"${EXTRA_ENV[@]}"}"; do
 		printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
 	done
-	printf 'export EBTOP_VM_MODULES=%q\n' "$KDIR/lib/modules/$REL"
 	printf 'export EBTOP_VM_KERNEL=%q\n' "$KERNEL"
 } >"$VMIO/env"
 # EBTOP_VM_KERNEL stays set in the guest so tests can tell where they run.
+# init bind-mounts this kernel's modules on /lib/modules/<release> for modprobe.
+echo "$KDIR/lib/modules/$REL" >"$VMIO/modules"
 printf 'cd %q || exit 126\nexec' "$PWD" >"$VMIO/cmd"
 printf ' %q' "$@" >>"$VMIO/cmd"
 echo >>"$VMIO/cmd"
@@ -85,11 +88,15 @@ echo >>"$VMIO/cmd"
 truncate -s "$DISK" "$TMP/vartmp.img"
 mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 "$TMP/vartmp.img"
 
+# The ELF vmlinux boots through PVH, skipping the bzImage's slow decompression.
+KIMAGE=$KDIR/vmlinux
+[ -s "$KIMAGE" ] || KIMAGE=$KDIR/vmlinuz
+
 # /dev/kvm cannot run a guest on the machines this runs on: plain TCG emulation.
 qemu=(qemu-system-x86_64 -nodefaults -no-user-config -no-reboot
 	-machine q35 -accel tcg,thread=multi -cpu max -smp "$SMP" -m "$MEM"
 	-display none -monitor none -serial stdio
-	-kernel "$KDIR/vmlinuz" -initrd "$KDIR/initramfs.cpio"
+	-kernel "$KIMAGE" -initrd "$KDIR/initramfs.cpio"
 	-append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init"
 	-fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
@@ -97,6 +104,9 @@ qemu=(qemu-system-x86_64 -nodefaults -no-user-config -no-reboot
 	-device virtio-9p-pci,fsdev=vmio,mount_tag=vmio
 	-drive "file=$TMP/vartmp.img,format=raw,if=virtio,cache=unsafe"
 	-device virtio-rng-pci)
+# EBTOP_VM_QEMU_ARGS: extra qemu arguments (word-split), e.g. "-cpu Haswell".
+# shellcheck disable=SC2206
+qemu+=(${EBTOP_VM_QEMU_ARGS:-})
 
 start=$(date +%s.%N)
 # timeout: the VM may panic, hang or run away; the caller must not hang with it.
