@@ -11,6 +11,7 @@
  * device: the same bios and latencies, for system.disk.
  */
 #include "common.bpf.h"
+#include "syscalls.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -625,6 +626,43 @@ SEC("raw_tp/mm_filemap_get_pages")
 int BPF_PROG(get_pages_raw, struct address_space *mapping, unsigned long index, unsigned long last)
 {
 	return on_get_pages(mapping, index, last);
+}
+
+#define S_IFREG 0100000
+#define O_DIRECT_FLAG 040000 /* x86, arm64 differs (0200000): then direct reads count too */
+
+/*
+ * Before mm_filemap_get_pages (6.6): what read(), pread64() and the readv
+ * family returned from a regular file not opened O_DIRECT, at sys_exit.
+ * Byte exact where the primary is page granular; mmap faults are seen by
+ * neither. Costs every system call of the machine one program run.
+ */
+static __always_inline int on_read_exit(struct pt_regs *regs, long ret)
+{
+	if (ret <= 0)
+		return 0;
+	long nr = syscall_nr(regs);
+	if (nr != NR_READ && nr != NR_PREAD64 && nr != NR_READV && nr != NR_PREADV && nr != NR_PREADV2)
+		return 0;
+	struct file *f = file_of_fd(PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFREG || (BPF_CORE_READ(f, f_flags) & O_DIRECT_FLAG))
+		return 0;
+	struct ebtop_thread *th = thread_get(current_task(), true);
+	if (th)
+		th->c.disk.fs_read_bytes += ret;
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(read_sys_btf, struct pt_regs *regs, long ret)
+{
+	return on_read_exit(regs, ret);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(read_sys_raw, struct pt_regs *regs, long ret)
+{
+	return on_read_exit(regs, ret);
 }
 
 /* A buffered write copied `copied` bytes into the page cache (ext4: its

@@ -15,6 +15,7 @@
  * owner through the connection, never to `current`.
  */
 #include "common.bpf.h"
+#include "syscalls.bpf.h"
 #include <bpf/bpf_endian.h>
 
 char LICENSE[] SEC("license") = "GPL";
@@ -317,65 +318,13 @@ int BPF_PROG(recv_btf, struct sock *sk, int ret, int flags)
 /* ----------------------------------------- bytes before 6.3: sys_exit */
 
 /* Socket syscalls whose return value is bytes moved, and the fd they moved
- * them on (argument 1; sendfile's out_fd). sendmmsg/recvmmsg (a message
- * count), splice and io_uring are not seen. */
-#if defined(__TARGET_ARCH_x86)
-#define NR_READ 0
-#define NR_WRITE 1
-#define NR_READV 19
-#define NR_WRITEV 20
-#define NR_SENDFILE 40
-#define NR_SENDTO 44
-#define NR_RECVFROM 45
-#define NR_SENDMSG 46
-#define NR_RECVMSG 47
-static __always_inline long syscall_nr(struct pt_regs *regs)
-{
-	return BPF_CORE_READ(regs, orig_ax);
-}
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_READ 63
-#define NR_WRITE 64
-#define NR_READV 65
-#define NR_WRITEV 66
-#define NR_SENDFILE 71
-#define NR_SENDTO 206
-#define NR_RECVFROM 207
-#define NR_SENDMSG 211
-#define NR_RECVMSG 212
-struct pt_regs___arm64_nr {
-	int syscallno;
-} __attribute__((preserve_access_index));
-static __always_inline long syscall_nr(struct pt_regs *regs)
-{
-	return BPF_CORE_READ((struct pt_regs___arm64_nr *)regs, syscallno);
-}
-#else
-#define NR_READ -1
-#define NR_WRITE -1
-#define NR_READV -1
-#define NR_WRITEV -1
-#define NR_SENDFILE -1
-#define NR_SENDTO -1
-#define NR_RECVFROM -1
-#define NR_SENDMSG -1
-#define NR_RECVMSG -1
-static __always_inline long syscall_nr(struct pt_regs *regs)
-{
-	return -2;
-}
-#endif
+ * them on (argument 1; sendfile's out_fd): bpf/syscalls.bpf.h. sendmmsg/recvmmsg
+ * (a message count), splice and io_uring are not seen. */
 
 /* The socket behind fd `fd` of the current task, or NULL. */
 static __always_inline struct sock *sock_of_fd(long fd)
 {
-	struct task_struct *t = current_task();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	struct file *f = file_of_fd(fd);
 	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & NET_S_IFMT) != NET_S_IFSOCK)
 		return NULL;
 	struct socket *sock = BPF_CORE_READ(f, private_data);

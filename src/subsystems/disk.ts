@@ -514,7 +514,8 @@ export const disk: Subsystem = {
       source: 'disk.fs',
       what: 'buffered reads served through the page cache, per thread (page granular; not mmap faults, not direct I/O)',
       variants: [
-        ...onTracepoint('get_pages', 'mm_filemap_get_pages', { consts: RAW }),
+        // before 6.6: what read() and its family returned from regular files, at sys_exit (costs every syscall)
+        ...interleave(onTracepoint('get_pages', 'mm_filemap_get_pages', { consts: RAW }), onTracepoint('read_sys', 'sys_exit', { consts: RAW })),
       ],
     },
     ...(['ext4_da_write_end', 'ext4_write_end', 'ext4_journalled_write_end'] as const).map((tp) => {

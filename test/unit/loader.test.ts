@@ -74,7 +74,9 @@ describe('what is dropped after a refusal', () => {
   });
 
   it('a whole source goes missing when one of its hooks has no variant left; the others stay', () => {
-    const next = planPrograms(features(new Map([['dirty_folio_btf', 'R'], ['dirty_folio_raw', 'R']])), HOOKS);
+    const dirty = HOOKS.find((h) => h.variants[0].program === 'dirty_folio_btf')!.variants.map((v) => [v.program, 'R'] as [string, string]);
+    expect(dirty).toHaveLength(4); // folio and page, tp_btf and raw_tp
+    const next = planPrograms(features(new Map(dirty)), HOOKS);
     const bio = next.sources.filter((s) => s.source === 'disk.bio');
     expect(bio.map((s) => s.state)).toEqual(['missing', 'missing']);
     expect(next.load.map((l) => l.program)).not.toContain('bio_queue_btf');

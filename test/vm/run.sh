@@ -12,7 +12,8 @@
 #   --disk SIZE      size of the sparse ext4 image on /var/tmp (default 2G)
 #   --env NAME=VAL   set a variable in the guest (repeatable)
 # Environment: EBTOP_VM_CACHE (kernel cache dir, default /var/cache/ebtop-vm),
-#   EBTOP_VM_QEMU_ARGS (extra qemu arguments, word-split).
+#   EBTOP_VM_QEMU_ARGS (extra qemu arguments, word-split), EBTOP_VM_APPEND (extra
+#   kernel command line).
 # The command runs as root with cwd = the caller's cwd, HOME=/root, a standard
 # PATH, and CI, TERM, LANG, LC_ALL and every EBTOP_* variable passed through.
 # Its stdout+stderr stream to stdout (through the serial console). Exit codes:
@@ -97,7 +98,7 @@ qemu=(qemu-system-x86_64 -nodefaults -no-user-config -no-reboot
 	-machine q35 -accel tcg,thread=multi -cpu max -smp "$SMP" -m "$MEM"
 	-display none -monitor none -serial stdio
 	-kernel "$KIMAGE" -initrd "$KDIR/initramfs.cpio"
-	-append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init"
+	-append "console=ttyS0 quiet loglevel=3 panic=-1 rdinit=/init ${EBTOP_VM_APPEND:-}"
 	-fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
 	-fsdev "local,id=vmio,path=$VMIO,security_model=none"
