@@ -583,12 +583,15 @@ const RAW_NET = { ...RAW, net_id_by_ptr: 1 };
  * never nested in itself). bpf/net.bpf.c says how the two share the work.
  */
 function tcpHook(name: string, tracepoint: string, what: string, config?: HookSpec['config']): HookSpec[] {
-  const spec = (suffix: string, w: string): HookSpec => ({
+  const spec = (suffix: string, w: string, more?: HookSpec['config']): HookSpec => ({
     source: 'net.tcp',
     what: w,
     variants: onTracepoint(`${name}${suffix}`, tracepoint, { consts: RAW_NET }),
+    // tracing programs may call bpf_get_socket_cookie() from 5.12 (the kernel
+    // then has bpf_get_socket_ptr_cookie); before, sockets are known by pointer
+    config: (f) => ({ ...more?.(f), net_id_by_ptr: f.hasType('bpf_get_socket_ptr_cookie') ? 0 : 1 }),
   });
-  return [{ ...spec('', what), ...(config ? { config } : {}) }, spec('_nested', `${tracepoint} events the kernel skips for the program above (nested in it on a CPU)`)];
+  return [spec('', what, config), spec('_nested', `${tracepoint} events the kernel skips for the program above (nested in it on a CPU)`)];
 }
 
 export const net: Subsystem = {

@@ -4,7 +4,7 @@
 // verifier's reason. A refused core program is the one case that stops ebtop.
 import { execFile } from 'node:child_process';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Collector } from '../../src/collector';
 import { Model } from '../../src/model';
 import { CPU } from '../../src/subsystems/cpu';
@@ -14,7 +14,8 @@ import { WAIT } from '../../src/subsystems/wait';
 import { EBTOP, kernelSkipReason, relErr, run, WORKLOAD } from '../helpers/kernel';
 
 const skip = kernelSkipReason();
-const VERIFIER = /invalid read from stack R10 off=8 size=8/;
+// the verifier words it differently across kernels ("off=8 size=8" on 6.18, "off 8+0 size 8" on 5.10)
+const VERIFIER = /invalid read from stack/;
 
 function ebtop(args: string[], reject: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -41,13 +42,22 @@ async function burnWith(reject: string) {
 }
 
 describe.skipIf(skip)('a program the kernel refuses (kernel)', () => {
+  // what this kernel lacks anyway (older kernels: a hook or two): not the test's doing
+  let lacking: string[] = [];
+  beforeAll(() => {
+    const c = Collector.open({ log: pino({ level: 'silent' }) });
+    lacking = c.sources.filter((s) => s.state === 'missing').map((s) => s.hook);
+    c.close();
+  });
+  const refusedNow = (sources: { state: string; hook: string }[]) => sources.filter((s) => s.state === 'missing' && !lacking.includes(s.hook));
+
   afterEach(() => {
     delete process.env.EBTOP_TEST_REJECT;
   });
 
   it('an optional source: only it goes missing, with the verifier\'s reason; the core stays exact', async () => {
     const r = await burnWith('disk');
-    const missing = r.sources.filter((s) => s.state === 'missing');
+    const missing = refusedNow(r.sources) as typeof r.sources;
     console.log(`refused disk: ${missing.map((s) => `${s.source} ${s.hook}: ${s.why}`).join(' | ')}; burner self ${(r.self / 1e6).toFixed(2)} ms, ebtop ${(r.oncpu / 1e6).toFixed(2)} ms`);
     expect(missing.map((s) => s.source)).toEqual(['disk.bio', 'disk.bio']);
     expect(missing[0].why).toMatch(/^the kernel refused bio_queue_btf, bio_queue_raw: .*invalid read from stack/);
@@ -59,7 +69,7 @@ describe.skipIf(skip)('a program the kernel refuses (kernel)', () => {
 
   it('the wait classifier inside the core\'s programs: wait goes missing, the core loads without it', async () => {
     const r = await burnWith('wait');
-    const missing = r.sources.filter((s) => s.state === 'missing');
+    const missing = refusedNow(r.sources) as typeof r.sources;
     expect(missing.map((s) => s.source)).toEqual(['wait.wakeup']);
     expect(missing[0].why).toMatch(/its part of switch_btf was refused: .*invalid read from stack/);
     expect(r.sources.find((s) => s.source === 'cpu.exit')!.state).toBe('attached');
@@ -71,12 +81,14 @@ describe.skipIf(skip)('a program the kernel refuses (kernel)', () => {
     const caps = await ebtop(['--caps'], 'disk');
     expect(caps.code).toBe(0);
     expect(caps.stdout).toMatch(/^disk\.bio +missing +tp_btf\/block_bio_queue +the kernel refused bio_queue_btf, bio_queue_raw: .*invalid read from stack/m);
-    expect(caps.stdout.split('\n').filter((l) => / missing /.test(l)).length).toBe(2);
+    expect(caps.stdout.split('\n').filter((l) => / missing /.test(l) && !lacking.some((h) => l.includes(` ${h} `))).length).toBe(2);
     const json = await ebtop(['--json', '-n', '1', '-d', '1'], 'disk');
     expect(json.code).toBe(0);
     const procs = JSON.parse(json.stdout).processes as Record<string, unknown>[];
     expect(procs.length).toBeGreaterThan(10);
-    expect(procs.every((p) => p.disk_read_bytes === null && p.net_tx_bytes !== null && typeof p.oncpu_ns === 'number')).toBe(true);
+    expect(procs.every((p) => p.disk_read_bytes === null && typeof p.oncpu_ns === 'number')).toBe(true);
+    // the net fields are numbers wherever this kernel has the net hooks
+    if (!lacking.some((h) => /sock_send_length|sys_exit/.test(h))) expect(procs.every((p) => p.net_tx_bytes !== null)).toBe(true);
   });
 
   it('a refused core program stops ebtop: one line, exit 2, and --caps lists why', async () => {

@@ -191,7 +191,13 @@ describe('net: program selection', () => {
   it('6.3+: sock_send_length / sock_recv_length and the tp_btf TCP hooks, connections by cookie', () => {
     const plan = planPrograms(features(), net.hooks);
     expect(plan.load.map((l) => l.program)).toEqual(['send_btf', 'recv_btf', 'state_btf', 'state_nested_btf', 'destroy_btf', 'destroy_nested_btf', 'retrans_btf', 'retrans_nested_btf', 'reset_btf', 'reset_nested_btf']);
-    expect(plan.consts).toEqual({ net_retrans_has_err: 1 });
+    expect(plan.consts).toEqual({ net_retrans_has_err: 1, net_id_by_ptr: 0 });
+  });
+
+  it('5.10-5.11: tp_btf TCP hooks know sockets by pointer (tracing programs may not ask for the cookie before 5.12)', () => {
+    const plan = planPrograms(features({ hasType: (n) => n !== 'bpf_get_socket_ptr_cookie' }), net.hooks);
+    expect(plan.load.map((l) => l.program)).toContain('state_btf');
+    expect(plan.consts.net_id_by_ptr).toBe(1);
   });
 
   it('before 6.3: the socket syscalls\' return values at sys_exit, one program per direction', () => {

@@ -33,6 +33,9 @@ echo "$up" >/vmio/boot_seconds
 # The command sees a pipe on stdout/stderr (as under CI), not the console's tty.
 /bin/bash /vmio/cmd </dev/null 2>&1 | cat
 rc=${PIPESTATUS[0]}
+# stty applies settings with TCSADRAIN: returns once the UART has sent everything,
+# so no output is lost to the power-off below.
+stty -onlcr 2>/dev/null
 read -r end _ </proc/uptime
 echo "$end" >/vmio/end_seconds
 echo "$rc" >/vmio/rc

@@ -191,19 +191,26 @@ build_initramfs() {
 	mknod -m 600 "$tmp/root/dev/console" c 5 1
 	mknod -m 666 "$tmp/root/dev/null" c 1 3
 	local i=0
-	resolve_modules "$dir/lib/modules/$rel" $REQUIRED_MODS $OPTIONAL_MODS >"$tmp/mods" ||
+	resolve_modules "$dir/lib/modules/$rel" $REQUIRED_MODS >"$tmp/mods" ||
 		die "$k: required modules missing"
+	# Optional ones (and their own dependencies) are marked "?": init keeps quiet
+	# when they do not load (e.g. crc32c-intel on a CPU model without SSE4.2).
+	resolve_modules "$dir/lib/modules/$rel" $OPTIONAL_MODS | grep -vxF -f "$tmp/mods" | sed 's/^/?/' >>"$tmp/mods" || true
 	# busybox insmod cannot read compressed modules: decompress here.
+	local opt name
 	while read -r m; do
 		i=$((i + 1))
-		out=$tmp/root/lib/modules/$(printf '%02d' $i)-$(basename "${m%%.ko*}").ko
+		opt=
+		case $m in "?"*) opt="?" m=${m#?} ;; esac
+		name=$(printf '%02d' $i)-$(basename "${m%%.ko*}").ko
+		out=$tmp/root/lib/modules/$name
 		case $m in
 		*.ko.xz) xz -dc "$dir/lib/modules/$rel/$m" >"$out" ;;
 		*.ko.zst) zstd -qdc "$dir/lib/modules/$rel/$m" >"$out" ;;
 		*.ko.gz) gzip -dc "$dir/lib/modules/$rel/$m" >"$out" ;;
 		*) cp "$dir/lib/modules/$rel/$m" "$out" ;;
 		esac
-		basename "$out" >>"$tmp/root/modules"
+		echo "$opt$name" >>"$tmp/root/modules"
 	done <"$tmp/mods"
 	touch "$tmp/root/modules"
 	# Uncompressed: it is small, and the kernel unpacks it fastest that way.
