@@ -16,7 +16,7 @@ DEBIAN_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config ma
 # Only for `make bench`: the tools it compares ebtop with, perf, and a real server.
 BENCH_PKGS := sysstat nethogs iotop-c linux-perf postgresql
 
-.PHONY: vmlinux all build deps bench-deps run test test-unit test-kernel bench bench-quick bench-wait screenshots install uninstall clean
+.PHONY: vmlinux all build deps bench-deps run test test-unit test-kernels bench bench-quick bench-wait screenshots install uninstall clean
 
 all: build
 
@@ -83,6 +83,13 @@ test: deps build $(WORKLOADS)
 
 test-unit: build
 	npx vitest run test/unit
+
+# Debian's own kernels (5.10, 6.1, 6.12) booted under qemu, each running --caps
+# and the kernel tests test/vm/test-kernels.sh lists (~15 min; downloads the
+# kernel packages once into /var/cache/ebtop-vm). KERNELS="6.1" for one.
+# test/vm/kernels.sh installs qemu, a static busybox and what it unpacks with.
+test-kernels: deps build $(WORKLOADS)
+	test/vm/test-kernels.sh $(KERNELS)
 
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEBIAN_PKGS="$(DEBIAN_PKGS) $(BENCH_PKGS)"

@@ -7,7 +7,7 @@
  * (bpf/wait.bpf.c). Everything is behind `wait_enabled`, a const set before
  * load: with --no-wait the verifier prunes it and the switch costs nothing more.
  *
- * Rule table (measured on these machines, DESIGN.md "Off-CPU"), in order:
+ * Rule table (measured on these machines; README "How it works", why it waits), in order:
  * kthread -> disk if in_iowait else other; D + iowait -> disk; D -> lock;
  * futex -> lock; (clock_)nanosleep -> sleep; poll/select/epoll -> poll;
  * read/write/recv/send/accept/connect family by the fd's type (FIFO, AF_UNIX

@@ -74,7 +74,7 @@ export function decodeOffcpu(b: Buffer): OffcpuRecord[] {
  * at switch-out can. bpf_get_task_stack strips scheduler text (schedule,
  * io_schedule, schedule_timeout, mutex/rwsem slow paths, do_nanosleep), so
  * the rules name their callers, the frames that survive on 6.18
- * (DESIGN.md "Off-CPU"). The innermost frame that matches wins.
+ * (README "How it works", why it waits). The innermost frame that matches wins.
  */
 export const STACK_RULES: readonly [frame: string, reason: Reason][] = [
   ['futex_do_wait', 'lock'],

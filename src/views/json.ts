@@ -1,4 +1,4 @@
-// NDJSON: one object per interval; the public contract of DESIGN.md. The
+// NDJSON: one object per interval; the public contract (README "JSON output"). The
 // process identity fields are declared here; every counter field comes from
 // its subsystem's declaration, null when its source is not attached.
 import type { Interval, ProcessRow, ThreadRow } from '../model';

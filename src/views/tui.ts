@@ -4,7 +4,7 @@
 // renders: header, column titles, the table, the footer, and one overlay
 // (menus, help, setup, drill-down) at a time.
 //
-// Cost model (DESIGN.md, "Userspace budget"): widgets are created once; a row's
+// Cost model (README "Performance"): widgets are created once; a row's
 // text is built at most once per interval and only for rows on screen; the
 // screen is drawn at most once per turn of the event loop.
 //

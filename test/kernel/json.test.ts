@@ -1,4 +1,4 @@
-// The NDJSON output is a public contract (DESIGN.md): every field, its type,
+// The NDJSON output is a public contract (README "JSON output"): every field, its type,
 // and values that hold against what the machine did.
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';

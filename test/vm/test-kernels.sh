@@ -1,0 +1,71 @@
+#!/bin/bash
+# test-kernels.sh — `make test-kernels`: boots each of Debian's kernels under
+# qemu (run.sh) and runs, inside it, ebtop's `--caps` and the kernel tests that
+# say the most about an older kernel: exact CPU and short-lived exits, the JSON
+# contract, a refused program, one disk, two network and the wait tests. The
+# same checkout and the same built object as on the host: what a user builds
+# is what each kernel loads.
+#
+# Usage: test/vm/test-kernels.sh [KERNEL...]   (default: 5.10 6.1 6.12)
+# VM_OUT=FILE writes a JSON summary ({kernels:[{kernel,passed,failed,...}]}),
+# which .ci/run adds to its closing line. Exits 1 when any kernel failed.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+KERNELS=("$@")
+[ ${#KERNELS[@]} -gt 0 ] || KERNELS=(5.10 6.1 6.12)
+
+# Emulation (TCG) runs kernel code ~5-10x slower than the host: these are the
+# tests that cover each subsystem once, not the whole suite (README "Kernels").
+FILES=(test/kernel/cpu.test.ts test/kernel/json.test.ts test/kernel/refused.test.ts
+	test/kernel/disk.test.ts test/kernel/net.test.ts test/kernel/wait.test.ts)
+TESTS=(
+	'on-CPU total of a CPU burner'
+	'300 processes of 20 ms'
+	'prints -n samples of the documented shape'
+	'a sleeping process is off-CPU'
+	'a program the kernel refuses'
+	'a 60 ms process reading 8 MiB with O_DIRECT'
+	'iperf3 TCP over 127.0.0.1'
+	'unix socketpairs'
+	'wait reasons'
+	'a thread that exits while blocked'
+)
+pattern=$(printf '%s|' "${TESTS[@]}")
+pattern=${pattern%|}
+
+# What runs inside: the sources this kernel gave, then the tests; the counts
+# come back on one marked line (the guest's files do not outlive it).
+guest=$(cat <<EOF
+echo "[vm] ebtop --caps on \$(uname -r):"
+./bin/ebtop --caps
+npx vitest run ${FILES[*]} -t '${pattern//\'/\'\\\'\'}' --reporter=default --reporter=json --outputFile=/tmp/vm-report.json
+rc=\$?
+node -e 'const r = require("/tmp/vm-report.json"); console.log("[vm-result] " + JSON.stringify({ passed: r.numPassedTests, failed: r.numFailedTests }))' || true
+exit \$rc
+EOF
+)
+
+results=()
+status=0
+for k in "${KERNELS[@]}"; do
+	echo "=== kernel $k: booting (qemu, software emulation)"
+	log=$(mktemp /tmp/ebtop-vm-log.XXXXXX)
+	start=$SECONDS
+	(cd "$ROOT" && "$HERE/run.sh" "$k" --timeout 1500 -- bash -c "$guest") 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	took=$((SECONDS - start))
+	line=$(grep -a '^\[vm-result\] ' "$log" | tail -n 1 | sed 's/^\[vm-result\] //')
+	[ -n "$line" ] || line='{"passed":0,"failed":1}' # it never got to report: count the kernel as one failure
+	caps=$(awk '/^\[vm\] ebtop --caps on/{on=1; next} on && /^[a-z]+\.[a-z]+ +(attached|fallback|missing|off) /{print $2} on && !/^[a-z]+\.[a-z]+ /{on=0}' "$log" | sort | uniq -c | awk '{printf "%s%s %s", sep, $1, $2; sep=", "}')
+	echo "=== kernel $k: exit $rc in ${took}s; sources: ${caps:-none listed}; tests: $line"
+	results+=("{\"kernel\":\"$k\",\"rc\":$rc,\"seconds\":$took,\"sources\":\"$caps\",\"tests\":$line}")
+	[ "$rc" = 0 ] || status=1
+	rm -f "$log"
+done
+
+if [ -n "${VM_OUT:-}" ]; then
+	(IFS=,; echo "{\"kernels\":[${results[*]}]}") >"$VM_OUT"
+fi
+exit $status
