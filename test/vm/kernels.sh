@@ -22,6 +22,9 @@ KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 ALL_KERNELS="5.10 6.1 6.12"
 
 log() { echo "kernels.sh: $*" >&2; }
+# Scratch dirs live under one temp dir, removed however the script ends.
+SCRATCH=$(mktemp -d /tmp/ebtop-kernels.XXXXXX)
+trap 'rm -rf "$SCRATCH"' EXIT
 die() { log "error: $*"; exit 1; }
 
 # Which Debian suite's linux-image-amd64 metapackage names each kernel.
@@ -63,9 +66,7 @@ fetch_kernel() {
 	if [ -f "$dir/vmlinuz" ] && [ -f "$dir/release" ] && [ -d "$dir/lib/modules/$(cat "$dir/release")" ]; then
 		return 0
 	fi
-	tmp=$(mktemp -d /tmp/ebtop-kernels.XXXXXX)
-	# shellcheck disable=SC2064
-	trap "rm -rf '$tmp'" RETURN
+	tmp=$SCRATCH/fetch-$k
 	mkdir -p "$tmp/lists/partial" "$tmp/cache/archives/partial" "$tmp/etc"
 	local signed="signed-by=$KEYRING"
 	echo "deb [$signed] $MIRROR $suite main" >"$tmp/etc/sources.list"
@@ -100,6 +101,7 @@ fetch_kernel() {
 	PATH=$PATH:/sbin:/usr/sbin depmod -b "$dir.new" "$rel" || die "$k: depmod failed"
 	echo "$pkg $(dpkg-deb -f "$deb" Version)" >"$dir.new/package"
 	rm -rf "$dir" && mv "$dir.new" "$dir"
+	rm -rf "$tmp"
 	log "$k: $rel ready in $dir"
 }
 
@@ -179,9 +181,7 @@ build_initramfs() {
 	if [ -f "$dir/initramfs.cpio" ] && [ "$(cat "$dir/initramfs.stamp" 2>/dev/null)" = "$stamp" ]; then
 		return 0
 	fi
-	tmp=$(mktemp -d /tmp/ebtop-initramfs.XXXXXX)
-	# shellcheck disable=SC2064
-	trap "rm -rf '$tmp'" RETURN
+	tmp=$SCRATCH/initramfs-$k
 	mkdir -p "$tmp/root"/{bin,dev,proc,sys,lower,rw,newroot,lib/modules}
 	cp /bin/busybox "$tmp/root/bin/busybox"
 	ln -s busybox "$tmp/root/bin/sh"
@@ -218,6 +218,7 @@ build_initramfs() {
 	mv "$dir/initramfs.cpio.new" "$dir/initramfs.cpio"
 	echo "$stamp" >"$dir/initramfs.stamp"
 	log "$k: initramfs with $i modules: $(tr '\n' ' ' <"$tmp/root/modules")"
+	rm -rf "$tmp"
 }
 
 main() {

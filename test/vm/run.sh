@@ -13,7 +13,8 @@
 #   --env NAME=VAL   set a variable in the guest (repeatable)
 # Environment: EBTOP_VM_CACHE (kernel cache dir, default /var/cache/ebtop-vm),
 #   EBTOP_VM_QEMU_ARGS (extra qemu arguments, word-split), EBTOP_VM_APPEND (extra
-#   kernel command line).
+#   kernel command line), EBTOP_VM_LOGLEVEL (console loglevel once booted,
+#   default 5: kernel warnings and stack traces appear in the output).
 # The command runs as root with cwd = the caller's cwd, HOME=/root, a standard
 # PATH, and CI, TERM, LANG, LC_ALL and every EBTOP_* variable passed through.
 # Its stdout+stderr stream to stdout (through the serial console). Exit codes:
@@ -77,6 +78,7 @@ cp "$HERE/guest.sh" "$VMIO/guest.sh"
 		printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
 	done
 	printf 'export EBTOP_VM_KERNEL=%q\n' "$KERNEL"
+	printf 'export EBTOP_VM_LOGLEVEL=%q\n' "${EBTOP_VM_LOGLEVEL:-5}"
 } >"$VMIO/env"
 # EBTOP_VM_KERNEL stays set in the guest so tests can tell where they run.
 # init bind-mounts this kernel's modules on /lib/modules/<release> for modprobe.
