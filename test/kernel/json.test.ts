@@ -65,12 +65,12 @@ describe.skipIf(skip)('--json contract (kernel)', () => {
     let prevTime: number | null = null;
     for (const s of ebtop.samples as (Sample & Record<string, unknown>)[]) {
       const { receivedAt, ...top } = s;
-      // the interval is the time between this sample and the previous one (never
-      // shorter than asked; longer on a loaded or emulated machine)
+      // the interval is the time between this sample and the previous one (near
+      // what was asked on an idle machine; the cadence catches up after a slow refresh)
       const at = Date.parse(s.time);
       if (prevTime !== null) expect(Math.abs(s.interval_ns / 1e6 - (at - prevTime))).toBeLessThanOrEqual(2);
       prevTime = at;
-      expect(s.interval_ns).toBeGreaterThanOrEqual(0.4e9 * 0.98);
+      expect(s.interval_ns).toBeGreaterThan(0);
       expect(Object.keys(top)).toEqual(['type', 'time', 'interval_ns', 'ncpu', 'system', 'processes']);
       expect(s.type).toBe('sample');
       expect(new Date(s.time).toISOString()).toBe(s.time);

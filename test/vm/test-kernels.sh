@@ -70,7 +70,7 @@ for k in "${KERNELS[@]}"; do
 		line=$(echo "$line" | sed -E 's/"failed":([0-9]+)/"failed":\1+1/' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{console.log(s.replace(/"failed":(\d+)\+1/,(m,n)=>`"failed":${+n+1}`))})')
 		rc=1
 	fi
-	caps=$(awk '/^\[vm\] ebtop --caps on/{on=1; next} on && /^[a-z]+\.[a-z]+ +(attached|fallback|missing|off) /{print $2} on && !/^[a-z]+\.[a-z]+ /{on=0}' "$log" | sort | uniq -c | awk '{printf "%s%s %s", sep, $1, $2; sep=", "}')
+	caps=$(awk '/^\[vm\] ebtop --caps on/{on=1; next} on && /^[a-z]+\.[a-z]+ +(attached|fallback|missing|off) /{print $2} on && !/^[a-z]+\.[a-z]+ / && !/^\[ *[0-9.]+\]/{on=0}' "$log" | sort | uniq -c | awk '{printf "%s%s %s", sep, $1, $2; sep=", "}')
 	echo "=== kernel $k: exit $rc in ${took}s; sources: ${caps:-none listed}; tests: $line"
 	results+=("{\"kernel\":\"$k\",\"rc\":$rc,\"seconds\":$took,\"sources\":\"$caps\",\"tests\":$line}")
 	[ "$rc" = 0 ] || status=1
