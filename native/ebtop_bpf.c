@@ -392,6 +392,23 @@ static napi_value js_set_map_type(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/* setMapFlags(h, map, flags): e.g. preallocate a hash where the kernel warns
+ * about run-time allocation from tracing programs (before 6.1). */
+static napi_value js_set_map_flags(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3];
+	struct handle *h;
+	struct bpf_map *m;
+	uint32_t flags;
+	if (get_args(env, info, 3, argv) || !(h = get_handle(env, argv[0])) || !(m = find_map(env, h, argv[1])))
+		return NULL;
+	napi_get_value_uint32(env, argv[2], &flags);
+	int err = bpf_map__set_map_flags(m, flags);
+	if (err)
+		return throw_errno(env, "bpf_map__set_map_flags", err);
+	return NULL;
+}
+
 /* setConst(h, varName, Buffer): write a `const volatile` global before load. */
 static napi_value js_set_const(napi_env env, napi_callback_info info)
 {
@@ -1152,7 +1169,7 @@ static napi_value init(napi_env env, napi_value exports)
 		napi_callback fn;
 	} fns[] = {
 		{"open", js_open}, {"close", js_close}, {"programs", js_programs},
-		{"setAutoload", js_set_autoload}, {"setMaxEntries", js_set_max_entries}, {"setMapType", js_set_map_type},
+		{"setAutoload", js_set_autoload}, {"setMaxEntries", js_set_max_entries}, {"setMapType", js_set_map_type}, {"setMapFlags", js_set_map_flags},
 		{"setConst", js_set_const}, {"load", js_load}, {"attach", js_attach},
 		{"readIter", js_read_iter}, {"mapDump", js_map_dump}, {"mapDrain", js_map_drain},
 		{"mapUpdate", js_map_update}, {"mapDelete", js_map_delete},

@@ -81,10 +81,17 @@ export function refusal(hooks: HookSpec[], plan: Plan, f: LoadFailure, refused: 
   return new Map([[program, f.reason]]);
 }
 
-/** A map sized for this machine and plan; one no chosen program uses becomes a one-entry hash. */
-export function mapSetting(m: MapSize, machine: Machine, consts: Record<string, number>): { type?: string; entries?: number } {
-  if (m.unused?.(consts)) return { type: 'hash', entries: 1 };
-  return m.entries ? { entries: Math.max(1, m.entries(machine, consts)) } : {};
+/**
+ * A map sized for this machine and plan; one no chosen program uses becomes a
+ * one-entry preallocated hash; a run-time allocated hash is preallocated
+ * (flags 0) where the kernel has no BPF memory allocator (`memAlloc`, 6.1).
+ */
+export function mapSetting(m: MapSize, machine: Machine, consts: Record<string, number>, memAlloc = true): { type?: string; entries?: number; flags?: number } {
+  if (m.unused?.(consts)) return { type: 'hash', entries: 1, flags: 0 };
+  return {
+    ...(m.entries ? { entries: Math.max(1, m.entries(machine, consts)) } : {}),
+    ...(m.runtimeAlloc && !memAlloc ? { flags: 0 } : {}),
+  };
 }
 
 /** Test-only (EBTOP_TEST_REJECT=disk,wait,core): programs built to be refused (bpf/common.bpf.h TEST_REJECT). */
@@ -150,8 +157,9 @@ export function loadObject(req: LoadRequest): { obj: BpfObject; plan: Plan } {
       const load = new Set(plan.load.map((l) => l.program));
       for (const p of native.programs(obj)) native.setAutoload(obj, p.name, load.has(p.name));
       for (const m of req.maps) {
-        const s = mapSetting(m, req.machine, plan.consts);
+        const s = mapSetting(m, req.machine, plan.consts, req.features.hasType('bpf_mem_alloc'));
         if (s.type) native.setMapType(obj, m.name, s.type);
+        if (s.flags !== undefined) native.setMapFlags(obj, m.name, s.flags);
         if (s.entries !== undefined) native.setMaxEntries(obj, m.name, s.entries);
       }
       for (const [name, value] of Object.entries(plan.consts)) native.setConst(obj, name, u32(value));

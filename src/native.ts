@@ -56,6 +56,8 @@ export interface Native {
   setMaxEntries(obj: BpfObject, map: string, entries: number): void;
   /** a map's type before load (libbpf's name: 'hash', 'task_storage', ...) */
   setMapType(obj: BpfObject, map: string, type: string): void;
+  /** a map's flags before load (BPF_F_*) */
+  setMapFlags(obj: BpfObject, map: string, flags: number): void;
   /** Set a `const volatile` global before load. */
   setConst(obj: BpfObject, name: string, value: Buffer): void;
   load(obj: BpfObject): void;

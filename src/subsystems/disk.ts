@@ -528,9 +528,9 @@ export const disk: Subsystem = {
     }),
   ],
   maps: [
-    { name: 'disk_writeback', entries: (m) => Math.min(m.pidMax, 16384) },
+    { name: 'disk_writeback', entries: (m) => Math.min(m.pidMax, 16384), runtimeAlloc: true },
     // per-CPU values of ~1 KiB, preallocated: bounded in memory (~16 MiB, ~4 MiB) whatever the CPU count
-    { name: 'disk_latency', entries: (m) => perCpuEntries(m, LATENCY.size * 8, 16 << 20, 256, Math.min(m.pidMax, 2048)) },
+    { name: 'disk_latency', entries: (m) => perCpuEntries(m, LATENCY.size * 8, 16 << 20, 256, Math.min(m.pidMax, 2048)), runtimeAlloc: true },
     { name: 'disk_devices', entries: (m) => perCpuEntries(m, DEVICE_SIZE * 8, 4 << 20, 32, 256) },
     { name: 'disk_dirtier', entries: () => 65536 },
     { name: 'disk_seq', entries: (m) => Math.min(m.pidMax * 2, 16384) },

@@ -627,8 +627,8 @@ export const net: Subsystem = {
     ...tcpHook('reset', 'tcp_receive_reset', 'TCP resets received on established connections'),
   ],
   maps: [
-    { name: 'net_conns', entries: () => NET_LIMITS.connections },
-    { name: 'net_tcp', entries: (m) => Math.min(m.pidMax, 16384) },
+    { name: 'net_conns', entries: () => NET_LIMITS.connections, runtimeAlloc: true },
+    { name: 'net_tcp', entries: (m) => Math.min(m.pidMax, 16384), runtimeAlloc: true },
   ],
   groups: [NET, NET_TCP],
   columns,

@@ -197,6 +197,12 @@ export interface MapSize {
    * it is created as a one-entry hash, so a kernel without its type loads.
    */
   unused?(consts: Record<string, number>): boolean;
+  /**
+   * A hash allocated at run time (BPF_F_NO_PREALLOC in its C definition):
+   * preallocated where the kernel has no BPF memory allocator (before 6.1),
+   * which warns (WARN_ONCE, a taint) when a tracing program uses such a map.
+   */
+  runtimeAlloc?: boolean;
 }
 
 /** A part of a subsystem that can be switched off alone (--no-<flag>): hooks whose cost is not negligible. */

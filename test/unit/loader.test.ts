@@ -109,9 +109,15 @@ describe('map settings', () => {
   const maps = SUBSYSTEMS.flatMap((s) => s.maps ?? []);
   const map = (name: string) => maps.find((m) => m.name === name)!;
   it('task storage is not created where the tid hash holds per-thread state (before 5.11)', () => {
-    expect(mapSetting(map('thread_store'), MACHINE, { use_thread_hash: 1 })).toEqual({ type: 'hash', entries: 1 });
+    expect(mapSetting(map('thread_store'), MACHINE, { use_thread_hash: 1 })).toEqual({ type: 'hash', entries: 1, flags: 0 });
     expect(mapSetting(map('thread_store'), MACHINE, { use_thread_hash: 0 })).toEqual({});
-    expect(mapSetting(map('offcpu_ustack'), MACHINE, { offcpu_stacks: 0 })).toEqual({ type: 'hash', entries: 1 });
+    expect(mapSetting(map('offcpu_ustack'), MACHINE, { offcpu_stacks: 0 })).toEqual({ type: 'hash', entries: 1, flags: 0 });
+  });
+  it('run-time allocated hashes are preallocated before the BPF memory allocator (6.1): 5.10 warns and taints otherwise', () => {
+    expect(mapSetting(map('net_conns'), MACHINE, {}, false).flags).toBe(0);
+    expect(mapSetting(map('net_conns'), MACHINE, {}, true).flags).toBeUndefined();
+    const runtime = maps.filter((m) => m.runtimeAlloc).map((m) => m.name).sort();
+    expect(runtime).toEqual(['disk_latency', 'disk_writeback', 'net_conns', 'net_tcp']);
     expect(mapSetting(map('thread_hash'), MACHINE, { use_thread_hash: 1 })).toEqual({ entries: 32768 });
   });
 });

@@ -64,10 +64,17 @@ for k in "${KERNELS[@]}"; do
 	took=$((SECONDS - start))
 	line=$(grep -a '^\[vm-result\] ' "$log" | tail -n 1 | sed 's/^\[vm-result\] //')
 	[ -n "$line" ] || line='{"passed":0,"failed":1}' # it never got to report: count the kernel as one failure
+	# the kernel must not warn about ebtop (WARN_ONCE taints it: e.g. run-time
+	# allocated maps used by tracing programs before 6.1) nor lock up
+	if grep -aqE '\] (WARNING:|BUG:|watchdog: )' "$log"; then
+		echo "=== kernel $k: the kernel complained:"; grep -aE -A2 '\] (WARNING:|BUG:|watchdog: )' "$log" | head -20
+		line=$(echo "$line" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);r.failed++;console.log(JSON.stringify(r))})')
+		rc=1
+	fi
 	# every source attached or fell back on each of these kernels (README "Kernels"): one missing fails it
 	if grep -aqE '^[a-z]+\.[a-z]+ +missing ' "$log"; then
 		echo "=== kernel $k: a source is missing:"; grep -aE '^[a-z]+\.[a-z]+ +missing ' "$log"
-		line=$(echo "$line" | sed -E 's/"failed":([0-9]+)/"failed":\1+1/' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{console.log(s.replace(/"failed":(\d+)\+1/,(m,n)=>`"failed":${+n+1}`))})')
+		line=$(echo "$line" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);r.failed++;console.log(JSON.stringify(r))})')
 		rc=1
 	fi
 	caps=$(awk '/^\[vm\] ebtop --caps on/{on=1; next} on && /^[a-z]+\.[a-z]+ +(attached|fallback|missing|off) /{print $2} on && !/^[a-z]+\.[a-z]+ / && !/^\[ *[0-9.]+\]/{on=0}' "$log" | sort | uniq -c | awk '{printf "%s%s %s", sep, $1, $2; sep=", "}')
