@@ -61,19 +61,6 @@ static __always_inline long syscall_nr(struct pt_regs *regs)
 {
 	return -2;
 }
-/* The file behind fd `fd` of the current task, or NULL. */
-static __always_inline struct file *file_of_fd(long fd)
-{
-	struct task_struct *t = current_task();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *f = NULL;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	return f;
-}
-
 #endif
 
 /* The file behind fd `fd` of the current task, or NULL. */
