@@ -7,7 +7,7 @@ import { BpfStats, statsEnabledNow } from './bpfstats';
 import { UserError } from './errors';
 import type { Logger } from './log';
 import type { RawSample } from './model';
-import { describe, loadObject } from './loader';
+import { describe, loadObject, u32 } from './loader';
 import { loadNative, type BpfObject, type Native } from './native';
 import { preflight, type Features, type Source } from './probe';
 import { listPids, ProcTaskReader, readLoadavg, readMeminfo, readProcStatIdle } from './procfs';
@@ -308,12 +308,6 @@ export class Collector {
     this.stats?.close();
     this.native.close(this.obj);
   }
-}
-
-function u32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v);
-  return b;
 }
 
 export { describe } from './loader';

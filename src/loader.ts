@@ -128,7 +128,8 @@ export interface LoadRequest {
   log: Logger;
 }
 
-function u32(v: number): Buffer {
+/** A `const volatile` u32 or a u32 map key/value, as the kernel reads it. */
+export function u32(v: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(v);
   return b;

@@ -10,7 +10,7 @@ import { u64 } from './abi';
 import { describe as describeError, probeFeatures, readMachine } from './collector';
 import { UserError } from './errors';
 import type { Logger } from './log';
-import { loadObject } from './loader';
+import { loadObject, u32 } from './loader';
 import { loadNative } from './native';
 import { preflight, type HookSpec } from './probe';
 import { KernelSymbols, UserSymbols } from './symbols';
@@ -195,12 +195,6 @@ const STACK_HOOK: HookSpec = {
   config: () => ({ wait_enabled: 1, offcpu_stacks: 1 }),
   rides: WAIT_RIDES,
 };
-
-function u32(v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v);
-  return b;
-}
 
 /** Captures the asked processes' blocked intervals for `seconds`; resolves with the records and the user symbolizers. */
 export async function capture(opts: CaptureOptions): Promise<{ records: OffcpuRecord[]; users: Map<number, UserSymbols> }> {
