@@ -121,11 +121,37 @@ screenshots: deps build $(WORKLOADS)
 bench-wait: deps build
 	node bench/wait-cost.js
 
+# A root-owned copy, not a link into this checkout: ebtop runs as root, and a
+# link would let anyone who can write the checkout change what root runs. The
+# copy holds what runs (bin, dist, the addon, the BPF object, the production
+# node_modules as installed here) in $(LIBDIR), files 0644 and directories and
+# executables 0755, owned by root when installed as root; $(BINDIR)/ebtop is a
+# two-line wrapper. The copy replaces the old one whole (staged, then renamed).
+# DESTDIR stages for a package (then ownership is the packager's to set).
+# `make install PREFIX=/opt/ebtop`, `make install DESTDIR=/tmp/stage`.
+LIBDIR ?= $(PREFIX)/lib/ebtop
+BINDIR ?= $(PREFIX)/bin
+
 install: build
-	ln -sf $(CURDIR)/bin/ebtop $(PREFIX)/bin/ebtop
+	@set -eo pipefail; dest='$(DESTDIR)$(LIBDIR)'; stage="$$dest.new"; \
+	mods=$$(npm ls --omit=dev --all --parseable | tail -n +2 | sed 's|^$(CURDIR)/||'); \
+	rm -rf "$$stage"; mkdir -p "$$stage/build/Release" "$$stage/bpf/.output"; \
+	cp -R bin dist package.json "$$stage/"; \
+	cp build/Release/ebtop_bpf.node "$$stage/build/Release/"; \
+	cp $(OUT)/ebtop.bpf.o "$$stage/bpf/.output/"; \
+	for m in $$mods; do mkdir -p "$$stage/$$(dirname $$m)"; cp -R "$$m" "$$stage/$$m"; done; \
+	chmod -R u=rwX,go=rX "$$stage"; \
+	if [ "$$(id -u)" = 0 ]; then chown -R 0:0 "$$stage"; fi; \
+	rm -rf "$$dest"; mv "$$stage" "$$dest"; \
+	mkdir -p '$(DESTDIR)$(BINDIR)'; rm -f '$(DESTDIR)$(BINDIR)/ebtop'; \
+	printf '#!/bin/sh\nexec %s/bin/ebtop "$$@"\n' '$(LIBDIR)' > '$(DESTDIR)$(BINDIR)/ebtop'; \
+	chmod 0755 '$(DESTDIR)$(BINDIR)/ebtop'; \
+	if [ "$$(id -u)" = 0 ]; then chown 0:0 '$(DESTDIR)$(BINDIR)/ebtop'; fi; \
+	echo "installed $(DESTDIR)$(LIBDIR) and $(DESTDIR)$(BINDIR)/ebtop"
 
 uninstall:
-	rm -f $(PREFIX)/bin/ebtop
+	rm -f '$(DESTDIR)$(BINDIR)/ebtop'
+	rm -rf '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(LIBDIR).new'
 
 clean:
 	rm -rf $(OUT) bpf/vmlinux.h build dist test/workloads/bin bench/.output
