@@ -1,7 +1,10 @@
 // The TUI's settings file: $XDG_CONFIG_HOME/ebtop/config.json (default
 // ~/.config/ebtop/; under sudo the invoking user's). A corrupt or unreadable
 // file gives a warning and the defaults, never a crash; writes are atomic
-// (a temporary file renamed over the old one) and owned by that user.
+// (a temporary file renamed over the old one). Under sudo the file is read
+// and written by a child process running as that user: every path component
+// is theirs to plant symlinks in, so root must not follow them.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +20,7 @@ export interface Config {
 }
 
 interface Owner {
+  name?: string;
   home: string;
   uid?: number;
   gid?: number;
@@ -29,7 +33,7 @@ function owner(env: NodeJS.ProcessEnv, passwd: string | null): Owner {
     const line = passwd.split('\n').find((l) => l.split(':')[0] === sudoUser);
     if (line) {
       const f = line.split(':');
-      return { home: f[5], uid: Number(f[2]), gid: Number(f[3]) };
+      return { name: sudoUser, home: f[5], uid: Number(f[2]), gid: Number(f[3]) };
     }
   }
   return { home: env.HOME || os.homedir() };
@@ -43,6 +47,42 @@ function readPasswd(): string | null {
   }
 }
 
+/** The user whose rights the file work needs when that is not this process's: root acting for a sudo user. */
+function switchTo(env: NodeJS.ProcessEnv): Required<Owner> | null {
+  if (process.getuid?.() !== 0) return null;
+  const o = owner(env, readPasswd());
+  return o.uid !== undefined && o.uid > 0 && Number.isInteger(o.uid) && Number.isInteger(o.gid) ? (o as Required<Owner>) : null;
+}
+
+// The file work as the user: read `file`, or write `text` to `tmp` and rename
+// it over `file`. Input and errors travel as JSON (stdin, stderr).
+const AS_USER = `
+const fs = require('fs'), path = require('path');
+const { op, file, text, tmp } = JSON.parse(fs.readFileSync(0, 'utf8'));
+try {
+  if (op === 'read') process.stdout.write(fs.readFileSync(file, 'utf8'));
+  else { fs.mkdirSync(path.dirname(file), { recursive: true }); fs.writeFileSync(tmp, text, { mode: 0o644 }); fs.renameSync(tmp, file); }
+} catch (e) { process.stderr.write(JSON.stringify({ code: e.code, message: e.message })); process.exitCode = 1; }`;
+
+/**
+ * Runs AS_USER with the user's uid and primary gid. spawnSync cannot set
+ * supplementary groups and libuv drops them all (setgroups(0)) when it
+ * switches: the child reaches at most what the user can, at worst less
+ * (a directory writable only through a secondary group gives a warning).
+ */
+function runAs(u: Required<Owner>, job: { op: 'read' | 'write'; file: string; text?: string; tmp?: string }): string {
+  const r = spawnSync(process.execPath, ['-e', AS_USER], { uid: u.uid, gid: u.gid, cwd: '/', env: {}, input: JSON.stringify(job), encoding: 'utf8', timeout: 5000 });
+  if (r.error) throw new Error(`cannot act as ${u.name}: ${r.error.message}`);
+  if (r.status === 0) return r.stdout;
+  let err: { code?: string; message?: string } = {};
+  try {
+    err = JSON.parse(r.stderr) as typeof err;
+  } catch {
+    /* killed, or node itself failed: its first line says why */
+  }
+  throw Object.assign(new Error(err.message ?? (r.stderr.split('\n')[0] || `failed as ${u.name} (${r.signal ?? r.status})`)), { code: err.code });
+}
+
 export function configPath(env: NodeJS.ProcessEnv = process.env, passwd: string | null = readPasswd()): string {
   const o = owner(env, passwd);
   // XDG_CONFIG_HOME is the invoking user's only when sudo kept it (sudo -E)
@@ -54,10 +94,11 @@ export function configPath(env: NodeJS.ProcessEnv = process.env, passwd: string 
  * The settings over `defaults`; a value of the wrong type, an unknown
  * column, or an unreadable/corrupt file: the default, and a one-line warning.
  */
-export function loadConfig(file: string, defaults: Config): { config: Config; warning: string | null } {
+export function loadConfig(file: string, defaults: Config, env: NodeJS.ProcessEnv = process.env): { config: Config; warning: string | null } {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    const u = switchTo(env);
+    text = u ? runAs(u, { op: 'read', file }) : fs.readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { config: defaults, warning: null };
     return { config: defaults, warning: `cannot read ${file}: ${(e as Error).message}; using defaults` };
@@ -93,17 +134,16 @@ export function loadConfig(file: string, defaults: Config): { config: Config; wa
   return { config: c, warning: bad.length ? `${file}: ignored ${bad.join(', ')}` : null };
 }
 
-/** Writes atomically; owned by the invoking user under sudo. */
+/** Writes atomically; under sudo as the invoking user, so the file is theirs. */
 export function saveConfig(file: string, c: Config, env: NodeJS.ProcessEnv = process.env): void {
-  const o = owner(env, readPasswd());
-  const dir = path.dirname(file);
-  const made = fs.mkdirSync(dir, { recursive: true }); // the first directory it created, if any
-  const tmp = path.join(dir, `.config.json.${process.pid}.tmp`);
-  fs.writeFileSync(tmp, JSON.stringify(c, null, 2) + '\n', { mode: 0o644 });
-  if (o.uid !== undefined && process.getuid?.() === 0) {
-    fs.chownSync(tmp, o.uid, o.gid ?? o.uid);
-    // directories created just now belong to the user too
-    if (made) for (let d = dir; d.length >= made.length; d = path.dirname(d)) fs.chownSync(d, o.uid, o.gid ?? o.uid);
+  const text = JSON.stringify(c, null, 2) + '\n';
+  const tmp = path.join(path.dirname(file), `.config.json.${process.pid}.tmp`);
+  const u = switchTo(env);
+  if (u) {
+    runAs(u, { op: 'write', file, text, tmp });
+    return;
   }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(tmp, text, { mode: 0o644 });
   fs.renameSync(tmp, file);
 }
