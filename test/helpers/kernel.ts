@@ -8,6 +8,14 @@ import readline from 'node:readline';
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const EBTOP = path.join(ROOT, 'bin', 'ebtop');
 export const WORKLOAD = (name: string) => path.join(ROOT, 'test', 'workloads', 'bin', name);
+/**
+ * Inside test/vm's qemu (software emulation, one host thread round-robins the
+ * vCPUs): a vCPU can stand still for milliseconds while another runs, so a
+ * window between two CPUs' events (a child reaped on one CPU while it
+ * finishes its last switch-out on another) is that much wider. Only such
+ * cross-CPU windows are widened; exactness checks are the same everywhere.
+ */
+export const EMULATED = Boolean(process.env.EBTOP_VM_KERNEL);
 
 /**
  * Why kernel tests cannot run here, or null. With EBTOP_REQUIRE_BPF=1 (CI)

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EbtopRun, kernelSkipReason, relErr, run, WORKLOAD, type Proc, type Sample } from '../helpers/kernel';
+import { EbtopRun, EMULATED, kernelSkipReason, relErr, run, WORKLOAD, type Proc, type Sample } from '../helpers/kernel';
 
 const skip = kernelSkipReason();
 
@@ -85,8 +85,11 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
     expect(relErr(ebtopNs, report.rusage_ns)).toBeLessThan(0.02);
     // child by child: the same sum_exec_runtime, rusage truncated to the us (two parts)
     const perChild = new Map<number, number>();
-    // only rows of these children: a pid can be reused by another process in the window (pid_max wraps on a busy machine)
-    for (const s of ebtop.samples) for (const p of s.processes) if (children.has(p.pid) && p.comm === 'burn' && p.ppid === report.pid) perChild.set(p.pid, (perChild.get(p.pid) ?? 0) + p.oncpu_ns);
+    // only rows of these children: a pid can be reused by another process in
+    // the window (pid_max wraps on a busy machine), never with the spawner as
+    // parent. Not by comm: a refresh between fork and exec shows the child as
+    // "spawner" for its first microseconds (milliseconds under emulation).
+    for (const s of ebtop.samples) for (const p of s.processes) if (children.has(p.pid) && p.ppid === report.pid) perChild.set(p.pid, (perChild.get(p.pid) ?? 0) + p.oncpu_ns);
     // ebtop takes a child's final counters at its last switch-out; the parent's
     // wait4() can reap the zombie while it is still finishing that switch on
     // another CPU, so under load rusage may miss its last microseconds (seen:
@@ -94,9 +97,10 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
     // (an exit record taken at sched_process_exit is 181 us short).
     const diff = (pid: number) => perChild.get(pid)! - report.child_rusage_ns[report.children.indexOf(pid)];
     const mine = report.children.filter((pid) => exited.has(pid));
-    const off = mine.filter((pid) => !(diff(pid) >= 0 && diff(pid) < 100_000));
+    const above = EMULATED ? 20_000_000 : 100_000; // under emulation seen: +4.2 ms
+    const off = mine.filter((pid) => !(diff(pid) >= 0 && diff(pid) < above));
     const exact = mine.filter((pid) => diff(pid) >= 0 && diff(pid) < 2000);
-    console.log(`children within [0, 2 us) above their rusage: ${exact.length}/${mine.length}; outside [0, 100 us): ${off.length}`, off.map((pid) => `${pid}: ${diff(pid)} ns`).join('; '));
+    console.log(`children within [0, 2 us) above their rusage: ${exact.length}/${mine.length}; outside [0, ${above / 1000} us): ${off.length}`, off.map((pid) => `${pid}: ${diff(pid)} ns`).join('; '));
     expect(off).toEqual([]);
     expect(exact.length).toBeGreaterThanOrEqual(Math.ceil(mine.length * 0.95));
   });
