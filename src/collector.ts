@@ -227,10 +227,13 @@ export class Collector {
     const idleNs = readProcStatIdle();
     const ring = this.native.ringDrain(this.obj);
     const { records: events, ext: extRecords, unknown } = decodeRing(ring.data);
+    // Every refresh, not only at a scan: a pid the scan found invisible that
+    // exited and came back as a process BPF sees (pid reuse) is read from the
+    // iterator alone, never from both.
+    const seen = new Set<number>();
+    for (const t of tasks) seen.add(t.pid);
+    this.invisible = (scan ?? this.invisible).filter((pid) => !seen.has(pid));
     if (scan) {
-      const seen = new Set<number>();
-      for (const t of tasks) seen.add(t.pid);
-      this.invisible = scan.filter((pid) => !seen.has(pid));
       this.nextScanAt = Date.now() + RESCAN_MS;
     }
     const procTasks: TaskRecord[] = [];

@@ -74,7 +74,7 @@ export class ProcTaskReader {
   private readonly readers = SUBSYSTEMS.flatMap((s) => s.proc ?? []).map((r) => ({ r, base: SCHEMA.group(r.group).base }));
   private readonly cgroupRoot = cgroup2Mount() ?? '/sys/fs/cgroup';
   /** Each thread's schedstat and record as last read: a thread that has not run since has the same stat, status and counters. */
-  private last = new Map<number, { schedstat: string; rec: TaskRecord }>();
+  private last = new Map<number, { schedstat: string; pid: number; pstart: number; rec: TaskRecord }>();
   private seen = new Set<number>();
 
   /** Call once per refresh after reading every process: forgets threads not read. */
@@ -109,7 +109,9 @@ export class ProcTaskReader {
       // one small read for a thread that did not run (most of them, most refreshes) instead of four
       const schedstat = readText(`${dir}/schedstat`);
       const prev = this.last.get(tid);
-      if (schedstat !== null && prev && prev.schedstat === schedstat) {
+      // the same thread only if its process is the same one (pid and start): a
+      // reused tid is another thread whose counters may look the same
+      if (schedstat !== null && prev && prev.schedstat === schedstat && prev.pid === pid && prev.pstart === pstart) {
         prev.rec.rssPages = rss;
         prev.rec.cgroupId = cgroupId;
         out.push(prev.rec);
@@ -126,7 +128,7 @@ export class ProcTaskReader {
       }
       if (ok) {
         out.push(rec);
-        if (schedstat !== null) this.last.set(tid, { schedstat, rec });
+        if (schedstat !== null) this.last.set(tid, { schedstat, pid, pstart, rec });
       }
     }
     return out;
