@@ -2,7 +2,7 @@
 // the effects the TUI carries out (quit, send a signal, change the refresh,
 // save the config). htop's keys where htop has one. Tested without a terminal.
 import { COLUMNS } from '../columns';
-import { findNext, procKey, signalTargets, type Line, type ViewState } from './viewstate';
+import { findNext, lineTarget, procKey, signalTargets, toggleTag, type Line, type Target, type ViewState } from './viewstate';
 
 export type Mode = 'table' | 'search' | 'filter' | 'delay' | 'user' | 'sort' | 'signal' | 'confirm' | 'help' | 'setup' | 'drill';
 
@@ -15,8 +15,8 @@ export interface UiState {
   menu: number;
   /** the signal chosen, awaiting confirmation */
   signal: number | null;
-  /** the pids it goes to */
-  targets: number[];
+  /** the processes it goes to */
+  targets: Target[];
   /** display frozen (z); sampling goes on */
   paused: boolean;
   /** totals since attach instead of rates (c) */
@@ -42,7 +42,7 @@ export interface Key {
 
 export type Effect =
   | { kind: 'quit' }
-  | { kind: 'signal'; pids: number[]; signal: number }
+  | { kind: 'signal'; targets: Target[]; signal: number }
   | { kind: 'delay'; ms: number }
   | { kind: 'cumulative'; on: boolean }
   | { kind: 'save' };
@@ -141,8 +141,8 @@ export function reduce(ui: UiState, key: Key, ctx: KeyContext): { ui: UiState; e
   }
   if (ui.mode === 'confirm') {
     if (ch === 'y' || ch === 'Y') {
-      effects.push({ kind: 'signal', pids: ui.targets, signal: ui.signal! });
-      return next({ mode: 'table', signal: null, targets: [] }, { tagged: new Set() });
+      effects.push({ kind: 'signal', targets: ui.targets, signal: ui.signal! });
+      return next({ mode: 'table', signal: null, targets: [] }, { tagged: new Map() });
     }
     return next({ mode: 'table', signal: null, targets: [], message: 'nothing sent' });
   }
@@ -271,15 +271,11 @@ export function reduce(ui: UiState, key: Key, ctx: KeyContext): { ui: UiState; e
       return next({ mode: 'delay', input: String(ui.delayMs / 1000) });
     case ' ': {
       if (!selLine || selLine.proc.exited) return moveTo(ctx.sel + 1);
-      const t = new Set(ui.view.tagged);
-      const pid = selLine.thread ? selLine.row.pid : selLine.proc.pid;
-      if (t.has(pid)) t.delete(pid);
-      else t.add(pid);
       const i = Math.min(ctx.lines.length - 1, ctx.sel + 1);
-      return next({}, { tagged: t, sel: ctx.lines[i]?.key ?? ui.view.sel });
+      return next({}, { tagged: toggleTag(ui.view.tagged, lineTarget(selLine)), sel: ctx.lines[i]?.key ?? ui.view.sel });
     }
     case 'U':
-      return next({}, { tagged: new Set() });
+      return next({}, { tagged: new Map() });
     case 'k':
       return openSignal();
   }

@@ -25,7 +25,8 @@ import { drillLines, helpLines, menuLines, Sparks } from './panels';
 import { CHROME_ROWS, escapeTags, headerBlock, headerLayout } from './header';
 import { MIN_HEIGHT, MIN_WIDTH } from './terminal';
 import { reduce, setupItems, SIGNALS, type Effect, type Key, type UiState } from './keys';
-import { ASCII, buildLines, initialState, scrollTop, selectedIndex, UNICODE, type Line } from './viewstate';
+import { signalIfSame } from '../signal';
+import { ASCII, buildLines, initialState, isTagged, lineTarget, pruneTags, scrollTop, selectedIndex, UNICODE, type Line } from './viewstate';
 
 export { cpuMeter, fmtUptime, headerBlock, headerLayout, infoLines, segments, escapeTags } from './header';
 
@@ -137,7 +138,7 @@ export function footerLine(ui: UiState, sortTitle: string, width: number, warnin
   if (ui.mode === 'search') return prompt('Search:', ui.input + '_');
   if (ui.mode === 'filter') return prompt('Filter:', ui.input + '_');
   if (ui.mode === 'delay') return prompt('Refresh (s):', ui.input + '_');
-  if (ui.mode === 'confirm') return prompt('Confirm:', `send ${SIGNALS.find(([n]) => n === ui.signal)?.[1]} to ${ui.targets.length > 1 ? `${ui.targets.length} processes` : `pid ${ui.targets[0]}`}? [y/N]`);
+  if (ui.mode === 'confirm') return prompt('Confirm:', `send ${SIGNALS.find(([n]) => n === ui.signal)?.[1]} to ${ui.targets.length > 1 ? `${ui.targets.length} processes` : `pid ${ui.targets[0]?.pid}`}? [y/N]`);
   const msg = ui.message ?? warning;
   if (msg) return prompt('!', msg);
   let s = '';
@@ -370,7 +371,7 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
         const l = lines[i];
         let text = texts.get(l);
         if (text === undefined) texts.set(l, (text = rowCells(cols, l.row, iv, width, mono())));
-        const tagged = ui.view.tagged.has(l.thread ? l.row.pid : l.proc.pid);
+        const tagged = isTagged(ui.view, lineTarget(l));
         if (i === sel) out.push(`{black-fg}{cyan-bg}${text.replace(/\{\/?[a-z-]+\}/g, (t) => (/^\{\/?(open|close)\}$/.test(t) ? t : ''))}{/cyan-bg}{/black-fg}`);
         else if (tagged) out.push(colour('yellow-fg', `{bold}${text}{/bold}`));
         else if (l.proc.exited) out.push(mono() ? text : `{${dim}}${text}{/${dim}}`);
@@ -409,7 +410,7 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
                       : `[${ui.columns.includes(id) ? 'x' : ' '}] ${column(id).title.padEnd(9)} ${column(id).help}`,
                 );
       const title =
-        ui.mode === 'user' ? 'Show processes of user' : ui.mode === 'sort' ? 'Sort by' : ui.mode === 'signal' ? `Send signal to ${ui.targets.join(', ')}` : 'Setup: space shows/hides a column, [ ] move it, Esc saves';
+        ui.mode === 'user' ? 'Show processes of user' : ui.mode === 'sort' ? 'Sort by' : ui.mode === 'signal' ? `Send signal to ${ui.targets.map((t) => t.pid).join(', ')}` : 'Setup: space shows/hides a column, [ ] move it, Esc saves';
       content = menuLines(title, items, ui.menu, width, height - 2);
       boxH = content.length;
       top = Math.max(0, height - 1 - boxH);
@@ -452,16 +453,18 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
         }
       }
       if (fx.kind === 'signal') {
+        // each pid checked against its start right before the kill: a pid
+        // freed and reused since it was chosen is skipped, not signalled
+        const sent: number[] = [];
         const failed: string[] = [];
-        for (const pid of fx.pids) {
-          try {
-            process.kill(pid, fx.signal);
-          } catch (e) {
-            failed.push(`${pid} (${(e as NodeJS.ErrnoException).code})`);
-          }
+        for (const t of fx.targets) {
+          const r = signalIfSame(t.pid, t.startNs, fx.signal);
+          if (r === 'sent') sent.push(t.pid);
+          else failed.push(`${t.pid} (${r === 'gone' ? 'exited' : r === 'reused' ? 'pid reused by another process' : r})`);
         }
-        ui = { ...ui, message: failed.length ? `signal ${fx.signal} not delivered to ${failed.join(', ')}` : `signal ${fx.signal} sent to ${fx.pids.join(', ')}` };
-        log.info({ pids: fx.pids, signal: fx.signal, failed }, 'signal');
+        const what = [sent.length ? `sent to ${sent.join(', ')}` : '', failed.length ? `not sent to ${failed.join(', ')}` : ''].filter(Boolean).join('; ');
+        ui = { ...ui, message: `signal ${fx.signal} ${what}` };
+        log.info({ targets: fx.targets, signal: fx.signal, sent, failed }, 'signal');
       }
     }
   };
@@ -515,6 +518,12 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
     source.start(
       (next, filtered) => {
         sparks.add(next, filtered);
+        // tags of processes that exited go (paused too: a tag must not outlive its process)
+        const tagged = pruneTags(ui.view.tagged, filtered);
+        if (tagged !== ui.view.tagged) {
+          ui = { ...ui, view: { ...ui.view, tagged } };
+          requestDraw();
+        }
         if (ui.paused) return;
         iv = next;
         rows = filtered;

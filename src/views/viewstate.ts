@@ -23,8 +23,8 @@ export interface ViewState {
   hideKernel: boolean;
   /** hide processes that exited in the interval (they still count in family rollups) */
   hideExited: boolean;
-  /** tagged pids (space) */
-  tagged: ReadonlySet<number>;
+  /** tagged processes (space): pid -> start (startNs), so a tag never passes to a later process given the same pid */
+  tagged: ReadonlyMap<number, number>;
   /** selected line's key; null: the first line */
   sel: string | null;
   /** first line shown */
@@ -44,7 +44,7 @@ export function initialState(over: Partial<ViewState> = {}): ViewState {
     threads: false,
     hideKernel: false,
     hideExited: false,
-    tagged: new Set(),
+    tagged: new Map(),
     sel: null,
     top: 0,
     hscroll: 0,
@@ -246,10 +246,48 @@ export function findNext(lines: Line[], from: number, text: string): number {
   return -1;
 }
 
-/** The pids a signal goes to: the tagged ones, else the selected process. */
-export function signalTargets(lines: Line[], st: ViewState, sel: number): number[] {
-  if (st.tagged.size) return [...st.tagged];
+/** A process a signal is meant for: pid and start, its identity. */
+export interface Target {
+  pid: number;
+  startNs: number;
+}
+
+/**
+ * What a line's tag and signal name: its process. A thread line too: kill(2)
+ * on a thread's id signals its whole process anyway, and the process has the
+ * start time that tells it from a later one with the same pid.
+ */
+export const lineTarget = (l: Line): Target => ({ pid: l.proc.pid, startNs: l.proc.startNs });
+
+export const isTagged = (st: ViewState, t: Target): boolean => st.tagged.get(t.pid) === t.startNs;
+
+/** The tags with `t` tagged or untagged. */
+export function toggleTag(tagged: ReadonlyMap<number, number>, t: Target): ReadonlyMap<number, number> {
+  const out = new Map(tagged);
+  if (out.get(t.pid) === t.startNs) out.delete(t.pid);
+  else out.set(t.pid, t.startNs);
+  return out;
+}
+
+/**
+ * The tags of processes still alive in `rows` (as htop drops a tag when its
+ * process exits): a tag whose process exited, or whose pid now has a process
+ * with another start, goes. The same map when nothing went.
+ */
+export function pruneTags(tagged: ReadonlyMap<number, number>, rows: ProcessRow[]): ReadonlyMap<number, number> {
+  if (!tagged.size) return tagged;
+  const live = new Set<number>();
+  for (const r of rows) if (!r.exited && tagged.get(r.pid) === r.startNs) live.add(r.pid);
+  if (live.size === tagged.size) return tagged;
+  const out = new Map<number, number>();
+  for (const [pid, start] of tagged) if (live.has(pid)) out.set(pid, start);
+  return out;
+}
+
+/** The processes a signal goes to: the tagged ones, else the selected process. */
+export function signalTargets(lines: Line[], st: ViewState, sel: number): Target[] {
+  if (st.tagged.size) return [...st.tagged].map(([pid, startNs]) => ({ pid, startNs }));
   const l = lines[sel];
   if (!l || l.proc.exited) return [];
-  return [l.thread ? l.row.pid : l.proc.pid];
+  return [lineTarget(l)];
 }

@@ -76,11 +76,21 @@ describe('key reducer', () => {
 
   it('k asks which signal and for confirmation before sending it to the selected or tagged processes', () => {
     const s = press(ui(), rows, 'down', 'k', 'enter', 'y');
-    expect(s.effects).toEqual([{ kind: 'signal', pids: [2], signal: 15 }]);
+    expect(s.effects).toEqual([{ kind: 'signal', targets: [{ pid: 2, startNs: 2 }], signal: 15 }]);
     const kill = press(ui(), rows, ' ', ' ', 'f9', 'down', 'enter', 'y');
-    expect(kill.effects).toEqual([{ kind: 'signal', pids: [1, 2], signal: SIGNALS[1][0] }]);
+    expect(kill.effects).toEqual([{ kind: 'signal', targets: [{ pid: 1, startNs: 1 }, { pid: 2, startNs: 2 }], signal: SIGNALS[1][0] }]);
     expect(press(ui(), rows, 'k', 'enter', 'n').effects).toEqual([]);
     expect(press(ui(), rows, ' ', 'U').u.view.tagged.size).toBe(0);
+  });
+
+  it('a tag names the process by pid and start: pid 1 started again is not tagged, and gets no signal', () => {
+    const tagged = press(ui(), rows, ' ').u;
+    expect(tagged.view.tagged).toEqual(new Map([[1, 1]]));
+    const reused = rows.map((r) => (r.pid === 1 ? { ...r, startNs: 999 } : r));
+    // the old tag stays pid 1 started at 1: the signal check refuses the new pid 1
+    expect(press(tagged, reused, 'k', 'enter', 'y').effects).toEqual([{ kind: 'signal', targets: [{ pid: 1, startNs: 1 }], signal: 15 }]);
+    // space on the new pid 1 tags it (not untags the old one)
+    expect(press({ ...tagged, view: { ...tagged.view, sel: null } }, reused, ' ').u.view.tagged).toEqual(new Map([[1, 999]]));
   });
 
   it('c toggles totals, d sets the refresh, z pauses, t/F5 the tree, H threads, K kernel, x exited, q quits', () => {

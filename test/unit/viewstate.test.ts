@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { ProcessRow, ThreadRow } from '../../src/model';
 import { SCHEMA } from '../../src/subsystems';
 import { CPU, cpuPct } from '../../src/subsystems/cpu';
-import { ASCII, buildLines, findNext, initialState, scrollTop, selectedIndex, signalTargets, type ViewState } from '../../src/views/viewstate';
+import { ASCII, buildLines, findNext, initialState, isTagged, lineTarget, pruneTags, scrollTop, selectedIndex, signalTargets, toggleTag, type ViewState } from '../../src/views/viewstate';
 
 const ALL = new Set([...SCHEMA.groups.map((g) => g.name), ...SCHEMA.groups.map((g) => g.source)]);
 const MS = 1e6;
@@ -118,8 +118,33 @@ describe('view state', () => {
 
   it('signals the tagged processes, else the selected live one', () => {
     const lines = buildLines(rows(), st({ sort: 'pid' }));
-    expect(signalTargets(lines, st({ tagged: new Set([12, 13]) }), 0)).toEqual([12, 13]);
-    expect(signalTargets(lines, st(), 5)).toEqual([12]);
+    expect(signalTargets(lines, st({ tagged: new Map([[12, 120], [13, 130]]) }), 0)).toEqual([{ pid: 12, startNs: 120 }, { pid: 13, startNs: 130 }]);
+    expect(signalTargets(lines, st(), 5)).toEqual([{ pid: 12, startNs: 120 }]);
     expect(signalTargets(lines, st(), 4)).toEqual([]); // exited: nothing to signal
+  });
+
+  it('drops the tag of a process that exited, keeps the others (the same map when none went)', () => {
+    const tagged = new Map([[12, 120], [13, 130]]);
+    expect(pruneTags(tagged, rows())).toBe(tagged);
+    const after = rows().map((r) => (r.pid === 12 ? { ...r, exited: true } : r));
+    expect(pruneTags(tagged, after)).toEqual(new Map([[13, 130]]));
+    expect(pruneTags(tagged, rows().filter((r) => r.pid !== 13))).toEqual(new Map([[12, 120]])); // gone from the rows
+  });
+
+  it('a tag does not pass to a later process given the same pid', () => {
+    const tagged = toggleTag(new Map(), { pid: 12, startNs: 120 });
+    // pid 12 exited and a new process got the pid: another start
+    const reused = rows().map((r) => (r.pid === 12 ? { ...r, startNs: 5000 } : r));
+    const lines = buildLines(reused, st({ sort: 'pid', tagged }));
+    const l12 = lines.find((l) => l.proc.pid === 12)!;
+    expect(isTagged(st({ tagged }), lineTarget(l12))).toBe(false);
+    expect(pruneTags(tagged, reused).size).toBe(0);
+  });
+
+  it('a thread line tags and signals its process', () => {
+    const rs = rows().map((r) => (r.pid === 12 ? { ...r, threads: 2, threadsDetail: [thread(12, 1), thread(40, 1)] } : r));
+    const lines = buildLines(rs, st({ sort: 'pid', threads: true }));
+    const t = lines.findIndex((l) => l.thread && l.row.pid === 40);
+    expect(signalTargets(lines, st(), t)).toEqual([{ pid: 12, startNs: 120 }]);
   });
 });
