@@ -39,6 +39,7 @@ struct handle {
 	uv_poll_t *poll;
 	struct growbuf pending; /* ring records consumed but not yet drained by JS */
 	__u64 pending_dropped;  /* records dropped: pending was full (JS did not drain) */
+	int poll_error;         /* libuv's error for the ring's fd (< 0), thrown by the next drain */
 	int stats_fd;
 	int closed;
 };
@@ -89,6 +90,20 @@ static napi_value throw_msg(napi_env env, const char *msg)
 	napi_throw_error(env, "EBTOP_NATIVE", msg);
 	return NULL;
 }
+
+/* An N-API call that failed (an argument of the wrong type): thrown as
+ * EINVAL naming that call, before any value it left unset is used. */
+static int napi_failed(napi_env env, const char *call, napi_status st)
+{
+	if (st == napi_ok)
+		return 0;
+	bool pending = false;
+	napi_is_exception_pending(env, &pending);
+	if (!pending)
+		throw_errno(env, call, EINVAL);
+	return -1;
+}
+#define NAPI_CHECK(env, call, ...) napi_failed((env), #call, call((env), __VA_ARGS__))
 
 /* ---------- libbpf log: kept for JS to send to pino, never to the terminal ---------- */
 
@@ -162,7 +177,9 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list args
 static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv)
 {
 	size_t argc = want;
-	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+	if (NAPI_CHECK(env, napi_get_cb_info, info, &argc, argv, NULL, NULL))
+		return -1;
+	if (argc < want) {
 		throw_msg(env, "wrong number of arguments");
 		return -1;
 	}
@@ -172,17 +189,15 @@ static int get_args(napi_env env, napi_callback_info info, size_t want, napi_val
 static int get_string(napi_env env, napi_value v, char *out, size_t cap)
 {
 	size_t len;
-	if (napi_get_value_string_utf8(env, v, out, cap, &len) != napi_ok) {
-		throw_msg(env, "expected a string");
-		return -1;
-	}
-	return 0;
+	return NAPI_CHECK(env, napi_get_value_string_utf8, v, out, cap, &len);
 }
 
 static struct handle *get_handle(napi_env env, napi_value v)
 {
 	struct handle *h = NULL;
-	if (napi_get_value_external(env, v, (void **)&h) != napi_ok || !h) {
+	if (NAPI_CHECK(env, napi_get_value_external, v, (void **)&h))
+		return NULL;
+	if (!h) {
 		throw_msg(env, "expected a BPF object handle");
 		return NULL;
 	}
@@ -308,9 +323,8 @@ static napi_value js_close(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1];
 	struct handle *h = NULL;
-	if (get_args(env, info, 1, argv))
+	if (get_args(env, info, 1, argv) || NAPI_CHECK(env, napi_get_value_external, argv[0], (void **)&h))
 		return NULL;
-	napi_get_value_external(env, argv[0], (void **)&h);
 	if (h)
 		close_handle(h);
 	return NULL;
@@ -346,7 +360,8 @@ static napi_value js_set_autoload(napi_env env, napi_callback_info info)
 	bool on;
 	if (get_args(env, info, 3, argv) || !(h = get_handle(env, argv[0])) || !(p = find_prog(env, h, argv[1])))
 		return NULL;
-	napi_get_value_bool(env, argv[2], &on);
+	if (NAPI_CHECK(env, napi_get_value_bool, argv[2], &on))
+		return NULL;
 	int err = bpf_program__set_autoload(p, on);
 	if (err)
 		return throw_errno(env, "bpf_program__set_autoload", err);
@@ -361,7 +376,8 @@ static napi_value js_set_max_entries(napi_env env, napi_callback_info info)
 	uint32_t n;
 	if (get_args(env, info, 3, argv) || !(h = get_handle(env, argv[0])) || !(m = find_map(env, h, argv[1])))
 		return NULL;
-	napi_get_value_uint32(env, argv[2], &n);
+	if (NAPI_CHECK(env, napi_get_value_uint32, argv[2], &n))
+		return NULL;
 	int err = bpf_map__set_max_entries(m, n);
 	if (err)
 		return throw_errno(env, "bpf_map__set_max_entries", err);
@@ -402,7 +418,8 @@ static napi_value js_set_map_flags(napi_env env, napi_callback_info info)
 	uint32_t flags;
 	if (get_args(env, info, 3, argv) || !(h = get_handle(env, argv[0])) || !(m = find_map(env, h, argv[1])))
 		return NULL;
-	napi_get_value_uint32(env, argv[2], &flags);
+	if (NAPI_CHECK(env, napi_get_value_uint32, argv[2], &flags))
+		return NULL;
 	int err = bpf_map__set_map_flags(m, flags);
 	if (err)
 		return throw_errno(env, "bpf_map__set_map_flags", err);
@@ -419,8 +436,8 @@ static napi_value js_set_const(napi_env env, napi_callback_info info)
 	size_t len;
 	if (get_args(env, info, 3, argv) || !(h = get_handle(env, argv[0])) || get_string(env, argv[1], name, sizeof(name)))
 		return NULL;
-	if (napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok)
-		return throw_msg(env, "setConst: expected a Buffer");
+	if (NAPI_CHECK(env, napi_get_buffer_info, argv[2], &data, &len))
+		return NULL;
 	struct btf *btf = bpf_object__btf(h->obj);
 	int sec_id = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -ENOENT;
 	if (sec_id < 0)
@@ -502,7 +519,8 @@ static napi_value js_read_iter(napi_env env, napi_callback_info info)
 	static struct growbuf b; /* reused between calls: no allocation per refresh */
 	if (get_args(env, info, 2, argv) || !(h = get_handle(env, argv[0])))
 		return NULL;
-	napi_get_value_int32(env, argv[1], &idx);
+	if (NAPI_CHECK(env, napi_get_value_int32, argv[1], &idx))
+		return NULL;
 	if (idx < 0 || idx >= h->nlinks)
 		return throw_errno(env, "readIter: bad link", EINVAL);
 	int fd = bpf_iter_create(bpf_link__fd(h->links[idx]));
@@ -713,10 +731,8 @@ static int get_keys(napi_env env, napi_value v, struct bpf_map *m, char **data, 
 {
 	size_t len;
 	__u32 ks = bpf_map__key_size(m);
-	if (napi_get_buffer_info(env, v, (void **)data, &len) != napi_ok) {
-		throw_msg(env, "expected a Buffer of keys");
+	if (NAPI_CHECK(env, napi_get_buffer_info, v, (void **)data, &len))
 		return -1;
-	}
 	if (!ks || len % ks || len / ks > UINT32_MAX) {
 		throw_errno(env, "keys: not a whole number of keys", EINVAL);
 		return -1;
@@ -739,8 +755,8 @@ static napi_value js_map_update(napi_env env, napi_callback_info info)
 	if (get_args(env, info, 4, argv) || !(h = get_handle(env, argv[0])) || !(m = find_map(env, h, argv[1])) ||
 	    (fd = map_fd(env, m)) < 0 || get_keys(env, argv[2], m, &keys, &n))
 		return NULL;
-	if (napi_get_buffer_info(env, argv[3], (void **)&vals, &vlen) != napi_ok)
-		return throw_msg(env, "mapUpdate: expected a Buffer of values");
+	if (NAPI_CHECK(env, napi_get_buffer_info, argv[3], (void **)&vals, &vlen))
+		return NULL;
 	int err = value_stride(m, &vs);
 	if (err)
 		return throw_errno(env, "libbpf_num_possible_cpus", err);
@@ -811,9 +827,21 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* A poll error cannot be thrown from here (no JS on the stack): it stops the
+ * background consumption (libuv would report it again at once) and the next
+ * ringDrain throws it; drains still consume the ring themselves. */
 static void on_readable(uv_poll_t *poll, int status, int events)
 {
 	struct handle *h = poll->data;
+	if (status < 0) {
+		char msg[128];
+		int n = snprintf(msg, sizeof(msg), "W ring buffer poll: %s\n", uv_strerror(status));
+		log_append(msg, n < (int)sizeof(msg) ? n : (int)sizeof(msg) - 1);
+		if (!h->poll_error)
+			h->poll_error = status;
+		uv_poll_stop(poll);
+		return;
+	}
 	if (!h->closed && h->ring)
 		ring_buffer__consume(h->ring);
 }
@@ -833,7 +861,8 @@ static napi_value js_ring_open(napi_env env, napi_callback_info info)
 	struct ring_buffer *ring = ring_buffer__new(bpf_map__fd(m), on_record, h, NULL);
 	if (!ring)
 		return throw_errno(env, "ring_buffer__new", errno);
-	napi_get_uv_event_loop(env, &loop);
+	if (NAPI_CHECK(env, napi_get_uv_event_loop, &loop))
+		return NULL;
 	uv_poll_t *poll = calloc(1, sizeof(*poll));
 	if (!poll) {
 		ring_buffer__free(ring);
@@ -872,6 +901,11 @@ static napi_value js_ring_drain(napi_env env, napi_callback_info info)
 	int n = ring_buffer__consume(h->ring);
 	if (n < 0)
 		return throw_errno(env, "ring_buffer__consume", n);
+	if (h->poll_error) { /* reported once; what was consumed waits for the next drain */
+		int err = h->poll_error;
+		h->poll_error = 0;
+		return throw_errno(env, "uv_poll", err);
+	}
 	napi_create_object(env, &out);
 	napi_set_named_property(env, out, "data", make_buffer(env, h->pending.data, h->pending.len));
 	napi_set_named_property(env, out, "dropped", make_num(env, (double)h->pending_dropped));

@@ -179,6 +179,25 @@ describe.skipIf(skip)('native addon (kernel)', () => {
       expect(thrown(() => native.mapDrain(obj, 'nope')).call).toBe('bpf_object__find_map_by_name');
     });
 
+    it('refuses an argument of the wrong type, naming the N-API call, before using it', () => {
+      const unloaded = native.open(BPF_OBJECT_PATH);
+      const prog = native.programs(unloaded)[0].name;
+      const bad = 'x' as never;
+      try {
+        // each would succeed with whatever the unread value happened to be
+        expect(thrown(() => native.setMaxEntries(unloaded, 'stats', bad))).toMatchObject({ code: 'EINVAL', call: 'napi_get_value_uint32' });
+        expect(thrown(() => native.setMapFlags(unloaded, 'stats', bad))).toMatchObject({ code: 'EINVAL', call: 'napi_get_value_uint32' });
+        expect(thrown(() => native.setAutoload(unloaded, prog, bad))).toMatchObject({ code: 'EINVAL', call: 'napi_get_value_bool' });
+        expect(thrown(() => native.setConst(unloaded, 'test_reject', bad))).toMatchObject({ code: 'EINVAL', call: 'napi_get_buffer_info' });
+        expect(thrown(() => native.readIter(obj, bad))).toMatchObject({ code: 'EINVAL', call: 'napi_get_value_int32' });
+        expect(thrown(() => native.mapUpdate(obj, 'stats', bad, Buffer.alloc(0)))).toMatchObject({ code: 'EINVAL', call: 'napi_get_buffer_info' });
+        expect(thrown(() => native.mapDump(bad, 'stats'))).toMatchObject({ code: 'EINVAL', call: 'napi_get_value_external' });
+        expect(thrown(() => native.mapDump(obj, 7 as never))).toMatchObject({ code: 'EINVAL', call: 'napi_get_value_string_utf8' });
+      } finally {
+        native.close(unloaded);
+      }
+    });
+
     it('drains an open ring with nothing in it', () => {
       native.ringOpen(obj, 'events');
       expect(native.ringDrain(obj)).toEqual({ data: Buffer.alloc(0), dropped: 0 });
