@@ -9,6 +9,7 @@ import type { Source } from './probe';
 import { UserError } from './errors';
 import { createLogger, defaultLogPath, mark, type Logger } from './log';
 import { configPath, loadConfig, saveConfig, type Config } from './config';
+import { checkPidNamespace } from './pidns';
 import { onlineCpuCount } from './procfs';
 import { Session } from './session';
 import { checkTerminal } from './views/terminal';
@@ -221,6 +222,7 @@ export async function main(argv: string[]): Promise<void> {
     flags = program.opts<Flags>();
     if (!subcommand && program.args.length) throw new UserError(`unexpected argument '${program.args[0]}'`);
     if (flags.connections && !flags.json) throw new UserError('--connections is an output of --json');
+    checkPidNamespace(); // before anything loads: BPF's pids are the initial namespace's
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return; // --help, --version

@@ -50,6 +50,16 @@ describe.skipIf(process.getuid?.() !== 0)('privilege errors', () => {
     const r = ebtop(['--json', '-n', '1'], { uid: 65534, gid: 65534 });
     expectOneLineError(r, /needs root or CAP_BPF\+CAP_PERFMON/);
   });
+  // BPF's pids are the initial namespace's: in another one ebtop refuses before loading anything
+  it('inside another PID namespace (its own /proc, as in a container): one line and exit 2', () => {
+    const r = spawnSync('unshare', ['--pid', '--fork', '--mount-proc', EBTOP, '-n', '1', '--json'], { encoding: 'utf8', timeout: 20_000 });
+    expectOneLineError({ code: r.status, stderr: r.stderr }, /runs only in the initial PID namespace/);
+    expect(r.stdout).toBe('');
+  });
+  it('inside another PID namespace with the host\'s /proc: one line and exit 2', () => {
+    const r = spawnSync('unshare', ['--pid', '--fork', EBTOP, '-n', '1', '--json'], { encoding: 'utf8', timeout: 20_000 });
+    expectOneLineError({ code: r.status, stderr: r.stderr }, /runs only in the initial PID namespace/);
+  });
   it('offcpu: a PID that does not exist is one line and exit 2', () => {
     expectOneLineError(ebtop(['offcpu', '-p', '2147483647', '-d', '1']), /no process with PID 2147483647/);
   });
