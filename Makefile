@@ -6,6 +6,8 @@ BPFTOOL ?= bpftool
 OUT := bpf/.output
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUT)/%.bpf.o,$(BPF_SRCS))
+# Test-only programs (test/kernel/buckets.test.ts): an object of their own, never linked into ebtop's.
+SELFTEST_OBJ := $(OUT)/selftest.bpf.o
 TS_SRCS := $(shell find src -name '*.ts')
 WORKLOADS := $(patsubst test/workloads/%.c,test/workloads/bin/%,$(wildcard test/workloads/*.c))
 PREFIX ?= /usr/local
@@ -20,7 +22,7 @@ BENCH_PKGS := sysstat nethogs iotop-c linux-perf postgresql
 
 all: build
 
-build: $(OUT)/ebtop.bpf.o build/Release/ebtop_bpf.node dist/cli.js
+build: $(OUT)/ebtop.bpf.o $(SELFTEST_OBJ) build/Release/ebtop_bpf.node dist/cli.js
 
 # Installs only the missing Debian packages (as root on Debian/Ubuntu; otherwise
 # prints exactly what to install), then npm ci when the lock file changed.
@@ -55,7 +57,7 @@ $(OUT)/%.bpf.o: bpf/%.bpf.c bpf/ebtop.h $(wildcard bpf/*.bpf.h) bpf/vmlinux.h | 
 	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -c $< -o $@
 
 # All subsystems linked into one object: one ring buffer, one load.
-$(OUT)/ebtop.bpf.o: $(filter-out $(OUT)/ebtop.bpf.o,$(BPF_OBJS))
+$(OUT)/ebtop.bpf.o: $(filter-out $(OUT)/ebtop.bpf.o $(SELFTEST_OBJ),$(BPF_OBJS))
 	$(BPFTOOL) gen object $@ $^
 
 $(OUT):

@@ -12,6 +12,7 @@
  */
 #include "common.bpf.h"
 #include "syscalls.bpf.h"
+#include "latency.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -354,39 +355,6 @@ static __always_inline int on_req_start(struct request *rq, bool only_new)
 	s->start_ns = bpf_ktime_get_ns();
 	owner_of(current_task(), &s->owner);
 	return 0;
-}
-
-/* floor(log2(v)) for v > 0, without loops (BPF has no count-leading-zeros). */
-static __always_inline __u32 log2_u64(__u64 v)
-{
-	__u32 r = 0, s;
-	s = (v > 0xFFFFFFFFULL) << 5; v >>= s; r |= s;
-	s = (v > 0xFFFF) << 4; v >>= s; r |= s;
-	s = (v > 0xFF) << 3; v >>= s; r |= s;
-	s = (v > 0xF) << 2; v >>= s; r |= s;
-	s = (v > 0x3) << 1; v >>= s; r |= s;
-	return r | (__u32)(v >> 1);
-}
-
-static __always_inline __u32 lat_bucket(__u64 ns)
-{
-	if (ns < (1 << EBTOP_LAT_MIN_SHIFT))
-		return 0;
-	__u32 p = log2_u64(ns);
-	__u32 i = 1 + 4 * (p - EBTOP_LAT_MIN_SHIFT) + ((ns >> (p - 2)) & 3);
-	return i < EBTOP_LAT_BUCKETS ? i : EBTOP_LAT_BUCKETS - 1;
-}
-
-static __always_inline void lat_add(struct ebtop_disk_latency *l, __u64 ns)
-{
-	l->lat_count++;
-	l->lat_sum_ns += ns;
-	if (!l->lat_min_ns || ns < l->lat_min_ns)
-		l->lat_min_ns = ns;
-	if (ns > l->lat_max_ns)
-		l->lat_max_ns = ns;
-	/* the mask keeps the verifier sure of the bound (EBTOP_LAT_BUCKETS is a power of two) */
-	l->lat[lat_bucket(ns) & (EBTOP_LAT_BUCKETS - 1)]++;
 }
 
 /* A request is done (softirq, on any task): its latency goes to its owner

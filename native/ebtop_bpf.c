@@ -914,6 +914,30 @@ static napi_value js_ring_drain(napi_env env, napi_callback_info info)
 	return out;
 }
 
+/* ---------- test runs ---------- */
+
+/* testRun(h, prog, ctx) -> the program's return value, run once by
+ * BPF_PROG_TEST_RUN on `ctx` (a raw_tp program: its u64 arguments). For
+ * tests of the C functions themselves (bpf/selftest.bpf.c). */
+static napi_value js_test_run(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3];
+	struct handle *h;
+	struct bpf_program *p;
+	void *ctx;
+	size_t len;
+	if (get_args(env, info, 3, argv) || !(h = get_handle(env, argv[0])) || !(p = find_prog(env, h, argv[1])) ||
+	    NAPI_CHECK(env, napi_get_buffer_info, argv[2], &ctx, &len))
+		return NULL;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = len ? ctx : NULL, .ctx_size_in = len);
+	int fd = bpf_program__fd(p);
+	if (fd < 0)
+		return throw_errno(env, "bpf_program__fd", EBADF); /* not loaded */
+	if (bpf_prog_test_run_opts(fd, &opts))
+		return throw_errno(env, "bpf_prog_test_run_opts", errno);
+	return make_num(env, opts.retval);
+}
+
 /* ---------- run-time statistics ---------- */
 
 static napi_value js_enable_stats(napi_env env, napi_callback_info info)
@@ -1212,7 +1236,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{"btfHasType", js_btf_has_type}, {"btfRelease", js_btf_release}, {"takeLog", js_take_log}, {"btfStructs", js_btf_structs},
 		{"probeMapType", js_probe_map_type}, {"probeProgType", js_probe_prog_type},
 		{"btfTracepointArgs", js_btf_tracepoint_args},
-		{"numPossibleCpus", js_num_possible_cpus},
+		{"numPossibleCpus", js_num_possible_cpus}, {"testRun", js_test_run},
 	};
 	libbpf_set_print(print_fn);
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {

@@ -96,11 +96,15 @@ export interface Native {
   /** Whether the kernel loads a program type; libbpf's name ('raw_tracepoint', ...). Unknown name: EINVAL. */
   probeProgType(name: string): boolean;
   numPossibleCpus(): number;
+  /** Run a loaded program once (BPF_PROG_TEST_RUN) on `ctx` (raw_tp: its u64 arguments); its return value. Tests only. */
+  testRun(obj: BpfObject, program: string, ctx: Buffer): number;
 }
 
 export const ROOT = path.resolve(__dirname, '..');
 export const ADDON_PATH = path.join(ROOT, 'build', 'Release', 'ebtop_bpf.node');
 export const BPF_OBJECT_PATH = path.join(ROOT, 'bpf', '.output', 'ebtop.bpf.o');
+/** bpf/selftest.bpf.c: test-only programs, never loaded by ebtop. */
+export const SELFTEST_OBJECT_PATH = path.join(ROOT, 'bpf', '.output', 'selftest.bpf.o');
 
 let cached: Native | undefined;
 

@@ -31,6 +31,18 @@ export function kernelSkipReason(): string | null {
   return why;
 }
 
+/**
+ * Whether the compiled BPF object is missing, for tests that only read it
+ * (BTF cross-checks): they skip with a warning, and with EBTOP_REQUIRE_BPF=1
+ * they fail instead of skipping silently.
+ */
+export function objectMissing(file = path.join(ROOT, 'bpf', '.output', 'ebtop.bpf.o')): boolean {
+  if (fs.existsSync(file)) return false;
+  if (process.env.EBTOP_REQUIRE_BPF === '1') throw new Error(`EBTOP_REQUIRE_BPF=1 but ${file} is not built`);
+  console.warn(`skipping BTF checks: ${file} not built (run make)`);
+  return true;
+}
+
 export interface Proc {
   pid: number;
   ppid: number;

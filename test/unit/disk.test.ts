@@ -2,7 +2,6 @@
 // BPF side fills them, quantiles), ratios, the per-device folder with a fake
 // clock, fallback selection, the --no-fs-io switch, and its own structs
 // against the compiled object's BTF.
-import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { wantedSources } from '../../src/collector';
 import { Model, type Interval, type RawSample } from '../../src/model';
@@ -15,6 +14,7 @@ import {
 } from '../../src/subsystems/disk';
 import type { FoldInput, Values } from '../../src/subsystems/types';
 import { intervalJson } from '../../src/views/json';
+import { objectMissing } from '../helpers/kernel';
 
 const ALL = new Set([...SCHEMA.groups.map((g) => g.name), ...SCHEMA.groups.map((g) => g.source), 'disk.fs', 'disk.fswrite']);
 const values = (set: Record<number, number>, avail: ReadonlySet<string> = ALL): Values => {
@@ -245,7 +245,7 @@ describe('disk program selection', () => {
   });
 });
 
-const built = fs.existsSync(BPF_OBJECT_PATH);
+const built = !objectMissing(BPF_OBJECT_PATH);
 
 describe.skipIf(!built)('disk structs against the object\'s BTF', () => {
   it('struct ebtop_disk_device: its bio slots, then a struct ebtop_disk_latency; struct ebtop_disk_dev: major, minor', () => {

@@ -2,16 +2,14 @@
 // struct that crosses the boundary, member by member (name, offset, size),
 // and every counter group's slots against its C struct. A member added or
 // removed on either side fails here.
-import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { LAYOUT } from '../../src/abi';
 import { BPF_OBJECT_PATH, loadNative, type BtfStruct } from '../../src/native';
 import { SCHEMA } from '../../src/subsystems';
 import { slotNames } from '../../src/subsystems/schema';
+import { objectMissing } from '../helpers/kernel';
 
-const built = fs.existsSync(BPF_OBJECT_PATH);
-if (!built && process.env.EBTOP_REQUIRE_BPF === '1') throw new Error(`EBTOP_REQUIRE_BPF=1 but ${BPF_OBJECT_PATH} is not built`);
-if (!built) console.warn(`skipping layout test: ${BPF_OBJECT_PATH} not built (run make)`);
+const built = !objectMissing(BPF_OBJECT_PATH);
 
 describe.skipIf(!built)('ABI layout against the object\'s BTF', () => {
   const btf = built ? loadNative().btfStructs(BPF_OBJECT_PATH) : {};

@@ -1,7 +1,6 @@
 // The net subsystem without a kernel: the connection record's layout against
 // the object's BTF, its decoder, the folder's per-connection math (a fake
 // clock), program selection on older kernels, and its JSON fields and columns.
-import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cell, column } from '../../src/columns';
 import { Model, type RawSample } from '../../src/model';
@@ -17,6 +16,7 @@ import type { FoldInput, Values } from '../../src/subsystems/types';
 import { intervalJson } from '../../src/views/json';
 import type { TaskRecord } from '../../src/abi';
 import { decodeRing } from '../../src/abi';
+import { objectMissing } from '../helpers/kernel';
 
 const S = 1e9;
 const F = CONN_LAYOUT.fields;
@@ -56,7 +56,7 @@ function conn(over: Partial<Conn> & { id: number }): Conn {
 const input = (over: Partial<FoldInput>): FoldInput => ({ collected: undefined, records: [], fromNs: 0, toNs: 0, baseline: false, cumulative: false, avail: new Set(), ...over });
 const table = (conns: Conn[], connFull = 0) => ({ conns, connFull });
 
-const built = fs.existsSync(BPF_OBJECT_PATH);
+const built = !objectMissing(BPF_OBJECT_PATH);
 
 describe('net: connection records', () => {
   it.skipIf(!built)('struct ebtop_conn and ebtop_net_stats: the layout table against the object\'s BTF', () => {

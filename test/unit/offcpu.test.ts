@@ -1,7 +1,6 @@
 // `ebtop offcpu` without a kernel: the ring record's layout against the
 // object's BTF, decoding, the stack rules that refine the cheap reason,
 // aggregation into folded stacks, kallsyms lookup and the SVG flame graph.
-import fs from 'node:fs';
 import sax from 'sax';
 import { describe, expect, it } from 'vitest';
 import { BPF_OBJECT_PATH, loadNative } from '../../src/native';
@@ -9,6 +8,7 @@ import { aggregate, decodeOffcpu, folded, OFFCPU_LAYOUT, refineReason, REC_OFFCP
 import { KernelSymbols } from '../../src/symbols';
 import { REASONS } from '../../src/subsystems/wait';
 import { flameSvg } from '../../src/views/flame';
+import { objectMissing } from '../helpers/kernel';
 
 /** One framed ring record ([u32 len][record][pad to 8]) as the addon hands it over. */
 function frame(rec: Buffer): Buffer {
@@ -34,7 +34,7 @@ function offcpuRecord(r: { tid: number; pid: number; cat: number; ns: number; co
   return b;
 }
 
-const built = fs.existsSync(BPF_OBJECT_PATH);
+const built = !objectMissing(BPF_OBJECT_PATH);
 
 describe('offcpu', () => {
   it.skipIf(!built)('struct ebtop_offcpu: size and every member as the object\'s BTF has them', () => {
