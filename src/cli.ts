@@ -10,6 +10,7 @@ import { UserError } from './errors';
 import { createLogger, defaultLogPath, mark, type Logger } from './log';
 import { configPath, loadConfig, saveConfig, type Config } from './config';
 import { checkPidNamespace } from './pidns';
+import { DELAY_RANGE, delayMs } from './delay';
 import { onlineCpuCount } from './procfs';
 import { Session } from './session';
 import { checkTerminal } from './views/terminal';
@@ -17,6 +18,7 @@ import fs from 'node:fs';
 import { SUBSYSTEMS } from './subsystems';
 
 interface Flags {
+  /** -d, in ms */
   delay: number;
   iterations?: number;
   pid?: Set<number>;
@@ -48,6 +50,13 @@ function positive(name: string) {
     if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
     return n;
   };
+}
+
+/** -d: seconds within the bounds the settings file accepts, to ms. */
+function delay(v: string): number {
+  const ms = delayMs(v);
+  if (ms === null) throw new InvalidArgumentError(`delay must be ${DELAY_RANGE}`);
+  return ms;
 }
 
 function count(v: string): number {
@@ -85,7 +94,7 @@ export function buildProgram(): Command {
     .name('ebtop')
     .description('htop-style process monitor with exact numbers from kernel events (eBPF)')
     .version((require('../package.json') as { version: string }).version, '-V, --version')
-    .option('-d, --delay <seconds>', 'refresh interval in seconds', positive('delay'), 1)
+    .addOption(new Option('-d, --delay <seconds>', `refresh interval (${DELAY_RANGE})`).argParser(delay).default(1000, '1'))
     .option('-n, --iterations <count>', 'exit after this many samples', count)
     .option('-p, --pid <pids>', 'only these processes (comma-separated PIDs)', pidList)
     .option('--threads', 'include per-thread detail', false)
@@ -145,7 +154,7 @@ async function runStream(flags: Flags, log: Logger): Promise<void> {
   // JSON carries every field: every source; a batch table only its columns'.
   const session = new Session({
     log,
-    delayMs: flags.delay * 1000,
+    delayMs: flags.delay,
     cumulative: flags.cumulative,
     pids: flags.pid,
     threads: flags.threads,
@@ -193,7 +202,7 @@ async function runInteractive(program: Command, flags: Flags, log: Logger): Prom
   const defaults: Config = { columns: [...DEFAULT_COLUMNS], sort: 'cpu', invert: false, tree: false, monochrome: false, delayMs: 1000 };
   const { config, warning } = loadConfig(file, defaults);
   if (program.getOptionValueSource('sort') === 'cli') config.sort = flags.sort;
-  if (program.getOptionValueSource('delay') === 'cli') config.delayMs = flags.delay * 1000;
+  if (program.getOptionValueSource('delay') === 'cli') config.delayMs = flags.delay;
   if (flags.color === false || process.env.NO_COLOR) config.monochrome = true;
   const { runTui } = await import('./views/tui');
   mark(log, 'TUI modules loaded');

@@ -220,7 +220,8 @@ export class Collector {
     // at the end, after the iterator read: no program still writes into it.
     const draining = this.flipChargeGeneration();
     // Scan /proc first: a process it lists that the iterator then misses is invisible to BPF.
-    const scan = Date.now() >= this.nextScanAt ? listPids() : null;
+    // rescans on the monotonic clock: a wall-clock step back must not stop them
+    const scan = performance.now() >= this.nextScanAt ? listPids() : null;
     const timeNs = Number(process.hrtime.bigint());
     const wallMs = Date.now();
     const tasks = this.taskDecoder.decode(this.native.readIter(this.obj, this.iterLink));
@@ -234,7 +235,7 @@ export class Collector {
     for (const t of tasks) seen.add(t.pid);
     this.invisible = (scan ?? this.invisible).filter((pid) => !seen.has(pid));
     if (scan) {
-      this.nextScanAt = Date.now() + RESCAN_MS;
+      this.nextScanAt = performance.now() + RESCAN_MS;
     }
     const procTasks: TaskRecord[] = [];
     for (const pid of this.invisible) for (const t of this.procReader.read(pid)) procTasks.push(t);
@@ -254,9 +255,9 @@ export class Collector {
     const run = this.stats.take();
     const st = sumStats(this.native.mapDump(this.obj, 'stats').values);
     this.lostInUserspace += ring.dropped + unknown;
-    if (this.threadHash && Date.now() >= this.nextSweepAt) {
+    if (this.threadHash && performance.now() >= this.nextSweepAt) {
       this.sweepThreadHash(tasks);
-      this.nextSweepAt = Date.now() + SWEEP_MS;
+      this.nextSweepAt = performance.now() + SWEEP_MS;
     }
     return {
       timeNs,

@@ -195,11 +195,12 @@ export function pageSize(): number {
  */
 export class CgroupNames {
   private names = new Map<number, string>();
-  private walkedAt = 0;
+  /** performance.now() of the last walk (monotonic: a wall-clock step back must not stop walks) */
+  private walkedAt = -Infinity;
 
   name(id: number): string {
     let n = this.names.get(id);
-    if (n === undefined && Date.now() - this.walkedAt > 5000) {
+    if (n === undefined && performance.now() - this.walkedAt > 5000) {
       this.walk();
       n = this.names.get(id);
     }
@@ -208,7 +209,7 @@ export class CgroupNames {
   }
 
   private walk(): void {
-    this.walkedAt = Date.now();
+    this.walkedAt = performance.now();
     const root = cgroup2Mount();
     if (!root) return;
     let dev = -1;
@@ -247,11 +248,12 @@ export function cgroup2Mount(mounts = readText('/proc/self/mounts') ?? ''): stri
 /** uid -> user name, from /etc/passwd, read again only for an unknown uid. */
 export class UserNames {
   private names = new Map<number, string>();
-  private loadedAt = 0;
+  /** performance.now() of the last load (monotonic, as CgroupNames.walkedAt) */
+  private loadedAt = -Infinity;
 
   name(uid: number): string {
     let n = this.names.get(uid);
-    if (n === undefined && Date.now() - this.loadedAt > 10_000) {
+    if (n === undefined && performance.now() - this.loadedAt > 10_000) {
       this.load();
       n = this.names.get(uid);
     }
@@ -263,7 +265,7 @@ export class UserNames {
   }
 
   private load(): void {
-    this.loadedAt = Date.now();
+    this.loadedAt = performance.now();
     const text = readText('/etc/passwd') ?? '';
     for (const line of text.split('\n')) {
       const f = line.split(':');

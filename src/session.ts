@@ -1,5 +1,7 @@
 // One monitoring session: collector + model on a fixed cadence. Views get
-// each Interval; nothing here knows how it is shown.
+// each Interval; nothing here knows how it is shown. The cadence runs on the
+// monotonic clock (performance.now): a wall-clock step (NTP, date -s) neither
+// freezes the refresh nor makes it burst.
 import { Collector } from './collector';
 import { mark, type Logger } from './log';
 import { Model, type Interval, type ProcessRow } from './model';
@@ -23,6 +25,7 @@ export class Session {
   readonly model: Model;
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  /** when the next tick is due, performance.now() ms */
   private nextAt = 0;
   private tickFn?: () => void;
   /** userspace CPU of ebtop itself over the last interval, % of one CPU */
@@ -55,7 +58,7 @@ export class Session {
   /** Take the baseline now, then call onInterval every delayMs until stop(). */
   start(onInterval: (iv: Interval, rows: ProcessRow[]) => void, onError: (e: unknown) => void): void {
     // the first interval starts when the baseline was taken, not when it was done
-    const t0 = Date.now();
+    const t0 = performance.now();
     this.model.update(this.collector.sample());
     mark(this.opts.log, 'baseline sample');
     this.nextAt = t0 + this.opts.delayMs;
@@ -96,9 +99,10 @@ export class Session {
   }
 
   private schedule(fn: () => void): void {
-    const wait = Math.max(0, this.nextAt - Date.now());
+    const now = performance.now();
+    const wait = Math.max(0, this.nextAt - now);
     this.nextAt += this.opts.delayMs;
-    if (this.nextAt < Date.now()) this.nextAt = Date.now() + this.opts.delayMs; // fell behind: do not burst
+    if (this.nextAt < now) this.nextAt = now + this.opts.delayMs; // fell behind: do not burst
     this.timer = setTimeout(fn, wait);
   }
 
@@ -107,7 +111,7 @@ export class Session {
     this.opts.delayMs = ms;
     if (this.stopped || !this.tickFn) return;
     if (this.timer) clearTimeout(this.timer);
-    this.nextAt = Date.now() + ms;
+    this.nextAt = performance.now() + ms;
     this.schedule(this.tickFn);
   }
 

@@ -2,6 +2,7 @@
 // the effects the TUI carries out (quit, send a signal, change the refresh,
 // save the config). htop's keys where htop has one. Tested without a terminal.
 import { COLUMNS } from '../columns';
+import { DELAY_RANGE, delayMs } from '../delay';
 import { findNext, lineTarget, procKey, signalTargets, toggleTag, type Line, type Target, type ViewState } from './viewstate';
 
 export type Mode = 'table' | 'search' | 'filter' | 'delay' | 'user' | 'sort' | 'signal' | 'confirm' | 'help' | 'setup' | 'drill';
@@ -97,10 +98,10 @@ export function reduce(ui: UiState, key: Key, ctx: KeyContext): { ui: UiState; e
     if (name === 'escape') return next({ mode: 'table', input: '' }, ui.mode === 'filter' ? { filter: '' } : {});
     if (name === 'enter') {
       if (ui.mode === 'delay') {
-        const s = Number(ui.input);
-        if (!Number.isFinite(s) || s <= 0) return next({ mode: 'table', input: '', message: `not a refresh interval: ${ui.input}` });
-        effects.push({ kind: 'delay', ms: Math.round(s * 1000) }, { kind: 'save' });
-        return next({ mode: 'table', input: '', delayMs: Math.round(s * 1000) });
+        const ms = delayMs(ui.input);
+        if (ms === null) return next({ mode: 'table', input: '', message: `not a refresh interval: ${ui.input} (${DELAY_RANGE})` });
+        effects.push({ kind: 'delay', ms }, { kind: 'save' });
+        return next({ mode: 'table', input: '', delayMs: ms });
       }
       return next({ mode: 'table' });
     }

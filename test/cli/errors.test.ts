@@ -19,7 +19,11 @@ function expectOneLineError(r: { code: number | null; stderr: string }, pattern:
 
 describe('command-line errors', () => {
   it('rejects an unknown flag', () => expectOneLineError(ebtop(['--bogus']), /unknown option '--bogus'/));
-  it('rejects a bad delay', () => expectOneLineError(ebtop(['-d', 'abc']), /delay must be a positive number/));
+  it('rejects a bad delay', () => expectOneLineError(ebtop(['-d', 'abc']), /argument 'abc' is invalid\. delay must be 0\.1 to 3600 seconds/));
+  // the bounds of the settings file's delayMs: 100 ms .. 1 h
+  it('rejects a delay of 0', () => expectOneLineError(ebtop(['-d', '0', '-n', '1', '--json']), /argument '0' is invalid\. delay must be 0\.1 to 3600 seconds/));
+  it('rejects a delay above an hour', () => expectOneLineError(ebtop(['-d', '99999', '-n', '1', '--json']), /argument '99999' is invalid\. delay must be 0\.1 to 3600 seconds/));
+  it('rejects a delay below 100 ms', () => expectOneLineError(ebtop(['-d', '0.05', '-n', '1', '--json']), /argument '0\.05' is invalid/));
   it('rejects a bad pid list', () => expectOneLineError(ebtop(['-p', '12,x']), /PID/));
   it('rejects an unknown sort column', () => expectOneLineError(ebtop(['--sort', 'nope']), /expected one of/));
   it('rejects --json with --batch', () => expectOneLineError(ebtop(['--json', '--batch']), /cannot be used with/));

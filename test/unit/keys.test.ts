@@ -97,6 +97,12 @@ describe('key reducer', () => {
     expect(press(ui(), rows, 'c').effects).toEqual([{ kind: 'cumulative', on: true }]);
     const d = press(ui(), rows, 'd', 'backspace', 'backspace', 'backspace', '2', '.', '5', 'enter');
     expect(d.effects).toEqual([{ kind: 'delay', ms: 2500 }, { kind: 'save' }]);
+    // beyond the settings file's bounds (0.1 s .. 1 h): refused, nothing saved
+    for (const bad of ['0.01', '99999', 'x']) {
+      const r = press(ui(), rows, 'd', 'backspace', ...bad.split(''), 'enter');
+      expect(r.effects).toEqual([]);
+      expect(r.u.message).toMatch(/^not a refresh interval: .* \(0\.1 to 3600 seconds\)$/);
+    }
     expect(press(ui(), rows, 'z').u.paused).toBe(true);
     expect(press(ui(), rows, 't').u.view.tree).toBe(true);
     expect(press(ui(), rows, 'f5', 'f5').u.view.tree).toBe(false);
