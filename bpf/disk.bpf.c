@@ -7,7 +7,7 @@
  * owner process outside its context: writeback of pages it dirtied (written
  * later by a flusher, or by sync in another process, found through the
  * page's inode), and the latency of its requests (completed in softirq on
- * whatever task was running, found through a request-keyed slot). Per
+ * whatever task was running, found through the request's in-flight entry). Per
  * device: the same bios and latencies, for system.disk.
  */
 #include "common.bpf.h"
@@ -86,25 +86,31 @@ struct {
 	__type(value, __u64);
 } disk_seq SEC(".maps");
 
-/* A request in flight: who started it, and when. Indexed by (queue, hardware
- * queue, tag): no two requests in flight on one hardware queue share a tag,
- * so only requests of two queues whose hashes meet can take each other's
- * slot; the request pointer tells them apart (a lost slot is counted). */
-struct req_slot {
-	__u64 rq;
-	__u64 born; /* rq->start_time_ns */
-	__u64 start_ns;
-	struct ebtop_owner owner;
-};
-
-#define REQ_SLOTS (16 * 1024)
-
+/* A request in flight, keyed by its struct request (as libbpf-tools
+ * biolatency keys them): who started it, and when. A struct belongs to its
+ * tag for good, so the start of its next life replaces an entry io_done never
+ * saw (a request merged away): entries are bounded by the requests the block
+ * layer holds, whatever its queue count or tag depth. A start the full map
+ * refuses loses that request's latency, and is counted (disk_stats.req_full);
+ * userspace deletes entries older than any request lives (a device gone). */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, REQ_SLOTS);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct ebtop_disk_req);
+} disk_inflight SEC(".maps");
+
+/* Per-CPU counters of the disk subsystem. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct req_slot);
-} disk_req SEC(".maps");
+	__type(value, struct ebtop_disk_stats);
+} disk_stats SEC(".maps");
+
+/* The object's BTF records only the types of globals, maps and function
+ * signatures: this makes the in-flight entry checkable from userspace. */
+const volatile struct ebtop_disk_req btf_disk_req_layout __attribute__((used));
 
 /* Zeroed values to insert from: too big for the BPF stack. */
 struct {
@@ -312,18 +318,6 @@ int BPF_PROG(bio_queue_raw, struct bio *bio)
 
 /* ---------- requests: latency ---------- */
 
-static __always_inline __u32 req_index(struct request *rq)
-{
-	__u64 q = (__u64)BPF_CORE_READ(rq, q);
-	__u32 hq = BPF_CORE_READ(rq, mq_hctx, queue_num);
-	int tag = BPF_CORE_READ(rq, internal_tag);
-	if (tag < 0)
-		tag = BPF_CORE_READ(rq, tag);
-	/* 16 buckets of 1024 tags; a queue's hardware queues take neighbouring buckets */
-	__u32 bucket = (__u32)(((q >> 6) * 0x9E3779B97F4A7C15ULL) >> 60) + hq;
-	return ((bucket & 15) << 10) | ((__u32)tag & 1023);
-}
-
 static __always_inline bool data_request(struct request *rq)
 {
 	__u32 op = BPF_CORE_READ(rq, cmd_flags) & REQ_OP_MASK;
@@ -339,21 +333,23 @@ static __always_inline int on_req_start(struct request *rq, bool only_new)
 {
 	if (!data_request(rq))
 		return 0;
-	__u32 i = req_index(rq);
-	struct req_slot *s = bpf_map_lookup_elem(&disk_req, &i);
-	if (!s)
-		return 0;
-	/* A request's struct is its tag's for good: start_time_ns tells this
-	 * life of it from an earlier one merged away unseen by io_done. */
+	__u64 key = (__u64)rq;
 	__u64 born = BPF_CORE_READ(rq, start_time_ns);
-	if (only_new && s->rq == (__u64)rq && born && s->born == born)
-		return 0;
-	if (s->rq && s->rq != (__u64)rq)
-		count_map_full(); /* another queue's request in flight holds the slot: its latency is lost */
-	s->rq = (__u64)rq;
-	s->born = born;
-	s->start_ns = bpf_ktime_get_ns();
-	owner_of(current_task(), &s->owner);
+	if (only_new) {
+		struct ebtop_disk_req *s = bpf_map_lookup_elem(&disk_inflight, &key);
+		if (s && born && s->born == born)
+			return 0;
+	}
+	struct ebtop_disk_req v = { .born = born, .start_ns = bpf_ktime_get_ns() };
+	owner_of(current_task(), &v.owner);
+	/* replacing an entry never fails: only a new key can find the map full */
+	if (bpf_map_update_elem(&disk_inflight, &key, &v, BPF_ANY) == -E2BIG) {
+		__u32 zero = 0;
+		struct ebtop_disk_stats *st = bpf_map_lookup_elem(&disk_stats, &zero);
+		if (st)
+			st->req_full++;
+		count_map_full();
+	}
 	return 0;
 }
 
@@ -364,9 +360,9 @@ static __always_inline int on_req_done(struct request *rq)
 {
 	if (!data_request(rq))
 		return 0;
-	__u32 i = req_index(rq);
-	struct req_slot *s = bpf_map_lookup_elem(&disk_req, &i);
-	if (!s || s->rq != (__u64)rq)
+	__u64 key = (__u64)rq;
+	struct ebtop_disk_req *s = bpf_map_lookup_elem(&disk_inflight, &key);
+	if (!s)
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
 	__u64 start = BPF_CORE_READ(rq, start_time_ns);
@@ -374,7 +370,7 @@ static __always_inline int on_req_done(struct request *rq)
 		start = s->start_ns;
 	__u64 ns = now - start;
 	struct ebtop_owner o = s->owner;
-	s->rq = 0;
+	bpf_map_delete_elem(&disk_inflight, &key);
 
 	struct ebtop_disk_dev d;
 	disk_dev(rq_disk(rq), &d);

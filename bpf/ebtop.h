@@ -276,6 +276,20 @@ struct ebtop_stats {
 	__u64 map_full; /* map updates refused: a bounded map was full */
 };
 
+/* A block request in flight (value of disk_inflight, keyed by the struct
+ * request's address): userspace reads start_ns to delete entries older than
+ * any request lives. */
+struct ebtop_disk_req {
+	__u64 born;     /* rq->start_time_ns: tells this life of the struct from an earlier one */
+	__u64 start_ns; /* when it started, CLOCK_MONOTONIC */
+	struct ebtop_owner owner;
+};
+
+/* Per-CPU counters of the disk subsystem. */
+struct ebtop_disk_stats {
+	__u64 req_full; /* requests whose latency was lost: the in-flight map was full at their start */
+};
+
 /* Net charges, per owner process of a TCP socket (charge map values): what
  * happened to its connections, wherever it happened (softirq, timers). */
 struct ebtop_net_tcp {
@@ -337,6 +351,8 @@ EBTOP_ASSERT_SIZE(ebtop_disk_dev, 8);
 EBTOP_ASSERT_SIZE(ebtop_disk_device, (5 + 4 + EBTOP_LAT_BUCKETS) * 8);
 EBTOP_ASSERT_SIZE(ebtop_net_counters, 64);
 EBTOP_ASSERT_SIZE(ebtop_net_tcp, 32);
+EBTOP_ASSERT_SIZE(ebtop_disk_stats, 8);
+EBTOP_ASSERT_SIZE(ebtop_disk_req, 32);
 EBTOP_ASSERT_SIZE(ebtop_conn, 120);
 _Static_assert(sizeof(struct ebtop_task) % 8 == 0, "ebtop_task: counter groups must stay 8-aligned");
 

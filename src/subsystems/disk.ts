@@ -149,7 +149,25 @@ export interface DiskSystem {
   devices: DeviceRow[];
   /** p99 over every device's requests of the last RECENT intervals, or null */
   recentP99Ns: number | null;
+  /** requests whose latency was lost (the in-flight map was full): this interval's, or with --cumulative since the baseline */
+  reqOverflow: number;
 }
+
+/** What collect() reads each refresh. */
+export interface DiskCollected {
+  devices: DeviceSample[];
+  /** requests the full in-flight map refused since load (cumulative) */
+  reqFull: number;
+}
+
+/** Bounds set before load; tests shrink them to see overflow counted. */
+export const DISK_LIMITS = { inflight: 16384 };
+
+/** struct ebtop_disk_req: a request in flight (test/unit/disk.test.ts holds it to the object's BTF). */
+export const DISK_REQ_LAYOUT = { size: 32, startNs: 8 };
+/** No request lives this long (the block layer times them out after 30 s): its in-flight entry is a device's that went away. */
+const STALE_REQ_NS = 600e9;
+const SWEEP_EVERY_NS = 60e9;
 
 /** u64 as a JS number (exact below 2^53). */
 const u64 = (b: Buffer, o: number) => b.readUInt32LE(o) + b.readUInt32LE(o + 4) * 0x1_0000_0000;
@@ -183,8 +201,34 @@ export function deviceName(major: number, minor: number, read = (f: string) => f
 
 const names = new Map<string, string>();
 
-function collectDevices(io: CollectIO): DeviceSample[] | undefined {
+/** When each object's in-flight map was last swept (CLOCK_MONOTONIC ns). */
+const lastSweep = new WeakMap<object, number>();
+
+/**
+ * Deletes in-flight entries older than any request lives: a request merged
+ * away leaves its entry until its struct starts again, which a device that
+ * went away never does. Keeps the map to the requests that exist.
+ */
+export function sweepInflight(io: CollectIO, nowNs: number): number {
+  const d = io.native.mapDump(io.obj, 'disk_inflight');
+  const stale: Buffer[] = [];
+  for (let i = 0; i < d.count; i++) if (u64(d.values, i * d.valueSize + DISK_REQ_LAYOUT.startNs) < nowNs - STALE_REQ_NS) stale.push(d.keys.subarray(i * d.keySize, (i + 1) * d.keySize));
+  if (stale.length) io.native.mapDelete(io.obj, 'disk_inflight', Buffer.concat(stale));
+  return stale.length;
+}
+
+function collectDevices(io: CollectIO): DiskCollected | undefined {
   if (!io.avail.has('disk.bio') && !io.avail.has('disk.lat')) return undefined;
+  let reqFull = 0;
+  if (io.avail.has('disk.lat')) {
+    const now = Number(process.hrtime.bigint()); // CLOCK_MONOTONIC, as bpf_ktime_get_ns
+    if (now - (lastSweep.get(io.obj) ?? 0) > SWEEP_EVERY_NS) {
+      lastSweep.set(io.obj, now);
+      sweepInflight(io, now);
+    }
+    const st = io.native.mapDump(io.obj, 'disk_stats');
+    for (let o = 0; o + 8 <= st.values.length; o += 8) reqFull += u64(st.values, o);
+  }
   const d = io.native.mapDump(io.obj, 'disk_devices');
   const out: DeviceSample[] = [];
   for (let i = 0; i < d.count; i++) {
@@ -195,7 +239,7 @@ function collectDevices(io: CollectIO): DeviceSample[] | undefined {
     if (name === undefined) names.set(key, (name = deviceName(major, minor)));
     out.push({ major, minor, name, v: combineDevice(d.values, i * d.valueSize, d.valueSize) });
   }
-  return out;
+  return { devices: out, reqFull };
 }
 
 /** Intervals whose device latencies make the "recent" p99 IO-LAT is compared with. */
@@ -206,9 +250,16 @@ export class DeviceFolder implements Folder {
   private base = new Map<string, Float64Array>();
   private prev = new Map<string, Float64Array>();
   private recent: Float64Array[] = [];
+  private fullAtBase = 0;
+  private fullAtLast = 0;
 
   fold(input: FoldInput): FoldOutput {
-    const now = (input.collected as DeviceSample[] | undefined) ?? [];
+    const col = input.collected as DiskCollected | undefined;
+    const now = col?.devices ?? [];
+    const full = col?.reqFull ?? 0;
+    if (input.baseline) this.fullAtBase = full;
+    const reqOverflow = Math.max(0, full - (input.cumulative ? this.fullAtBase : this.fullAtLast));
+    this.fullAtLast = full;
     const rows: DeviceRow[] = [];
     const merged = new Float64Array(4 + LAT_BUCKETS);
     for (const s of now) {
@@ -242,7 +293,7 @@ export class DeviceFolder implements Folder {
       this.recent.push(merged);
       if (this.recent.length > RECENT) this.recent.shift();
     }
-    return { system: { devices: input.baseline ? [] : rows, recentP99Ns: this.recentP99() } satisfies DiskSystem };
+    return { system: { devices: input.baseline ? [] : rows, recentP99Ns: this.recentP99(), reqOverflow: input.baseline ? 0 : reqOverflow } satisfies DiskSystem };
   }
 
   private recentP99(): number | null {
@@ -396,6 +447,7 @@ function systemJson(iv: Interval): unknown {
       io_lat_p99_ns: latOk && d.lat ? d.lat.p99Ns : null,
     })),
     unattributed_write_bytes: iv.avail.has(WRITEBACK.name) ? iv.system.unattributed[WRITEBACK.at.writeback_bytes] : null,
+    requests_overflow: latOk ? (sys?.reqOverflow ?? 0) : null,
   };
 }
 
@@ -534,6 +586,8 @@ export const disk: Subsystem = {
     { name: 'disk_devices', entries: (m) => perCpuEntries(m, DEVICE_SIZE * 8, 4 << 20, 32, 256) },
     { name: 'disk_dirtier', entries: () => 65536 },
     { name: 'disk_seq', entries: (m) => Math.min(m.pidMax * 2, 16384) },
+    // preallocated (~1.5 MiB): a start must never wait for memory
+    { name: 'disk_inflight', entries: () => DISK_LIMITS.inflight },
   ],
   groups: [DISK, WRITEBACK, LATENCY],
   summary,

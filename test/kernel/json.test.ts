@@ -80,7 +80,7 @@ describe.skipIf(skip)('--json contract (kernel)', () => {
       expect(Object.keys(s.system.bpf)).toEqual(['run_ns', 'events', 'lost']);
       for (const k of ['run_ns', 'events', 'lost'] as const) expect(int(s.system.bpf[k])).toBe(true);
       const disk = (s.system as unknown as { disk: { devices: Record<string, unknown>[]; unattributed_write_bytes: unknown } }).disk;
-      expect(Object.keys(disk)).toEqual(['devices', 'unattributed_write_bytes']);
+      expect(Object.keys(disk)).toEqual(['devices', 'unattributed_write_bytes', 'requests_overflow']);
       expect(int(disk.unattributed_write_bytes)).toBe(true);
       for (const d of disk.devices) checkShape(d, DEVICE, `device ${d.name}`);
       const net = (s.system as unknown as { net: Record<string, unknown> }).net;

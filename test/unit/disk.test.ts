@@ -10,7 +10,7 @@ import { planPrograms, type Features } from '../../src/probe';
 import { SCHEMA } from '../../src/subsystems';
 import {
   bucketBounds, cacheHitPct, combineDevice, DEVICE_SLOTS, DeviceFolder, deviceName, disk, DISK, LAT_BUCKETS, LATENCY, latBucket,
-  latencyHigh, latencyStats, quantile, rowLatency, seqPct, type DeviceSample, type DiskSystem,
+  latencyHigh, latencyStats, quantile, rowLatency, seqPct, DISK_REQ_LAYOUT, type DeviceSample, type DiskCollected, type DiskSystem,
 } from '../../src/subsystems/disk';
 import type { FoldInput, Values } from '../../src/subsystems/types';
 import { intervalJson } from '../../src/views/json';
@@ -105,8 +105,8 @@ function dev(name: string, minor: number, bios: Partial<Record<(typeof DEVICE_SL
   return { major: 254, minor, name, v };
 }
 
-const fold = (f: DeviceFolder, collected: DeviceSample[], over: Partial<FoldInput> = {}) =>
-  f.fold({ collected, records: [], fromNs: 0, toNs: 0, baseline: false, cumulative: false, avail: ALL, ...over }).system as DiskSystem;
+const fold = (f: DeviceFolder, devices: DeviceSample[], over: Partial<FoldInput> = {}, reqFull = 0) =>
+  f.fold({ collected: { devices, reqFull } satisfies DiskCollected, records: [], fromNs: 0, toNs: 0, baseline: false, cumulative: false, avail: ALL, ...over }).system as DiskSystem;
 
 describe('per-device folder', () => {
   it('gives per-interval deltas of each device, sorted by name, and counts a device first seen later from zero', () => {
@@ -137,6 +137,18 @@ describe('per-device folder', () => {
     expect(fold(f, [a1], { cumulative: true }).devices[0].readBytes).toBe(50);
     const a2 = dev('vda', 0, { read_bytes: 25 }, [], a1);
     expect(fold(f, [a2], { cumulative: true }).devices[0].readBytes).toBe(75);
+  });
+
+  it('reports the requests the full in-flight map refused: per interval, or since the baseline with --cumulative', () => {
+    const a = dev('vda', 0, {});
+    const f = new DeviceFolder();
+    expect(fold(f, [a], { baseline: true }, 5).reqOverflow).toBe(0);
+    expect(fold(f, [a], {}, 9).reqOverflow).toBe(4);
+    expect(fold(f, [a], {}, 9).reqOverflow).toBe(0);
+    const c = new DeviceFolder();
+    fold(c, [a], { baseline: true, cumulative: true }, 5);
+    expect(fold(c, [a], { cumulative: true }, 9).reqOverflow).toBe(4);
+    expect(fold(c, [a], { cumulative: true }, 12).reqOverflow).toBe(7);
   });
 
   it('keeps the devices\' recent p99, which IO-LAT is highlighted against', () => {
@@ -256,5 +268,13 @@ describe.skipIf(!built)('disk structs against the object\'s BTF', () => {
     expect(d.members.at(-1)!.offset).toBe(DEVICE_SLOTS.length * 8);
     expect(d.size).toBe((DEVICE_SLOTS.length + LATENCY.size) * 8);
     expect(btf.ebtop_disk_dev.members.map((m) => [m.name, m.offset, m.size])).toEqual([['major', 0, 4], ['minor', 4, 4]]);
+  });
+
+  it('struct ebtop_disk_req (the in-flight entry the sweep reads) and struct ebtop_disk_stats', () => {
+    const btf = loadNative().btfStructs(BPF_OBJECT_PATH);
+    const r = btf.ebtop_disk_req;
+    expect(r.size).toBe(DISK_REQ_LAYOUT.size);
+    expect(r.members.find((m) => m.name === 'start_ns')).toMatchObject({ offset: DISK_REQ_LAYOUT.startNs, size: 8 });
+    expect(btf.ebtop_disk_stats.members.map((m) => [m.name, m.offset, m.size])).toEqual([['req_full', 0, 8]]);
   });
 });
