@@ -4,6 +4,7 @@
 import { column, fitColumns } from '../columns';
 import { fit, fmtBytes, printable } from '../format';
 import type { Interval, ProcessRow } from '../model';
+import { startedText } from '../procstart';
 import type { RowLike, Values } from '../subsystems/types';
 import { escapeTags } from './header';
 import { buildForest, type Line } from './viewstate';
@@ -45,9 +46,9 @@ export function helpLines(width: number): string[] {
 export function menuLines(title: string, items: string[], sel: number, width: number, maxHeight: number): string[] {
   const h = Math.max(1, Math.min(items.length, maxHeight - 1));
   const top = Math.max(0, Math.min(sel - Math.floor(h / 2), items.length - h));
-  const out = [`{black-fg}{green-bg}${escapeTags(fit(` ${title}`, width, 'left'))}{/green-bg}{/black-fg}`];
+  const out = [`{black-fg}{green-bg}${escapeTags(fit(printable(` ${title}`), width, 'left'))}{/green-bg}{/black-fg}`];
   for (let i = top; i < top + h; i++) {
-    const text = escapeTags(fit(` ${items[i]}`, width, 'left'));
+    const text = escapeTags(fit(printable(` ${items[i]}`), width, 'left')); // user names come from the system
     out.push(i === sel ? `{black-fg}{cyan-bg}${text}{/cyan-bg}{/black-fg}` : text);
   }
   return out;
@@ -118,22 +119,15 @@ export function sparkline(values: number[], width: number, unicode = true): stri
   return s.padStart(width);
 }
 
-/** When a process started, from its monotonic start time. */
-function startedAt(startNs: number): string {
-  const monoNow = Number(process.hrtime.bigint());
-  const d = new Date(Date.now() - (monoNow - startNs) / 1e6);
-  return d.toISOString().replace('T', ' ').slice(0, 19);
-}
-
 /** The drill-down of one process: identity, each subsystem's section, threads, children, sparklines. */
 export function drillLines(line: Line, iv: Interval, rows: ProcessRow[], width: number, height: number, sparks: Sparks, unicode: boolean): string[] {
   const p = line.proc;
   const out: string[] = [];
-  const head = (t: string) => out.push(`{black-fg}{green-bg}${escapeTags(fit(` ${t}`, width, 'left'))}{/green-bg}{/black-fg}`);
+  const head = (t: string) => out.push(`{black-fg}{green-bg}${escapeTags(fit(printable(` ${t}`), width, 'left'))}{/green-bg}{/black-fg}`);
   const text = (t: string) => out.push(escapeTags(fit(printable(t), width, 'left')));
   head(`PID ${p.pid}  ${p.comm}${p.exited ? `  (exited${p.exitCode !== null ? `, status ${p.exitCode}` : ''}${p.late ? ', late charges' : ''})` : ''}   Esc: back`);
   text(` ${p.cmdline}`);
-  text(` user ${p.user}  ppid ${p.ppid}  state ${p.state}  threads ${p.threads}  RES ${fmtBytes(p.rssBytes)}  cgroup ${p.cgroup || '-'}  started ${startedAt(p.startNs)}`);
+  text(` user ${p.user}  ppid ${p.ppid}  state ${p.state}  threads ${p.threads}  RES ${fmtBytes(p.rssBytes)}  cgroup ${p.cgroup || '-'}  started ${startedText(p.pid, p.startNs)}`);
   for (const s of iv.subsystems) {
     const lines = s.drill?.(p, iv, width);
     if (lines?.length) for (const l of lines) out.push(l);

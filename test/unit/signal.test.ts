@@ -4,7 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bootToMonotonicNs } from '../../src/procfs';
-import { procStartBootNs, sameStart, signalIfSame } from '../../src/signal';
+import { procStartBootNs, sameStart } from '../../src/procstart';
+import { signalIfSame } from '../../src/signal';
 
 /** The child's start on ebtop's clock (CLOCK_MONOTONIC ns), as the model records it. */
 function monoStart(pid: number): number {
