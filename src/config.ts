@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { COLUMNS } from './columns';
+import { DELAY_MAX_MS, DELAY_MIN_MS } from './delay';
 
 export interface Config {
   columns: string[];
@@ -128,7 +129,7 @@ export function loadConfig(file: string, defaults: Config, env: NodeJS.ProcessEn
     else bad.push(k);
   }
   if (r.delayMs !== undefined) {
-    if (typeof r.delayMs === 'number' && r.delayMs >= 100 && r.delayMs <= 3_600_000) c.delayMs = r.delayMs;
+    if (typeof r.delayMs === 'number' && r.delayMs >= DELAY_MIN_MS && r.delayMs <= DELAY_MAX_MS) c.delayMs = r.delayMs;
     else bad.push('delayMs');
   }
   return { config: c, warning: bad.length ? `${file}: ignored ${bad.join(', ')}` : null };
