@@ -88,7 +88,9 @@ struct ebtop_wait_counters {
 
 /* Wait: private per-thread state. The file behind the fd of the thread's
  * last blocking read/write-family call and its category: threads block on
- * the same fd over and over, so its type is resolved once. since_clk: the
+ * the same fd over and over, so its type is resolved once (fop, ino: the
+ * file's operations and inode number, which tell a reused file and fd apart,
+ * bpf/wait.bpf.h fd_category). since_clk: the
  * open interval's start on the run queue's clock (rq->clock, the clock of
  * sched_info's run-queue wait and of the on-CPU time's end), 0 if unknown. */
 struct ebtop_wait_state {
@@ -96,6 +98,8 @@ struct ebtop_wait_state {
 	__s32 fd;
 	__u32 cat;
 	__u64 since_clk;
+	__u64 fop;
+	__u64 ino;
 };
 
 /* Net group: bytes the thread's socket calls moved (sock_send_length /

@@ -113,7 +113,15 @@ static __always_inline __u32 file_category(__u64 file)
 	return EBTOP_WAIT_OTHER;
 }
 
-/* The category of a blocking call on fd: cached per thread by (fd, file). */
+/*
+ * The category of a blocking call on fd, cached per thread. (file, fd) alone
+ * comes back after close() and open(): the struct file close() freed is the
+ * next one allocated on that CPU, the fd the lowest free, so a socket could
+ * inherit a pipe's category. The file's operations tell its kind (a pipe, a
+ * socket, eventfd, timerfd, a file system's files) and its inode number one
+ * socket or pipe from the next (each new one gets its own, get_next_ino), so
+ * the cached category is used only for the same open file.
+ */
 static __always_inline __u32 fd_category(struct task_struct *t, long fd, struct ebtop_wait_state *ws)
 {
 	struct fdtable *fdt = t->files->fdt;
@@ -124,11 +132,15 @@ static __always_inline __u32 fd_category(struct task_struct *t, long fd, struct 
 	bpf_probe_read_kernel(&file, sizeof(file), (void *)((unsigned long)fdt->fd + fd * sizeof(void *)));
 	if (!file)
 		return EBTOP_WAIT_OTHER;
-	if (ws->file == file && ws->fd == fd)
+	__u64 fop = (__u64)BPF_CORE_READ((struct file *)file, f_op);
+	__u64 ino = BPF_CORE_READ((struct file *)file, f_inode, i_ino);
+	if (ws->file == file && ws->fd == fd && ws->fop == fop && ws->ino == ino)
 		return ws->cat;
 	__u32 cat = file_category(file);
 	ws->file = file;
 	ws->fd = fd;
+	ws->fop = fop;
+	ws->ino = ino;
 	ws->cat = cat;
 	return cat;
 }
