@@ -58,20 +58,28 @@ struct ebtop_disk_counters {
 
 /* Wait group: why the thread was off CPU. Every blocked interval (switch-out
  * with !preempt && prev_state != 0) is classified at switch-out and closed at
- * its wakeup into one of the first seven slots (EBTOP_WAIT_*). open_since_ns
+ * its wakeup into one of the EBTOP_WAIT_CATS reason slots (EBTOP_WAIT_*, the
+ * first members; the rules: bpf/wait.bpf.h, README "Why it waits"). The seven
+ * first reasons are the original ones; reasons added later come after other,
+ * so the JSON keys and slots of the first seven never move. open_since_ns
  * and open_cat describe the interval still open (0: none); they are not
  * counters: userspace folds the open part into its category at the snapshot
  * time (src/subsystems/wait.ts settle), so a sleeping thread's record stays
  * byte-identical between two dumps. steal_ns: host steal while it ran, which
  * sum_exec_runtime leaves out (PARAVIRT_TIME_ACCOUNTING). */
-#define EBTOP_WAIT_DISK 0
-#define EBTOP_WAIT_NET 1
-#define EBTOP_WAIT_LOCK 2
-#define EBTOP_WAIT_SLEEP 3
-#define EBTOP_WAIT_PIPE 4
-#define EBTOP_WAIT_POLL 5
-#define EBTOP_WAIT_OTHER 6
-#define EBTOP_WAIT_CATS 7
+#define EBTOP_WAIT_DISK 0   /* block I/O: iowait, fsync family, file and block-device reads/writes, libaio */
+#define EBTOP_WAIT_NET 1    /* an IP socket (recv, send, connect) */
+#define EBTOP_WAIT_LOCK 2   /* contention: a contended mutex, file locks, a kernel mutex (D) */
+#define EBTOP_WAIT_SLEEP 3  /* nanosleep, timerfd */
+#define EBTOP_WAIT_PIPE 4   /* a pipe, FIFO or unix socket */
+#define EBTOP_WAIT_POLL 5   /* poll, select, epoll, io_uring: waiting for any of several events */
+#define EBTOP_WAIT_OTHER 6  /* no rule matched */
+#define EBTOP_WAIT_COND 7   /* another thread's signal: condition variables, semaphores, join, eventfd */
+#define EBTOP_WAIT_CHILD 8  /* a child process: wait4, waitid, vfork */
+#define EBTOP_WAIT_SIGNAL 9 /* a signal: pause, sigsuspend, sigtimedwait, signalfd; stopped (T, t) */
+#define EBTOP_WAIT_IPC 10   /* System V and POSIX message queues and semaphores */
+#define EBTOP_WAIT_IDLE 11  /* waiting for work: idle kernel threads, accept */
+#define EBTOP_WAIT_CATS 12
 
 struct ebtop_wait_counters {
 	__u64 disk_ns;
@@ -81,6 +89,11 @@ struct ebtop_wait_counters {
 	__u64 pipe_ns;
 	__u64 poll_ns;
 	__u64 other_ns;
+	__u64 cond_ns;
+	__u64 child_ns;
+	__u64 signal_ns;
+	__u64 ipc_ns;
+	__u64 idle_ns;
 	__u64 steal_ns;
 	__u64 open_since_ns;
 	__u64 open_cat;
@@ -348,7 +361,7 @@ EBTOP_ASSERT_SIZE(ebtop_fork, 48);
 EBTOP_ASSERT_SIZE(ebtop_owner, 16);
 EBTOP_ASSERT_SIZE(ebtop_cpu_run, 24);
 EBTOP_ASSERT_SIZE(ebtop_stats, 24);
-EBTOP_ASSERT_SIZE(ebtop_wait_counters, 80);
+EBTOP_ASSERT_SIZE(ebtop_wait_counters, (EBTOP_WAIT_CATS + 3) * 8);
 EBTOP_ASSERT_SIZE(ebtop_offcpu, 48 + 2 * 8 * EBTOP_STACK_DEPTH);
 EBTOP_ASSERT_SIZE(ebtop_disk_latency, (4 + EBTOP_LAT_BUCKETS) * 8);
 EBTOP_ASSERT_SIZE(ebtop_disk_dev, 8);

@@ -7,12 +7,15 @@
  * (bpf/wait.bpf.c). Everything is behind `wait_enabled`, a const set before
  * load: with --no-wait the verifier prunes it and the switch costs nothing more.
  *
- * Rule table (measured on these machines; README "How it works", why it waits), in order:
- * kthread -> disk if in_iowait else other; D + iowait -> disk; D -> lock;
- * futex -> lock; (clock_)nanosleep -> sleep; poll/select/epoll -> poll;
- * read/write/recv/send/accept/connect family by the fd's type (FIFO, AF_UNIX
- * -> pipe; AF_INET/6 -> net; regular file, block device -> disk); fsync
- * family -> disk; anything else -> other.
+ * Rule table (README "Why it waits", docs/design.md "Wait reasons"), in
+ * order: kernel thread -> disk if in_iowait, lock in D (not TASK_IDLE), else
+ * idle; D + iowait -> disk; stopped or traced -> signal; then the system call:
+ * futex by operation (a contended mutex -> lock, condition variables,
+ * semaphores, join -> cond), flock and fcntl locks -> lock, sleeps, the poll
+ * family and io_uring, wait4/waitid/vfork -> child, signal waits, System V
+ * and POSIX IPC, accept -> idle, libaio and the fsync family -> disk, the
+ * read/write family by the fd's type; a D state that no disk or child rule
+ * claims -> lock; anything else -> other.
  */
 #ifndef EBTOP_WAIT_BPF_H
 #define EBTOP_WAIT_BPF_H
@@ -25,6 +28,14 @@ extern const volatile __u32 wait_enabled;
 extern const volatile __u32 offcpu_stacks;
 
 #define TASK_UNINTERRUPTIBLE_BIT 0x2
+#define TASK_STOPPED_BITS 0xc /* __TASK_STOPPED, __TASK_TRACED */
+#define TASK_NOLOAD_BIT 0x400 /* with D: TASK_IDLE, a kernel thread waiting for work */
+#define ANON_INODE_FS_MAGIC 0x09041934
+#define FUTEX_CMD_MASK ~(128 | 256) /* ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) */
+#define FUTEX_WAIT 0
+#define FUTEX_LOCK_PI 6
+#define FUTEX_LOCK_PI2 13
+#define FUTEX_WAITERS 0x80000000
 #define S_IFMT 0170000
 #define S_IFSOCK 0140000
 #define S_IFREG 0100000
@@ -80,13 +91,18 @@ static __always_inline __u64 *wait_slot(struct ebtop_thread *th, __u32 cat)
 /* x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
 enum {
 	NR_read = 0, NR_write = 1, NR_poll = 7, NR_pread64 = 17, NR_pwrite64 = 18,
-	NR_readv = 19, NR_writev = 20, NR_select = 23, NR_msync = 26, NR_nanosleep = 35,
+	NR_readv = 19, NR_writev = 20, NR_select = 23, NR_msync = 26, NR_pause = 34, NR_nanosleep = 35,
 	NR_sendfile = 40, NR_connect = 42, NR_accept = 43, NR_sendto = 44, NR_recvfrom = 45,
-	NR_sendmsg = 46, NR_recvmsg = 47, NR_fsync = 74, NR_fdatasync = 75, NR_sync = 162,
-	NR_futex = 202, NR_clock_nanosleep = 230, NR_epoll_wait = 232, NR_pselect6 = 270,
-	NR_ppoll = 271, NR_sync_file_range = 277, NR_epoll_pwait = 281, NR_accept4 = 288,
+	NR_sendmsg = 46, NR_recvmsg = 47, NR_clone = 56, NR_vfork = 58, NR_wait4 = 61, NR_semop = 65,
+	NR_msgsnd = 69, NR_msgrcv = 70, NR_fcntl = 72, NR_flock = 73, NR_fsync = 74, NR_fdatasync = 75,
+	NR_rt_sigtimedwait = 128, NR_rt_sigsuspend = 130, NR_sync = 162,
+	NR_futex = 202, NR_io_getevents = 208, NR_io_submit = 209, NR_semtimedop = 220, NR_clock_nanosleep = 230,
+	NR_epoll_wait = 232, NR_mq_timedsend = 242, NR_mq_timedreceive = 243, NR_waitid = 247,
+	NR_pselect6 = 270, NR_ppoll = 271, NR_splice = 275, NR_tee = 276, NR_sync_file_range = 277,
+	NR_vmsplice = 278, NR_epoll_pwait = 281, NR_accept4 = 288,
 	NR_preadv = 295, NR_pwritev = 296, NR_recvmmsg = 299, NR_syncfs = 306, NR_sendmmsg = 307,
-	NR_preadv2 = 327, NR_pwritev2 = 328, NR_epoll_pwait2 = 441, NR_futex_waitv = 449,
+	NR_copy_file_range = 326, NR_preadv2 = 327, NR_pwritev2 = 328, NR_io_pgetevents = 333,
+	NR_io_uring_enter = 426, NR_clone3 = 435, NR_epoll_pwait2 = 441, NR_futex_waitv = 449,
 };
 #define WAIT_SYSCALL_RULES 1
 #define X86_64_THREAD_SIZE (16 << 10)
@@ -94,16 +110,44 @@ enum {
 #define WAIT_SYSCALL_RULES 0 /* other architectures: the state rules only (D, iowait) */
 #endif
 
+/* The first 8 bytes of a name as a little-endian u64 (the BPF target's order). */
+#define NAME8(a, b, c, d, e, f, g, h)                                                                         \
+	((__u64)(a) | (__u64)(b) << 8 | (__u64)(c) << 16 | (__u64)(d) << 24 | (__u64)(e) << 32 | (__u64)(f) << 40 | \
+	 (__u64)(g) << 48 | (__u64)(h) << 56)
+
+/*
+ * The category of waiting on an anonymous-inode file (eventfd, timerfd,
+ * signalfd, inotify), from its name ("anon_inode:[eventfd]" in /proc/PID/fd):
+ * they share one inode, whose mode is 0 before 6.15 and S_IFREG after.
+ */
+static __always_inline __u32 anon_category(struct file *f)
+{
+	__u64 name = 0;
+	bpf_probe_read_kernel(&name, sizeof(name), BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	if (name == NAME8('[', 'e', 'v', 'e', 'n', 't', 'f', 'd'))
+		return EBTOP_WAIT_COND; /* another thread writes it: a wakeup */
+	if (name == NAME8('[', 't', 'i', 'm', 'e', 'r', 'f', 'd'))
+		return EBTOP_WAIT_SLEEP;
+	if (name == NAME8('[', 's', 'i', 'g', 'n', 'a', 'l', 'f'))
+		return EBTOP_WAIT_SIGNAL;
+	if (name == NAME8('i', 'n', 'o', 't', 'i', 'f', 'y', 0) || name == NAME8('[', 'f', 'a', 'n', 'o', 't', 'i', 'f'))
+		return EBTOP_WAIT_POLL; /* events on any of the watched files */
+	return EBTOP_WAIT_OTHER;
+}
+
 /* The category of waiting on a file, from its inode type (and a socket's family). */
 static __always_inline __u32 file_category(__u64 file)
 {
-	__u16 mode = BPF_CORE_READ((struct file *)file, f_inode, i_mode) & S_IFMT;
+	struct inode *inode = BPF_CORE_READ((struct file *)file, f_inode);
+	__u16 mode = BPF_CORE_READ(inode, i_mode) & S_IFMT;
 	if (mode == S_IFIFO)
 		return EBTOP_WAIT_PIPE;
+	if ((mode == S_IFREG || !mode) && BPF_CORE_READ(inode, i_sb, s_magic) == ANON_INODE_FS_MAGIC)
+		return anon_category((struct file *)file);
 	if (mode == S_IFREG || mode == S_IFBLK)
 		return EBTOP_WAIT_DISK;
 	if (mode != S_IFSOCK)
-		return EBTOP_WAIT_OTHER; /* tty, eventfd, timerfd, ... */
+		return EBTOP_WAIT_OTHER; /* tty, other character devices */
 	struct socket *sock = BPF_CORE_READ((struct file *)file, private_data);
 	__u16 family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
 	if (family == AF_UNIX)
@@ -146,17 +190,43 @@ static __always_inline __u32 fd_category(struct task_struct *t, long fd, struct 
 }
 
 /*
+ * A futex wait by its operation: glibc's contended mutex waits with
+ * FUTEX_WAIT and value 2 (robust mutexes: the owner's tid | FUTEX_WAITERS),
+ * PI mutexes with FUTEX_LOCK_PI(2): contention. Condition variables,
+ * semaphores and pthread_join wait with FUTEX_WAIT_BITSET or other values:
+ * a thread waiting for another's signal, often an idle pool (README "Known
+ * misreads": Java parks, PostgreSQL LWLocks, Rust mutexes).
+ */
+static __always_inline __u32 futex_category(long op, __u32 val)
+{
+	long cmd = op & FUTEX_CMD_MASK;
+	if (cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2)
+		return EBTOP_WAIT_LOCK;
+	if (cmd == FUTEX_WAIT && (val == 2 || (val & FUTEX_WAITERS)))
+		return EBTOP_WAIT_LOCK;
+	return EBTOP_WAIT_COND;
+}
+
+/*
  * Why t (blocked, in `state`) waits. t is a BTF pointer (the current task at
  * switch-out, the iterated task in the iterator): its fields are read with
- * plain loads, the syscall and its first argument from its saved user regs.
+ * plain loads, the syscall and its arguments from its saved user regs.
  */
 static __always_inline __u32 wait_classify(struct task_struct *t, __u32 state, struct ebtop_wait_state *ws)
 {
 	bool iowait = BPF_CORE_READ_BITFIELD(t, in_iowait);
-	if (t->flags & PF_KTHREAD)
-		return iowait ? EBTOP_WAIT_DISK : EBTOP_WAIT_OTHER; /* their pt_regs are zero */
-	if (state & TASK_UNINTERRUPTIBLE_BIT)
-		return iowait ? EBTOP_WAIT_DISK : EBTOP_WAIT_LOCK; /* kernel mutex, rwsem, completion */
+	bool d = state & TASK_UNINTERRUPTIBLE_BIT;
+	if (t->flags & PF_KTHREAD) {
+		/* their pt_regs are zero; S or TASK_IDLE: waiting for work */
+		if (iowait)
+			return EBTOP_WAIT_DISK;
+		return d && !(state & TASK_NOLOAD_BIT) ? EBTOP_WAIT_LOCK : EBTOP_WAIT_IDLE;
+	}
+	if (d && iowait)
+		return EBTOP_WAIT_DISK;
+	if (state & TASK_STOPPED_BITS)
+		return EBTOP_WAIT_SIGNAL; /* stopped by a signal or a tracer: until SIGCONT or the tracer */
+	__u32 cat = EBTOP_WAIT_OTHER;
 #if WAIT_SYSCALL_RULES
 	/* bpf_task_pt_regs() (5.15) gives the saved user registers as a BTF
 	 * pointer; before it they are found where task_pt_regs() finds them on
@@ -169,15 +239,23 @@ static __always_inline __u32 wait_classify(struct task_struct *t, __u32 state, s
 	else
 		regs = (struct pt_regs *)(BPF_CORE_READ(t, stack) + X86_64_THREAD_SIZE) - 1;
 	if (!regs)
-		return EBTOP_WAIT_OTHER;
+		return d ? EBTOP_WAIT_LOCK : EBTOP_WAIT_OTHER;
 	long nr = KREAD(btf_regs, regs, orig_ax);
 	switch (nr) {
 	case NR_futex:
+		cat = futex_category(KREAD(btf_regs, regs, si), KREAD(btf_regs, regs, dx));
+		break;
 	case NR_futex_waitv:
-		return EBTOP_WAIT_LOCK;
+		cat = EBTOP_WAIT_COND; /* several futexes at once: events (Wine, Proton) */
+		break;
+	case NR_flock:
+	case NR_fcntl: /* of fcntl, only F_SETLKW and F_OFD_SETLKW sleep */
+		cat = EBTOP_WAIT_LOCK;
+		break;
 	case NR_nanosleep:
 	case NR_clock_nanosleep:
-		return EBTOP_WAIT_SLEEP;
+		cat = EBTOP_WAIT_SLEEP;
+		break;
 	case NR_poll:
 	case NR_select:
 	case NR_pselect6:
@@ -185,22 +263,59 @@ static __always_inline __u32 wait_classify(struct task_struct *t, __u32 state, s
 	case NR_epoll_wait:
 	case NR_epoll_pwait:
 	case NR_epoll_pwait2:
-		return EBTOP_WAIT_POLL;
+	case NR_io_uring_enter: /* completions of any kind of request */
+		cat = EBTOP_WAIT_POLL;
+		break;
+	case NR_wait4:
+	case NR_waitid:
+	case NR_vfork: /* the parent sleeps (D) until the child execs or exits */
+	case NR_clone:
+	case NR_clone3:
+		cat = EBTOP_WAIT_CHILD;
+		break;
+	case NR_pause:
+	case NR_rt_sigsuspend:
+	case NR_rt_sigtimedwait:
+		cat = EBTOP_WAIT_SIGNAL;
+		break;
+	case NR_msgsnd:
+	case NR_msgrcv:
+	case NR_semop:
+	case NR_semtimedop:
+	case NR_mq_timedsend:
+	case NR_mq_timedreceive:
+		cat = EBTOP_WAIT_IPC;
+		break;
+	case NR_accept:
+	case NR_accept4:
+		cat = EBTOP_WAIT_IDLE; /* a server waiting for its next client */
+		break;
 	case NR_read: case NR_write: case NR_pread64: case NR_pwrite64: case NR_readv: case NR_writev:
 	case NR_preadv: case NR_pwritev: case NR_preadv2: case NR_pwritev2: case NR_sendfile:
-	case NR_connect: case NR_accept: case NR_accept4: case NR_sendto: case NR_recvfrom:
-	case NR_sendmsg: case NR_recvmsg: case NR_recvmmsg: case NR_sendmmsg:
-		return fd_category(t, (long)KREAD(btf_regs, regs, di), ws);
+	case NR_connect: case NR_sendto: case NR_recvfrom: case NR_sendmsg: case NR_recvmsg:
+	case NR_recvmmsg: case NR_sendmmsg: case NR_splice: case NR_tee: case NR_vmsplice:
+		cat = fd_category(t, (long)KREAD(btf_regs, regs, di), ws);
+		break;
 	case NR_fsync:
 	case NR_fdatasync:
 	case NR_sync:
 	case NR_syncfs:
 	case NR_sync_file_range:
 	case NR_msync:
-		return EBTOP_WAIT_DISK;
+	case NR_copy_file_range:
+	case NR_io_submit: /* libaio: a full request queue */
+	case NR_io_getevents: /* libaio: direct I/O completions */
+	case NR_io_pgetevents:
+		cat = EBTOP_WAIT_DISK;
+		break;
 	}
 #endif
-	return EBTOP_WAIT_OTHER;
+	/* D (uninterruptible) without iowait: a kernel mutex, rwsem or completion,
+	 * unless the call is disk I/O (a journal commit waited for in fsync or an
+	 * O_SYNC write sleeps in D without iowait) or a vfork */
+	if (d && cat != EBTOP_WAIT_DISK && cat != EBTOP_WAIT_CHILD)
+		return EBTOP_WAIT_LOCK;
+	return cat;
 }
 
 /* The run queue of the CPU t is on (t: a BTF pointer); NULL without group scheduling. */

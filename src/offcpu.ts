@@ -75,10 +75,10 @@ export function decodeOffcpu(b: Buffer): OffcpuRecord[] {
  * io_schedule, schedule_timeout, mutex/rwsem slow paths, do_nanosleep), so
  * the rules name their callers, the frames that survive on 6.18
  * (README "How it works", why it waits). The innermost frame that matches wins.
+ * No futex frames: a futex's stack is the same for a mutex and a condition
+ * variable, the operation and value at switch-out tell them apart.
  */
 export const STACK_RULES: readonly [frame: string, reason: Reason][] = [
-  ['futex_do_wait', 'lock'],
-  ['futex_wait_queue', 'lock'],
   ['anon_pipe_read', 'pipe'],
   ['anon_pipe_write', 'pipe'],
   ['pipe_read', 'pipe'],
@@ -88,7 +88,7 @@ export const STACK_RULES: readonly [frame: string, reason: Reason][] = [
   ['unix_dgram_recvmsg', 'pipe'],
   ['sk_wait_data', 'net'],
   ['sk_stream_wait_memory', 'net'],
-  ['inet_csk_accept', 'net'],
+  ['inet_csk_accept', 'idle'], // a server waiting for its next client, as accept() at switch-out
   ['__inet_stream_connect', 'net'],
   ['__skb_wait_for_more_packets', 'net'],
   ['do_epoll_wait', 'poll'],

@@ -108,12 +108,12 @@ export interface Column {
   text(r: RowLike): string;
   /** the sort key */
   value(r: RowLike): number | string;
-  /** a colour cue for this cell: saturation (red), latency spike (yellow), retransmissions (magenta) */
+  /** a colour cue for this cell: saturation (red), latency spike (yellow), retransmissions (magenta), idleness (dimmed), a wait to act on (bold) */
   cue?(r: RowLike, iv: Interval): Cue | null;
 }
 
-/** What a coloured cell means; monochrome terminals mark it bold/underlined instead. */
-export type Cue = 'saturated' | 'latency' | 'retrans';
+/** What a coloured cell means; monochrome terminals mark it bold/underlined instead (idleness: plain). */
+export type Cue = 'saturated' | 'latency' | 'retrans' | 'idle' | 'waiting';
 
 export interface JsonField {
   key: string;

@@ -1,19 +1,46 @@
 // The wait subsystem, declared as data: why each thread is off CPU. Every
 // blocked interval is classified at switch-out (bpf/wait.bpf.h, inline in the
 // core's sched_switch program) and closed at wakeup (bpf/wait.bpf.c) into one
-// of seven reasons; host steal while running is counted beside them. Here:
-// the group (with how an interval still open at a snapshot is settled), the
-// WAIT column, the one-line breakdown and the JSON fields.
+// of the reasons; host steal while running is counted beside them. Here: the
+// reasons table, the group (with how an interval still open at a snapshot is
+// settled), the WAIT column, the one-line breakdown and the JSON fields.
 import { onTracepoint } from '../probe';
-import { CPU, OFFCPU, RAW } from './cpu';
+import { CPU, OFFCPU, RAW, saturated } from './cpu';
 import { group } from './schema';
 import type { Column, JsonField, Subsystem, Values } from './types';
 
-/** The reasons, in struct ebtop_wait_counters order (EBTOP_WAIT_* in bpf/ebtop.h). */
-export const REASONS = ['disk', 'net', 'lock', 'sleep', 'pipe', 'poll', 'other'] as const;
+/**
+ * The reasons, in struct ebtop_wait_counters order (EBTOP_WAIT_* in
+ * bpf/ebtop.h). Reasons added after the first seven come after other, so the
+ * JSON keys of the first seven keep their order.
+ */
+export const REASONS = ['disk', 'net', 'lock', 'sleep', 'pipe', 'poll', 'other', 'cond', 'child', 'signal', 'ipc', 'idle'] as const;
 export type Reason = (typeof REASONS)[number];
 
-const REASON_SLOTS = ['disk_ns', 'net_ns', 'lock_ns', 'sleep_ns', 'pipe_ns', 'poll_ns', 'other_ns'] as const;
+/**
+ * How a reason reads: `muted` is idleness (the thread waits for work, time,
+ * a child or another thread's signal: nothing to fix in it), `stands` is a
+ * cost a user can act on (contention, I/O); the rest are neutral. `bar`: the
+ * drill-down bar's colour tag and letter.
+ */
+export const REASON_INFO: Record<Reason, { tone: 'muted' | 'neutral' | 'stands'; bar: [tag: string, letter: string]; what: string }> = {
+  disk: { tone: 'stands', bar: ['yellow-fg', 'D'], what: 'block I/O: iowait, fsync, reads and writes of files and block devices, libaio' },
+  net: { tone: 'stands', bar: ['magenta-fg', 'N'], what: 'an IP socket: recv, send, connect' },
+  lock: { tone: 'stands', bar: ['cyan-fg', 'L'], what: 'contention: a contended mutex, flock/fcntl locks, a kernel mutex (D state)' },
+  sleep: { tone: 'muted', bar: ['blue-fg', 'S'], what: 'nanosleep, timerfd' },
+  pipe: { tone: 'neutral', bar: ['white-fg', 'P'], what: 'a pipe, FIFO or unix socket' },
+  poll: { tone: 'muted', bar: ['white-fg', 'o'], what: 'poll, select, epoll, io_uring: any of several events' },
+  other: { tone: 'neutral', bar: ['gray-fg', '.'], what: 'no rule matched' },
+  cond: { tone: 'muted', bar: ['blue-fg', 'c'], what: 'another thread: condition variables, semaphores, join, eventfd' },
+  child: { tone: 'muted', bar: ['blue-fg', 'w'], what: 'a child process: wait4, waitid, vfork' },
+  signal: { tone: 'muted', bar: ['blue-fg', 'g'], what: 'a signal: pause, sigsuspend, sigtimedwait, signalfd; stopped' },
+  ipc: { tone: 'neutral', bar: ['white-fg', 'M'], what: 'System V / POSIX message queues and semaphores' },
+  idle: { tone: 'muted', bar: ['gray-fg', 'i'], what: 'waiting for work: idle kernel threads, accept' },
+};
+
+const REASON_SLOTS = REASONS.map((r) => `${r}_ns` as const);
+/** index of other in REASONS: what a row's unclassified off-CPU time counts as */
+const OTHER = REASONS.indexOf('other');
 
 /**
  * A thread's interval still open at a snapshot: counted up to the snapshot
@@ -56,11 +83,11 @@ const steal = (r: Values) => r.v[WAIT.at.steal_ns];
 export function reasonsNs(r: Values): number[] {
   const out: number[] = [];
   let known = 0;
-  for (let i = 0; i < REASONS.length - 1; i++) {
-    out.push(r.v[WAIT.at.disk_ns + i]);
+  for (let i = 0; i < REASONS.length; i++) {
+    out.push(i === OTHER ? 0 : r.v[WAIT.at.disk_ns + i]);
     known += out[i];
   }
-  out.push(Math.max(0, r.v[OFFCPU.at.offcpu_ns] - known));
+  out[OTHER] = Math.max(0, r.v[OFFCPU.at.offcpu_ns] - known);
   return out;
 }
 
@@ -72,26 +99,46 @@ export function threadTime(r: Values): number {
   return r.v[CPU.at.oncpu_ns] + r.v[CPU.at.runq_ns] + r.v[OFFCPU.at.offcpu_ns] + steal(r);
 }
 
-/** The reason a row waited most for, and its share of the row's thread time (%); null when it never waited. */
-export function dominantWait(r: Values): { reason: Reason; pct: number } | null {
-  const all = reasonsNs(r);
-  let best = -1;
-  let ns = 0;
-  for (let i = 0; i < all.length; i++) {
-    if (all[i] > ns) {
-      ns = all[i];
-      best = i;
-    }
-  }
-  const total = threadTime(r);
-  return best < 0 || total <= 0 ? null : { reason: REASONS[best], pct: (ns / total) * 100 };
-}
-
-const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
+/** What the WAIT column can name: a reason, or the run queue (waiting for a CPU). */
+export type WaitName = Reason | 'runq';
 
 /**
- * Where a row's time went, on one line, as shares of its thread time:
- * `CPU 45% Runq 3% Disk 30% Lock 15% Net 5% Sleep 2%`. CPU and run queue
+ * A share of thread time that a reason a user can act on (not muted) needs
+ * to be named over larger idleness: a pool idle 90% of the time whose one
+ * busy thread waits 10% on disk reads disk, not cond.
+ */
+export const ACTIONABLE_PCT = 5;
+
+/**
+ * The wait that matters for a row and its share of the row's thread time
+ * (%): the largest of the reasons a user can act on (and the run queue)
+ * when it is at least ACTIONABLE_PCT, else the largest of all; null when it
+ * never waited. `muted`: the named wait is idleness.
+ */
+export function dominantWait(r: Values): { reason: WaitName; pct: number; muted: boolean } | null {
+  const total = threadTime(r);
+  if (total <= 0) return null;
+  const all = reasonsNs(r);
+  let best = -1;
+  let bestAct = -1;
+  for (let i = 0; i < all.length; i++) {
+    if (all[i] > 0 && (best < 0 || all[i] > all[best])) best = i;
+    if (all[i] > 0 && REASON_INFO[REASONS[i]].tone !== 'muted' && (bestAct < 0 || all[i] > all[bestAct])) bestAct = i;
+  }
+  const runq = r.v[CPU.at.runq_ns];
+  const actNs = bestAct < 0 ? 0 : all[bestAct];
+  if (Math.max(runq, actNs) * 100 >= ACTIONABLE_PCT * total) {
+    return runq > actNs ? { reason: 'runq', pct: (runq / total) * 100, muted: false } : { reason: REASONS[bestAct], pct: (actNs / total) * 100, muted: false };
+  }
+  if (best < 0) return null;
+  const reason = REASONS[best];
+  return { reason, pct: (all[best] / total) * 100, muted: REASON_INFO[reason].tone === 'muted' };
+}
+
+/**
+ * Where a row's time went, on one line, as shares of its thread time, named
+ * as the WAIT column and JSON name them:
+ * `cpu 45% runq 3% disk 30% lock 15% net 5% sleep 2%`. CPU and run queue
  * first, then the reasons (and host steal) largest first; parts that round
  * to 0% are left out.
  */
@@ -100,12 +147,12 @@ export function waitBreakdown(r: Values): string {
   if (total <= 0) return '';
   const pct = (ns: number) => Math.round((ns / total) * 100);
   const parts: [string, number][] = [
-    ['CPU', r.v[CPU.at.oncpu_ns]],
-    ['Runq', r.v[CPU.at.runq_ns]],
+    ['cpu', r.v[CPU.at.oncpu_ns]],
+    ['runq', r.v[CPU.at.runq_ns]],
   ];
   const all = reasonsNs(r);
-  const waits: [string, number][] = REASONS.map((name, i) => [cap(name), all[i]]);
-  waits.push(['Steal', steal(r)]);
+  const waits: [string, number][] = REASONS.map((name, i) => [name, all[i]]);
+  waits.push(['steal', steal(r)]);
   waits.sort((a, b) => b[1] - a[1]);
   return [...parts, ...waits]
     .filter(([, ns]) => pct(ns) > 0)
@@ -115,17 +162,17 @@ export function waitBreakdown(r: Values): string {
 
 /** Each part's tag and letter in the drill-down's bar. */
 const BAR: Record<string, [string, string]> = {
-  CPU: ['green-fg', 'C'], Runq: ['red-fg', 'R'], Disk: ['yellow-fg', 'D'], Net: ['magenta-fg', 'N'], Lock: ['cyan-fg', 'L'],
-  Sleep: ['blue-fg', 'S'], Pipe: ['white-fg', 'P'], Poll: ['white-fg', 'o'], Other: ['gray-fg', '.'], Steal: ['red-fg', '!'],
+  cpu: ['green-fg', 'C'], runq: ['red-fg', 'R'], steal: ['red-fg', '!'],
+  ...Object.fromEntries(REASONS.map((r) => [r, REASON_INFO[r].bar])),
 };
 
 /** The breakdown as a bar of `width` cells, each part's share of thread time, with its letter (tagged for blessed). */
 export function breakdownBar(r: Values, width: number): string {
   const total = threadTime(r);
   if (total <= 0) return '';
-  const parts: [string, number][] = [['CPU', r.v[CPU.at.oncpu_ns]], ['Runq', r.v[CPU.at.runq_ns]]];
-  reasonsNs(r).forEach((ns, i) => parts.push([cap(REASONS[i]), ns]));
-  parts.push(['Steal', steal(r)]);
+  const parts: [string, number][] = [['cpu', r.v[CPU.at.oncpu_ns]], ['runq', r.v[CPU.at.runq_ns]]];
+  reasonsNs(r).forEach((ns, i) => parts.push([REASONS[i], ns]));
+  parts.push(['steal', steal(r)]);
   let out = '';
   let used = 0;
   let acc = 0;
@@ -149,13 +196,21 @@ const columns: Column[] = [
     align: 'left',
     descending: true,
     needs: WAIT.name,
-    help: 'what it waited for most (disk, net, lock, sleep, pipe, poll, other) and its share of its threads\' wall time',
+    help: `the wait that matters and its share of its threads' wall time: the largest of lock, disk, net, pipe, ipc, other and the run queue (runq) from ${ACTIONABLE_PCT}%, else the largest idleness (idle, sleep, poll, cond, child, signal: dimmed)`,
     text: (r) => {
       const d = dominantWait(r);
       // a process that (all but) never waited: nothing to name
       return d && Math.round(d.pct) > 0 ? `${d.reason} ${Math.round(d.pct)}%` : '-';
     },
     value: (r) => dominantWait(r)?.pct ?? 0,
+    // idleness dimmed; contention, I/O and the run queue stand out
+    cue: (r) => {
+      const d = dominantWait(r);
+      if (!d || Math.round(d.pct) <= 0) return null;
+      if (d.muted) return 'idle';
+      if (d.reason === 'runq') return saturated(r) ? 'saturated' : 'waiting';
+      return REASON_INFO[d.reason].tone === 'stands' ? 'waiting' : null;
+    },
   },
 ];
 
@@ -176,7 +231,7 @@ export const WAIT_RIDES = ['dump_task', 'switch_btf', 'switch_raw'];
 
 export const wait: Subsystem = {
   name: 'wait',
-  what: 'why each thread is off CPU (disk, net, lock, sleep, pipe, poll, other) and host steal',
+  what: `why each thread is off CPU (${REASONS.join(', ')}) and host steal`,
   optional: true,
   hooks: [
     {

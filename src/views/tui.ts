@@ -58,10 +58,14 @@ export interface TuiOptions {
 
 export { checkTerminal, MIN_HEIGHT, MIN_WIDTH } from './terminal';
 
-/** Cue -> blessed tags, in colour or (monochrome) as bold/underline. */
+/** Cue -> blessed tags [colour, monochrome] ('': no mark). */
+const CUE_TAGS: Record<Cue, [string, string]> = {
+  saturated: ['red-fg', 'bold'], latency: ['yellow-fg', 'underline'], retrans: ['magenta-fg', 'bold'], idle: ['gray-fg', ''], waiting: ['bold', 'bold'],
+};
+
+/** Cue -> blessed tag, in colour or (monochrome) as bold/underline; '' for none. */
 export function cueTag(cue: Cue, mono: boolean): string {
-  if (mono) return cue === 'saturated' ? 'bold' : cue === 'latency' ? 'underline' : 'bold';
-  return cue === 'saturated' ? 'red-fg' : cue === 'latency' ? 'yellow-fg' : 'magenta-fg';
+  return CUE_TAGS[cue][mono ? 1 : 0];
 }
 
 /** One table row, cells coloured by their cues, exactly `width` visible characters. */
@@ -77,7 +81,8 @@ export function rowCells(cols: Column[], r: RowLike, iv: Interval | null, width:
     const text = fit(c.needs === null || r.avail.has(c.needs) ? c.text(r) : 'n/a', w, c.align);
     const cue = iv && c.cue && (c.needs === null || r.avail.has(c.needs)) ? c.cue(r, iv) : null;
     const esc = escapeTags(text);
-    out += cue ? `{${cueTag(cue, mono)}}${esc}{/${cueTag(cue, mono)}}` : esc;
+    const tag = cue ? cueTag(cue, mono) : '';
+    out += tag ? `{${tag}}${esc}{/${tag}}` : esc;
     used += w;
     if (used >= width) break;
   }

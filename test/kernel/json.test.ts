@@ -12,7 +12,8 @@ const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
 const numOrNull = (v: unknown) => v === null || num(v);
 const str = (v: unknown) => typeof v === 'string';
 const bool = (v: unknown) => typeof v === 'boolean';
-const WAIT_KEYS = ['disk_ns', 'net_ns', 'lock_ns', 'sleep_ns', 'pipe_ns', 'poll_ns', 'other_ns'];
+// spelled out, not taken from src: this is the contract (the first seven never move; later reasons follow)
+const WAIT_KEYS = ['disk_ns', 'net_ns', 'lock_ns', 'sleep_ns', 'pipe_ns', 'poll_ns', 'other_ns', 'cond_ns', 'child_ns', 'signal_ns', 'ipc_ns', 'idle_ns'];
 /** the wait reasons: these keys in this order, integers */
 const waitOrNull = (v: unknown) => v === null || (typeof v === 'object' && Object.keys(v as object).join() === WAIT_KEYS.join() && Object.values(v as object).every(int));
 

@@ -6,12 +6,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REASONS, type Reason } from '../../src/subsystems/wait';
 import { EbtopRun, kernelSkipReason, WORKLOAD, type Sample } from '../helpers/kernel';
 
 const skip = kernelSkipReason();
-
-const REASONS = ['disk', 'net', 'lock', 'sleep', 'pipe', 'poll', 'other'] as const;
-type Reason = (typeof REASONS)[number];
 
 interface ThreadJson {
   tid: number;

@@ -56,7 +56,10 @@ describe('offcpu', () => {
     expect(refineReason(['io_cqring_wait', '__do_sys_io_uring_enter'], 'disk')).toBe('poll');
     // a page fault inside a pipe write waits for the disk: the innermost frame decides
     expect(refineReason(['folio_wait_bit_common', 'filemap_fault', 'anon_pipe_write'], 'disk')).toBe('disk');
-    expect(refineReason(['futex_do_wait', '__futex_wait'], 'other')).toBe('lock');
+    // a futex stack is the same for a mutex and a condition variable: the operation read at switch-out decides
+    expect(refineReason(['futex_do_wait', '__futex_wait'], 'cond')).toBe('cond');
+    expect(refineReason(['futex_do_wait', '__futex_wait'], 'lock')).toBe('lock');
+    expect(refineReason(['inet_csk_accept', 'inet_accept'], 'idle')).toBe('idle');
     expect(refineReason(['sk_wait_data', 'tcp_recvmsg_locked'], 'pipe')).toBe('net');
     expect(refineReason(['some_driver_wait'], 'lock')).toBe('lock');
   });

@@ -119,7 +119,12 @@ describe('wait: off-CPU time and the JSON reasons', () => {
       ]),
     )!;
     const j = processJson(iv, of(iv.processes, 4), { threads: true }) as Record<string, unknown> & { wait: Record<string, number>; threads_detail: Record<string, unknown>[] };
-    expect(j.wait).toEqual({ disk_ns: 600 * MS, net_ns: 250 * MS, lock_ns: 297 * MS, sleep_ns: 0, pipe_ns: 0, poll_ns: 750 * MS, other_ns: 0 });
+    expect(j.wait).toEqual({
+      disk_ns: 600 * MS, net_ns: 250 * MS, lock_ns: 297 * MS, sleep_ns: 0, pipe_ns: 0, poll_ns: 750 * MS, other_ns: 0,
+      cond_ns: 0, child_ns: 0, signal_ns: 0, ipc_ns: 0, idle_ns: 0,
+    });
+    // the seven first keys keep their order; later reasons come after other
+    expect(Object.keys(j.wait).slice(0, 7)).toEqual(['disk_ns', 'net_ns', 'lock_ns', 'sleep_ns', 'pipe_ns', 'poll_ns', 'other_ns']);
     expect(Object.values(j.wait).reduce((a, b) => a + b, 0)).toBe(j.offcpu_ns);
     expect(j.steal_ns).toBe(3 * MS);
     // wall = on-CPU + run queue + off-CPU + steal, for each thread
@@ -170,7 +175,7 @@ describe('wait: WAIT column and breakdown', () => {
     expect(c.text(row(4 * MS, 0, { other: 996 * MS }))).toBe('other 100%'); // fits its width
     expect(c.text(row(S, 0, {}))).toBe('-');
     expect(c.text(row(0, 0, { sleep: S }))).toBe('sleep 100%');
-    expect(dominantWait(row(100 * MS, 0, { lock: 500 * MS, net: 400 * MS }))).toEqual({ reason: 'lock', pct: 50 });
+    expect(dominantWait(row(100 * MS, 0, { lock: 500 * MS, net: 400 * MS }))).toEqual({ reason: 'lock', pct: 50, muted: false });
     // two threads: shares of their summed wall time, never above 100%
     expect(dominantWait(row(S, 0, { poll: S }))!.pct).toBe(50);
     expect(c.text(row(0, 0, { other: 999 * MS })).length).toBeLessThanOrEqual(c.width);
@@ -182,9 +187,34 @@ describe('wait: WAIT column and breakdown', () => {
     expect(column('wait').text(r)).toBe('other 99%');
   });
 
-  it('one line for the selected process: CPU and run queue, then reasons largest first, 0% left out', () => {
-    expect(waitBreakdown(row(450 * MS, 30 * MS, { disk: 300 * MS, lock: 150 * MS, net: 50 * MS, sleep: 20 * MS, poll: 1 * MS }))).toBe('CPU 45% Runq 3% Disk 30% Lock 15% Net 5% Sleep 2%');
-    expect(waitBreakdown(row(500 * MS, 0, { pipe: 400 * MS }, 100 * MS))).toBe('CPU 50% Pipe 40% Steal 10%');
+  it('idleness is named only when nothing to act on reaches 5%; then dimmed, contention and I/O bold', () => {
+    const c = column('wait');
+    const cue = (r: ProcessRow) => c.cue!(r, {} as never);
+    // an idle pool: 8 threads parked on a condition variable, main asleep
+    const pool = row(0, 0, { cond: 8 * S, sleep: S });
+    expect(dominantWait(pool)).toEqual({ reason: 'cond', pct: (8 / 9) * 100, muted: true });
+    expect(cue(pool)).toBe('idle');
+    // the same pool with one thread waiting 10% of its time on disk: disk is what matters
+    const busy = row(0, 0, { cond: 8 * S, sleep: 0.1 * S, disk: 0.9 * S });
+    expect(dominantWait(busy)).toEqual({ reason: 'disk', pct: 10, muted: false });
+    expect(cue(busy)).toBe('waiting');
+    // below 5%: still the idleness
+    expect(dominantWait(row(0, 0, { idle: 0.97 * S, lock: 0.03 * S }))!.reason).toBe('idle');
+    // the run queue stands out too (red when saturated: waited as long as it ran)
+    const runq = row(300 * MS, 400 * MS, { poll: 300 * MS });
+    expect(dominantWait(runq)).toEqual({ reason: 'runq', pct: 40, muted: false });
+    expect(cue(runq)).toBe('saturated');
+    expect(c.text(runq)).toBe('runq 40%');
+    // neutral reasons (pipe, ipc, other) are named but not marked
+    expect(cue(row(0, 0, { pipe: S }))).toBeNull();
+    for (const r of ['idle', 'sleep', 'poll', 'cond', 'child', 'signal'] as Reason[]) expect(dominantWait(row(0, 0, { [r]: S }))!.muted).toBe(true);
+    for (const r of ['lock', 'disk', 'net'] as Reason[]) expect(cue(row(0, 0, { [r]: S }))).toBe('waiting');
+  });
+
+  it('one line for the selected process: CPU and run queue, then reasons largest first, 0% left out, named as WAIT names them', () => {
+    expect(waitBreakdown(row(450 * MS, 30 * MS, { disk: 300 * MS, lock: 150 * MS, net: 50 * MS, sleep: 20 * MS, poll: 1 * MS }))).toBe('cpu 45% runq 3% disk 30% lock 15% net 5% sleep 2%');
+    expect(waitBreakdown(row(500 * MS, 0, { pipe: 400 * MS }, 100 * MS))).toBe('cpu 50% pipe 40% steal 10%');
+    expect(waitBreakdown(row(0, 0, { cond: 600 * MS, child: 300 * MS, idle: 100 * MS }))).toBe('cond 60% child 30% idle 10%');
     expect(waitBreakdown(row(0, 0, {}))).toBe('');
   });
 });
