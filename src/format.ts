@@ -38,12 +38,43 @@ export function fit(s: string, width: number, align: 'left' | 'right'): string {
 }
 
 /**
- * Control characters (C0, DEL, C1) as spaces, one for one so column widths
+ * What must never reach a terminal from text another process or the system
+ * controls (names, command lines, paths, symbols): C0 (ESC, BEL, CR, ...),
+ * DEL, C1 (U+0080-U+009F: CSI, OSC, DCS; a terminal may act on them raw or
+ * UTF-8 encoded, and latin1-decoded /proc and BPF bytes 0x80-0x9f are these
+ * code points), the bidi marks, embeddings, overrides and isolates (they
+ * reorder what is shown), and the line and paragraph separators.
+ */
+const UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/;
+const UNSAFE_G = new RegExp(UNSAFE.source, 'g');
+/** the same but the newline: a screen's line separator */
+const UNSAFE_LINES_G = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+
+/**
+ * Unsafe characters (UNSAFE above) as spaces, one for one so column widths
  * hold: a command line may contain newlines, or escape sequences that would
  * otherwise reach the terminal.
  */
 export function printable(s: string): string {
-  return /[\x00-\x1f\x7f-\x9f]/.test(s) ? s.replace(/[\x00-\x1f\x7f-\x9f]/g, ' ') : s;
+  return UNSAFE.test(s) ? s.replace(UNSAFE_G, ' ') : s;
+}
+
+/**
+ * printable() for a block of lines: newlines kept (they separate the lines),
+ * everything else unsafe as a space. Where text leaves for a terminal.
+ */
+export function printableLines(s: string): string {
+  return UNSAFE.test(s) ? s.replace(UNSAFE_LINES_G, ' ') : s;
+}
+
+/**
+ * JSON text with the unsafe characters JSON.stringify leaves raw (DEL, C1,
+ * bidi controls, U+2028/9) as \uXXXX escapes: the same JSON value, but
+ * nothing a terminal acts on when the stream is shown. Only strings can hold
+ * them in JSON text, and an escape there means the same character.
+ */
+export function jsonSafe(json: string): string {
+  return UNSAFE.test(json) ? json.replace(UNSAFE_G, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : json;
 }
 
 /** Bytes (or bytes per second) in 1024 steps, at most 6 characters: 0, 512B, 12.3K, 4.56M, 1.23G. */

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { u64 } from './abi';
 import { describe as describeError, probeFeatures, readMachine } from './collector';
 import { UserError } from './errors';
+import { printable } from './format';
 import type { Logger } from './log';
 import { loadObject, u32 } from './loader';
 import { loadNative } from './native';
@@ -126,8 +127,11 @@ export interface StackTotal {
   count: number;
 }
 
-/** Frame names safe inside a folded line. */
-const clean = (s: string) => s.replace(/[;\s]+/g, '_');
+/**
+ * Names (comm, symbols: another process's or the kernel's text) safe inside
+ * a folded line: no control or bidi character (printable), no separator.
+ */
+const clean = (s: string) => printable(s).replace(/[;\s]+/g, '_');
 
 /** Records grouped by process, reason (refined by the kernel stack) and stack, largest first. */
 export function aggregate(records: OffcpuRecord[], kname: (a: bigint) => string, uname: (pid: number, a: bigint) => string): StackTotal[] {
@@ -149,7 +153,8 @@ export function aggregate(records: OffcpuRecord[], kname: (a: bigint) => string,
 
 /** Folded stacks, one `comm;[reason];frame;...;frame ns` line each (flamegraph.pl, speedscope, inferno). */
 export function folded(stacks: StackTotal[]): string {
-  return stacks.map((s) => `${[clean(s.comm), `[${s.reason}]`, ...s.frames].join(';')} ${s.ns}\n`).join('');
+  // every name through clean() here, where the line is written, whatever built the stacks
+  return stacks.map((s) => `${[clean(s.comm), `[${s.reason}]`, ...s.frames.map(clean)].join(';')} ${s.ns}\n`).join('');
 }
 
 const fmtS = (ns: number) => `${(ns / 1e9).toFixed(3)} s`;
@@ -175,7 +180,8 @@ export function topReport(stacks: StackTotal[], pids: number[], seconds: number,
     });
     lines.push('');
   }
-  return lines.join('\n');
+  // the one way out: every line printable (comm and frame names are other processes' text)
+  return lines.map(printable).join('\n');
 }
 
 export interface CaptureOptions {

@@ -1,6 +1,7 @@
-// top -b style text: a summary line and a table per interval.
+// top -b style text: a summary line and a table per interval. Every line
+// leaves through printable(): rows carry other processes' names and command lines.
 import { headerLine, rowLine, sortRows, threadAsRow, type Column } from '../columns';
-import { fmtDuration, fmtPct } from '../format';
+import { fmtDuration, fmtPct, printable } from '../format';
 import type { Interval, ProcessRow } from '../model';
 
 export interface BatchOptions {
@@ -31,5 +32,5 @@ export function renderBatch(iv: Interval, rows: ProcessRow[], opts: BatchOptions
       threads.forEach((t, i) => lines.push(rowLine(opts.columns, threadAsRow(r, t, i === threads.length - 1, false), opts.width).trimEnd()));
     }
   }
-  return lines.join('\n') + '\n\n';
+  return lines.map(printable).join('\n') + '\n\n';
 }

@@ -2,6 +2,8 @@
 // bottom, each frame as wide as the time spent in it and above it. Every
 // rectangle carries its frame's ns (data-ns) and depth (data-depth), and a
 // tooltip; colours by wait reason for the reason frames, warm hues elsewhere.
+// Every name is written through esc().
+import { printable } from '../format';
 import type { StackTotal } from '../offcpu';
 
 interface Node {
@@ -20,8 +22,16 @@ const REASON_COLOR: Record<string, string> = {
   '[pipe]': '#5dbb63', '[poll]': '#a77fd6', '[other]': '#c7b198',
 };
 
+/**
+ * Text as XML character data, the one way names (comm, symbols: other
+ * processes' text) enter the SVG: printable() first (XML 1.0 forbids most C0
+ * controls, and a terminal showing the file must not get them either), then
+ * lone surrogates (a slice may split a pair) as U+FFFD, then the markup.
+ */
 function esc(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return printable(s)
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|[\ufffe\uffff]/g, '\ufffd')
+    .replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
 }
 
 /** A stable warm colour per name (flamegraph.pl's palette, hashed). */

@@ -3,7 +3,7 @@
 // figures, ebtop's own cost). Pure: an interval in, tagged lines out, each
 // exactly screen-wide.
 import os from 'node:os';
-import { fmtBytes, fmtCount, fmtDuration, fmtPct } from '../format';
+import { fmtBytes, fmtCount, fmtDuration, fmtPct, printable } from '../format';
 import type { Interval } from '../model';
 import { CPU } from '../subsystems/cpu';
 
@@ -29,7 +29,7 @@ export function segments(parts: Segment[], width: number): string {
   let left = width;
   for (const [raw, style] of parts) {
     if (left <= 0) break;
-    const text = raw.length > left ? raw.slice(0, left) : raw;
+    const text = printable(raw.length > left ? raw.slice(0, left) : raw);
     left -= text.length;
     const esc = escapeTags(text);
     out += style ? `{${style}}${esc}{/${style}}` : esc;

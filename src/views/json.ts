@@ -3,6 +3,7 @@
 // its subsystem's declaration, null when its source is not attached.
 import type { Interval, ProcessRow, ThreadRow } from '../model';
 import type { JsonField } from '../subsystems/types';
+import { jsonSafe } from '../format';
 
 export interface JsonOptions {
   threads: boolean;
@@ -58,12 +59,13 @@ export function intervalJson(iv: Interval, rows: ProcessRow[], opts: JsonOptions
     loadavg: iv.system.loadavg,
   };
   for (const s of iv.subsystems) if (s.system) system[s.name] = s.system(iv);
-  return JSON.stringify({
+  // JSON.stringify escapes C0 but leaves DEL, C1 and bidi controls raw: escaped too (same value)
+  return jsonSafe(JSON.stringify({
     type: 'sample',
     time: new Date(iv.wallMs).toISOString(),
     interval_ns: Math.round(iv.intervalNs),
     ncpu: iv.ncpu,
     system,
     processes: rows.map((r) => processJson(iv, r, opts)),
-  });
+  }));
 }

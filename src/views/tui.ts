@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import tty from 'node:tty';
 import { column, COLUMNS, fitColumns, headerLine, type Column } from '../columns';
 import type { Config } from '../config';
-import { fit, fmtDuration } from '../format';
+import { fit, fmtDuration, printable, printableLines } from '../format';
 import type { Logger } from '../log';
 import type { Interval, ProcessRow } from '../model';
 import type { Cue, RowLike } from '../subsystems/types';
@@ -200,7 +200,7 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
   };
   const quit = (code: number, message?: string): never => {
     restore();
-    if (message) process.stderr.write(`${message}\n`);
+    if (message) process.stderr.write(`${printable(message)}\n`);
     process.exit(code);
   };
   const crash = (e: unknown): void => {
@@ -296,7 +296,18 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
       tput.colors = Math.max(tput.colors, 256);
     }
     dim = tput.colors >= 16 ? 'gray-fg' : 'blue-fg';
-    const box = (o: blessed.Widgets.BoxOptions) => blessed.box({ parent: screen, left: 0, width: '100%', tags: true, wrap: false, ...o });
+    // Every widget comes from here, and everything a widget shows goes through
+    // its setContent: the one way text leaves for the terminal. Unsafe
+    // characters become spaces there (printableLines: C0 but the newline, DEL,
+    // C1, bidi), whatever built the line, so no process name, path or message
+    // reaches the terminal as escape sequences. blessed tags are escaped where
+    // lines are built (escapeTags).
+    const box = (o: blessed.Widgets.BoxOptions) => {
+      const b = blessed.box({ parent: screen, left: 0, width: '100%', tags: true, wrap: false, ...o });
+      const set = b.setContent.bind(b);
+      b.setContent = (content: string) => set(printableLines(content));
+      return b;
+    };
     header = box({ top: 0, height: 1 });
     titles = box({ top: 1, height: 1, style: { fg: 'black', bg: 'green' }, clickable: true } as blessed.Widgets.BoxOptions);
     body = box({ top: 2, height: 1, clickable: true } as blessed.Widgets.BoxOptions);
