@@ -12,6 +12,7 @@ import { configPath, loadConfig, saveConfig, type Config } from './config';
 import { checkPidNamespace } from './pidns';
 import { DELAY_RANGE, delayMs } from './delay';
 import { onlineCpuCount } from './procfs';
+import { printable } from './format';
 import { Session } from './session';
 import { checkTerminal } from './views/terminal';
 import fs from 'node:fs';
@@ -185,7 +186,7 @@ async function runStream(flags: Flags, log: Logger): Promise<void> {
     },
     (e) => {
       log.error({ err: e }, 'sampling failed');
-      process.stderr.write(`ebtop: ${describe(e)}\n`);
+      process.stderr.write(`ebtop: ${printable(describe(e))}\n`);
       stop(1);
     },
   );
@@ -279,13 +280,13 @@ async function runOffcpu(flags: OffcpuFlags, log: Logger): Promise<void> {
 }
 
 function fail(message: string): never {
-  process.stderr.write(`ebtop: ${message}\n`);
+  process.stderr.write(`ebtop: ${printable(message)}\n`);
   process.exit(2);
 }
 
 if (require.main === module) {
   main(process.argv).catch((e) => {
-    process.stderr.write(`ebtop: internal error: ${e instanceof Error ? e.message : String(e)} (see the log)\n`);
+    process.stderr.write(`ebtop: internal error: ${printable(e instanceof Error ? e.message : String(e))} (see the log)\n`);
     process.exit(1);
   });
 }
