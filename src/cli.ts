@@ -13,6 +13,7 @@ import { checkPidNamespace } from './pidns';
 import { DELAY_RANGE, delayMs } from './delay';
 import { onlineCpuCount } from './procfs';
 import { printable } from './format';
+import { openAsInvoker, WRITE_NEW } from './invoker';
 import { Session } from './session';
 import { checkTerminal } from './views/terminal';
 import fs from 'node:fs';
@@ -241,7 +242,13 @@ export async function main(argv: string[]): Promise<void> {
     if (e instanceof UserError) fail(e.message);
     throw e;
   }
-  const log = createLogger(flags.log);
+  let log: Logger;
+  try {
+    log = createLogger(flags.log, program.getOptionValueSource('log') === 'cli');
+  } catch (e) {
+    if (e instanceof UserError) fail(e.message);
+    throw e;
+  }
   mark(log, 'modules loaded, flags parsed');
   try {
     if (subcommand) await runOffcpu(subcommand.flags, log);
@@ -270,7 +277,13 @@ async function runOffcpu(flags: OffcpuFlags, log: Logger): Promise<void> {
   if (flags.svg) {
     const title = `Off-CPU time of ${pids.join(', ')}: blocked intervals ≥ ${flags.minBlock} ms over ${flags.duration} s`;
     try {
-      fs.writeFileSync(flags.svg, flameSvg(stacks, title));
+      // named by the user: written with their rights under sudo (src/invoker.ts)
+      const fd = openAsInvoker(flags.svg, WRITE_NEW, 0o644);
+      try {
+        fs.writeFileSync(fd, flameSvg(stacks, title));
+      } finally {
+        fs.closeSync(fd);
+      }
     } catch (e) {
       throw new UserError(`cannot write ${flags.svg}: ${(e as Error).message}`);
     }

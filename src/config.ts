@@ -6,10 +6,10 @@
 // is theirs to plant symlinks in, so root must not follow them.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { COLUMNS } from './columns';
 import { DELAY_MAX_MS, DELAY_MIN_MS } from './delay';
+import { actingFor, invoker, readPasswd, type Invoker } from './invoker';
 
 export interface Config {
   columns: string[];
@@ -18,41 +18,6 @@ export interface Config {
   tree: boolean;
   monochrome: boolean;
   delayMs: number;
-}
-
-interface Owner {
-  name?: string;
-  home: string;
-  uid?: number;
-  gid?: number;
-}
-
-/** Whose settings these are: the user behind sudo, else this process's user. */
-function owner(env: NodeJS.ProcessEnv, passwd: string | null): Owner {
-  const sudoUser = env.SUDO_USER;
-  if (sudoUser && sudoUser !== 'root' && passwd) {
-    const line = passwd.split('\n').find((l) => l.split(':')[0] === sudoUser);
-    if (line) {
-      const f = line.split(':');
-      return { name: sudoUser, home: f[5], uid: Number(f[2]), gid: Number(f[3]) };
-    }
-  }
-  return { home: env.HOME || os.homedir() };
-}
-
-function readPasswd(): string | null {
-  try {
-    return fs.readFileSync('/etc/passwd', 'utf8');
-  } catch {
-    return null;
-  }
-}
-
-/** The user whose rights the file work needs when that is not this process's: root acting for a sudo user. */
-function switchTo(env: NodeJS.ProcessEnv): Required<Owner> | null {
-  if (process.getuid?.() !== 0) return null;
-  const o = owner(env, readPasswd());
-  return o.uid !== undefined && o.uid > 0 && Number.isInteger(o.uid) && Number.isInteger(o.gid) ? (o as Required<Owner>) : null;
 }
 
 // The file work as the user: read `file`, or write `text` to `tmp` and rename
@@ -71,7 +36,7 @@ try {
  * switches: the child reaches at most what the user can, at worst less
  * (a directory writable only through a secondary group gives a warning).
  */
-function runAs(u: Required<Owner>, job: { op: 'read' | 'write'; file: string; text?: string; tmp?: string }): string {
+function runAs(u: Required<Invoker>, job: { op: 'read' | 'write'; file: string; text?: string; tmp?: string }): string {
   const r = spawnSync(process.execPath, ['-e', AS_USER], { uid: u.uid, gid: u.gid, cwd: '/', env: {}, input: JSON.stringify(job), encoding: 'utf8', timeout: 5000 });
   if (r.error) throw new Error(`cannot act as ${u.name}: ${r.error.message}`);
   if (r.status === 0) return r.stdout;
@@ -85,7 +50,7 @@ function runAs(u: Required<Owner>, job: { op: 'read' | 'write'; file: string; te
 }
 
 export function configPath(env: NodeJS.ProcessEnv = process.env, passwd: string | null = readPasswd()): string {
-  const o = owner(env, passwd);
+  const o = invoker(env, passwd);
   // XDG_CONFIG_HOME is the invoking user's only when sudo kept it (sudo -E)
   const base = env.XDG_CONFIG_HOME && (!env.SUDO_USER || env.SUDO_USER === 'root' || env.XDG_CONFIG_HOME.startsWith(o.home)) ? env.XDG_CONFIG_HOME : path.join(o.home, '.config');
   return path.join(base, 'ebtop', 'config.json');
@@ -98,7 +63,7 @@ export function configPath(env: NodeJS.ProcessEnv = process.env, passwd: string 
 export function loadConfig(file: string, defaults: Config, env: NodeJS.ProcessEnv = process.env): { config: Config; warning: string | null } {
   let text: string;
   try {
-    const u = switchTo(env);
+    const u = actingFor(env);
     text = u ? runAs(u, { op: 'read', file }) : fs.readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { config: defaults, warning: null };
@@ -139,7 +104,7 @@ export function loadConfig(file: string, defaults: Config, env: NodeJS.ProcessEn
 export function saveConfig(file: string, c: Config, env: NodeJS.ProcessEnv = process.env): void {
   const text = JSON.stringify(c, null, 2) + '\n';
   const tmp = path.join(path.dirname(file), `.config.json.${process.pid}.tmp`);
-  const u = switchTo(env);
+  const u = actingFor(env);
   if (u) {
     runAs(u, { op: 'write', file, text, tmp });
     return;
