@@ -16,6 +16,7 @@
  */
 #include "common.bpf.h"
 #include "syscalls.bpf.h"
+#include "dedup.bpf.h"
 #include <bpf/bpf_endian.h>
 
 char LICENSE[] SEC("license") = "GPL";
@@ -74,43 +75,13 @@ struct {
  * tracepoint calls its programs in that order). State changes and ends of
  * life are idempotent (a transition the entry already has, an entry already
  * gone, is a no-op): both programs do the whole work, whichever runs first
- * does it. Retransmits and resets are counts: the first program leaves the
- * event's token (skb, socket) in a per-CPU slot, and the second handles only
- * an event whose token is not there, one the first did not run for. The two
- * may then run at once on one CPU: charges are added atomically.
+ * does it. Retransmits and resets are counts: the second program counts only
+ * an event the first did not (bpf/dedup.bpf.h, tokens per CPU and context
+ * level). The two may then run at once on one CPU: charges are added
+ * atomically.
  */
 #define NET_HOOK_RETRANS 0
 #define NET_HOOK_RESET 1
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u64);
-} net_handled SEC(".maps");
-
-static __always_inline __u64 *handled(__u32 hook)
-{
-	return bpf_map_lookup_elem(&net_handled, &hook);
-}
-
-/* The first program of a counting hook: the work, then its token. */
-#define FIRST(hook, token, work)              \
-	({                                    \
-		work;                         \
-		__u64 *_t = handled(hook);    \
-		if (_t)                       \
-			*_t = (__u64)(token); \
-		0;                            \
-	})
-
-/* The second: the work only for an event the first did not handle. */
-#define SECOND(hook, token, work)                     \
-	({                                            \
-		__u64 *_t = handled(hook);            \
-		if (!_t || *_t != (__u64)(token))     \
-			work;                         \
-		0;                                    \
-	})
 
 /* The object's BTF records only the types of globals, maps and function
  * signatures: this makes the ring record's layout checkable from userspace. */
@@ -549,25 +520,25 @@ static __always_inline int on_retransmit(struct sock *sk, struct sk_buff *skb, _
 SEC("tp_btf/tcp_retransmit_skb")
 int retrans_btf(__u64 *ctx)
 {
-	return FIRST(NET_HOOK_RETRANS, ctx[1], RETRANS_BTF(ctx));
+	return DEDUP_FIRST(NET_HOOK_RETRANS, ctx[1], RETRANS_BTF(ctx));
 }
 
 SEC("tp_btf/tcp_retransmit_skb")
 int retrans_nested_btf(__u64 *ctx)
 {
-	return SECOND(NET_HOOK_RETRANS, ctx[1], RETRANS_BTF(ctx));
+	return DEDUP_SECOND(NET_HOOK_RETRANS, ctx[1], RETRANS_BTF(ctx));
 }
 
 SEC("raw_tp/tcp_retransmit_skb")
 int retrans_raw(__u64 *ctx)
 {
-	return FIRST(NET_HOOK_RETRANS, ctx[1], RETRANS_RAW(ctx));
+	return DEDUP_FIRST(NET_HOOK_RETRANS, ctx[1], RETRANS_RAW(ctx));
 }
 
 SEC("raw_tp/tcp_retransmit_skb")
 int retrans_nested_raw(__u64 *ctx)
 {
-	return SECOND(NET_HOOK_RETRANS, ctx[1], RETRANS_RAW(ctx));
+	return DEDUP_SECOND(NET_HOOK_RETRANS, ctx[1], RETRANS_RAW(ctx));
 }
 
 /* A reset received: a failed connect is counted at SYN_SENT -> CLOSE instead. */
@@ -584,23 +555,23 @@ static __always_inline int on_reset(struct sock *sk, __u64 id)
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(reset_btf, struct sock *sk)
 {
-	return FIRST(NET_HOOK_RESET, sk, on_reset(sk, sock_id_btf(sk)));
+	return DEDUP_FIRST(NET_HOOK_RESET, sk, on_reset(sk, sock_id_btf(sk)));
 }
 
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(reset_nested_btf, struct sock *sk)
 {
-	return SECOND(NET_HOOK_RESET, sk, on_reset(sk, sock_id_btf(sk)));
+	return DEDUP_SECOND(NET_HOOK_RESET, sk, on_reset(sk, sock_id_btf(sk)));
 }
 
 SEC("raw_tp/tcp_receive_reset")
 int BPF_PROG(reset_raw, struct sock *sk)
 {
-	return FIRST(NET_HOOK_RESET, sk, on_reset(sk, (__u64)sk));
+	return DEDUP_FIRST(NET_HOOK_RESET, sk, on_reset(sk, (__u64)sk));
 }
 
 SEC("raw_tp/tcp_receive_reset")
 int BPF_PROG(reset_nested_raw, struct sock *sk)
 {
-	return SECOND(NET_HOOK_RESET, sk, on_reset(sk, (__u64)sk));
+	return DEDUP_SECOND(NET_HOOK_RESET, sk, on_reset(sk, (__u64)sk));
 }

@@ -16,3 +16,31 @@ int lat_bucket_of(__u64 *ctx)
 {
 	return lat_bucket(ctx[0]);
 }
+
+/* bpf/dedup.bpf.h's pair on hook 0 with token ctx[0] at context level ctx[1]
+ * (given: a test cannot choose what a CPU was doing when interrupted):
+ * returns 1 when it did the event's work. */
+#include "dedup.bpf.h"
+
+SEC("raw_tp")
+int dedup_first(__u64 *ctx)
+{
+	int done = 0;
+	DEDUP_FIRST_AT(0, ctx[0], ctx[1], done = 1);
+	return done;
+}
+
+SEC("raw_tp")
+int dedup_second(__u64 *ctx)
+{
+	int done = 0;
+	DEDUP_SECOND_AT(0, ctx[0], ctx[1], done = 1);
+	return done;
+}
+
+/* The context level irq_level() finds where the test run runs. */
+SEC("raw_tp")
+int irq_level_of(__u64 *ctx)
+{
+	return irq_level();
+}

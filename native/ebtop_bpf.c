@@ -5,10 +5,12 @@
  * `errno`, `code` and `call` (the libbpf or system call that failed).
  */
 #define NAPI_VERSION 8
+#define _GNU_SOURCE /* sched_setaffinity */
 #include <node_api.h>
 #include <uv.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -916,25 +918,47 @@ static napi_value js_ring_drain(napi_env env, napi_callback_info info)
 
 /* ---------- test runs ---------- */
 
-/* testRun(h, prog, ctx) -> the program's return value, run once by
- * BPF_PROG_TEST_RUN on `ctx` (a raw_tp program: its u64 arguments). For
- * tests of the C functions themselves (bpf/selftest.bpf.c). */
+/* testRun(h, prog, ctx[, cpu, from]) -> the program's return value, run
+ * once by BPF_PROG_TEST_RUN on `ctx` (a raw_tp program: its u64 arguments).
+ * With `cpu`, on that CPU, called from CPU `from` (the calling thread pinned
+ * there meanwhile): from itself in task context, from another in hardirq
+ * context (the kernel sends an IPI). For tests of the C functions themselves
+ * (bpf/selftest.bpf.c). */
 static napi_value js_test_run(napi_env env, napi_callback_info info)
 {
-	napi_value argv[3];
+	napi_value argv[5];
+	size_t argc = 5;
 	struct handle *h;
 	struct bpf_program *p;
 	void *ctx;
 	size_t len;
-	if (get_args(env, info, 3, argv) || !(h = get_handle(env, argv[0])) || !(p = find_prog(env, h, argv[1])) ||
-	    NAPI_CHECK(env, napi_get_buffer_info, argv[2], &ctx, &len))
+	uint32_t cpu = 0, from = 0;
+	if (NAPI_CHECK(env, napi_get_cb_info, info, &argc, argv, NULL, NULL))
+		return NULL;
+	if (argc < 3 || argc == 4)
+		return throw_msg(env, "wrong number of arguments");
+	if (!(h = get_handle(env, argv[0])) || !(p = find_prog(env, h, argv[1])) ||
+	    NAPI_CHECK(env, napi_get_buffer_info, argv[2], &ctx, &len) ||
+	    (argc == 5 && (NAPI_CHECK(env, napi_get_value_uint32, argv[3], &cpu) || NAPI_CHECK(env, napi_get_value_uint32, argv[4], &from))))
 		return NULL;
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = len ? ctx : NULL, .ctx_size_in = len);
 	int fd = bpf_program__fd(p);
 	if (fd < 0)
 		return throw_errno(env, "bpf_program__fd", EBADF); /* not loaded */
-	if (bpf_prog_test_run_opts(fd, &opts))
-		return throw_errno(env, "bpf_prog_test_run_opts", errno);
+	cpu_set_t was, one;
+	if (argc == 5) {
+		opts.flags = BPF_F_TEST_RUN_ON_CPU;
+		opts.cpu = cpu;
+		CPU_ZERO(&one);
+		CPU_SET(from, &one);
+		if (sched_getaffinity(0, sizeof(was), &was) || sched_setaffinity(0, sizeof(one), &one))
+			return throw_errno(env, "sched_setaffinity", errno);
+	}
+	int err = bpf_prog_test_run_opts(fd, &opts) ? errno : 0;
+	if (argc == 5)
+		sched_setaffinity(0, sizeof(was), &was);
+	if (err)
+		return throw_errno(env, "bpf_prog_test_run_opts", err);
 	return make_num(env, opts.retval);
 }
 

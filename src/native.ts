@@ -96,8 +96,11 @@ export interface Native {
   /** Whether the kernel loads a program type; libbpf's name ('raw_tracepoint', ...). Unknown name: EINVAL. */
   probeProgType(name: string): boolean;
   numPossibleCpus(): number;
-  /** Run a loaded program once (BPF_PROG_TEST_RUN) on `ctx` (raw_tp: its u64 arguments); its return value. Tests only. */
-  testRun(obj: BpfObject, program: string, ctx: Buffer): number;
+  /**
+   * Run a loaded program once (BPF_PROG_TEST_RUN) on `ctx` (raw_tp: its u64 arguments); its return value. Tests only.
+   * With `cpu`, on that CPU, called from CPU `from`: in task context when they are the same, else in hardirq context (an IPI).
+   */
+  testRun(obj: BpfObject, program: string, ctx: Buffer, cpu?: number, from?: number): number;
 }
 
 export const ROOT = path.resolve(__dirname, '..');
