@@ -37,6 +37,31 @@ struct {
 const volatile struct ebtop_exec btf_exec_layout __attribute__((used));
 const volatile struct ebtop_fork btf_fork_layout __attribute__((used));
 
+/*
+ * The wait classifier's run-time switch (src/budget.ts sheds it under load):
+ * it rides inline in sched_switch and the iterator, so it cannot be detached
+ * like a hook; `wait_enabled` is frozen at load. 0: on (the default);
+ * WAIT_SHED: off; WAIT_PURGE: off, and the iterator discards every open
+ * interval (userspace runs it once before switching back on: an interval
+ * opened before the shed may have ended unseen, and would count running time
+ * as waiting). One array lookup, inlined by the verifier, per switch.
+ */
+#define WAIT_SHED 1
+#define WAIT_PURGE 2
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} wait_gate SEC(".maps");
+
+static __always_inline __u32 wait_gate_now(void)
+{
+	__u32 zero = 0;
+	__u32 *g = bpf_map_lookup_elem(&wait_gate, &zero);
+	return g ? *g : 0;
+}
+
 /* The iterator's record: too big for the BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -114,8 +139,15 @@ int dump_task(struct bpf_iter__task *ctx)
 	 * between two snapshots, which lets userspace skip decoding it. */
 	fill_task(r, t, EBTOP_REC_TASK, 0, true, true);
 	struct ebtop_thread *th = thread_get(t, false);
-	if (wait_enabled)
-		th = wait_iter(t, th, r->state, now);
+	if (wait_enabled) {
+		__u32 gate = wait_gate_now();
+		if (!gate)
+			th = wait_iter(t, th, r->state, now);
+		else if (gate == WAIT_PURGE && th) {
+			th->c.wait.open_since_ns = 0;
+			th->c.wait.open_cat = 0;
+		}
+	}
 	fill_thread(r, th);
 
 	if (BPF_CORE_READ(t, on_cpu)) {
@@ -144,7 +176,7 @@ static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct ebtop_cpu_run *run = bpf_map_lookup_elem(&cpu_run, &cpu);
 
-	if (wait_enabled) {
+	if (wait_enabled && !wait_gate_now()) {
 		/* before `run` moves on to next: it still tells when prev was switched in */
 		__u32 tid = KREAD(btf, prev, pid);
 		bool ran = run && run->tid == tid && run->in_ns;

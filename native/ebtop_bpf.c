@@ -498,7 +498,11 @@ static napi_value js_attach(napi_env env, napi_callback_info info)
 	struct bpf_link *link;
 	if (get_args(env, info, 2, argv) || !(h = get_handle(env, argv[0])) || !(p = find_prog(env, h, argv[1])))
 		return NULL;
-	if (h->nlinks >= MAX_LINKS)
+	/* a slot freed by detach first: links come and go as sources are shed */
+	int slot = 0;
+	while (slot < h->nlinks && h->links[slot])
+		slot++;
+	if (slot >= MAX_LINKS)
 		return throw_errno(env, "attach: too many links", E2BIG);
 	if (bpf_program__type(p) == BPF_PROG_TYPE_TRACING &&
 	    bpf_program__expected_attach_type(p) == BPF_TRACE_ITER)
@@ -507,9 +511,30 @@ static napi_value js_attach(napi_env env, napi_callback_info info)
 		link = bpf_program__attach(p);
 	if (!link)
 		return throw_errno(env, "bpf_program__attach", errno);
-	h->links[h->nlinks] = link;
-	napi_create_int32(env, h->nlinks++, &out);
+	h->links[slot] = link;
+	if (slot == h->nlinks)
+		h->nlinks++;
+	napi_create_int32(env, slot, &out);
 	return out;
+}
+
+/* detach(h, linkIndex): the program stops running; it stays loaded, attach() again to resume. */
+static napi_value js_detach(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	struct handle *h;
+	int32_t idx;
+	if (get_args(env, info, 2, argv) || !(h = get_handle(env, argv[0])))
+		return NULL;
+	if (NAPI_CHECK(env, napi_get_value_int32, argv[1], &idx))
+		return NULL;
+	if (idx < 0 || idx >= h->nlinks || !h->links[idx])
+		return throw_errno(env, "detach: bad link", EINVAL);
+	int err = bpf_link__destroy(h->links[idx]);
+	h->links[idx] = NULL;
+	if (err)
+		return throw_errno(env, "bpf_link__destroy", err);
+	return NULL;
 }
 
 /* readIter(h, linkIndex) -> Buffer with everything the iterator wrote. */
@@ -523,7 +548,7 @@ static napi_value js_read_iter(napi_env env, napi_callback_info info)
 		return NULL;
 	if (NAPI_CHECK(env, napi_get_value_int32, argv[1], &idx))
 		return NULL;
-	if (idx < 0 || idx >= h->nlinks)
+	if (idx < 0 || idx >= h->nlinks || !h->links[idx])
 		return throw_errno(env, "readIter: bad link", EINVAL);
 	int fd = bpf_iter_create(bpf_link__fd(h->links[idx]));
 	if (fd < 0)
@@ -1252,7 +1277,7 @@ static napi_value init(napi_env env, napi_value exports)
 	} fns[] = {
 		{"open", js_open}, {"close", js_close}, {"programs", js_programs},
 		{"setAutoload", js_set_autoload}, {"setMaxEntries", js_set_max_entries}, {"setMapType", js_set_map_type}, {"setMapFlags", js_set_map_flags},
-		{"setConst", js_set_const}, {"load", js_load}, {"attach", js_attach},
+		{"setConst", js_set_const}, {"load", js_load}, {"attach", js_attach}, {"detach", js_detach},
 		{"readIter", js_read_iter}, {"mapDump", js_map_dump}, {"mapDrain", js_map_drain},
 		{"mapUpdate", js_map_update}, {"mapDelete", js_map_delete},
 		{"ringOpen", js_ring_open}, {"ringDrain", js_ring_drain},

@@ -61,8 +61,10 @@ export interface Native {
   /** Set a `const volatile` global before load. */
   setConst(obj: BpfObject, name: string, value: Buffer): void;
   load(obj: BpfObject): void;
-  /** Returns a link index, valid until close. */
+  /** Returns a link index, valid until close or detach (a detached index may be handed out again). */
   attach(obj: BpfObject, program: string): number;
+  /** Destroy a link: its program stops running but stays loaded (attach again to resume). */
+  detach(obj: BpfObject, link: number): void;
   readIter(obj: BpfObject, link: number): Buffer;
   /** Every entry, in batches (key by key where the kernel has no batch ops). */
   mapDump(obj: BpfObject, map: string): MapDump;
