@@ -124,12 +124,59 @@ static __always_inline struct ebtop_stats *own_stats(void)
 	return bpf_map_lookup_elem(&stats, &zero);
 }
 
-/* A bounded map refused an update (full): counted, shown as lost. */
-static __always_inline void count_map_full(void)
+/*
+ * Keys a full map refused, so that each is counted once: a full connection
+ * table refuses a connection at every packet, a full charge map an owner at
+ * every bio, and counting refusals counted packets and bios, not what was
+ * lost. LRU: a key refused long ago may be counted again. Looked at only
+ * when a map is full: costs nothing otherwise.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} lost_keys SEC(".maps") __weak;
+
+/* Which map refused a key (lost_keys tells the maps' keys apart by it). */
+#define LOST_THREAD 1
+#define LOST_DISK_DEVICE 2
+#define LOST_DISK_WRITEBACK 3
+#define LOST_DISK_LATENCY 4
+#define LOST_DISK_REQ 5
+#define LOST_NET_CONN 6
+#define LOST_NET_CHARGE 7
+
+/* The lost_keys key of `key` (with `salt`) of map `tag`. `key` may hold a
+ * pointer (a struct request, a socket): read back as a number, since the
+ * verifier refuses arithmetic on a pointer. Only on the refused path. */
+static __always_inline __u64 lost_key(__u32 tag, __u64 key, __u64 salt)
 {
+	__u64 k = 0;
+	bpf_probe_read_kernel(&k, sizeof(k), &key);
+	return (k ^ salt) * 0x9E3779B97F4A7C15ULL + tag;
+}
+
+/* A full map refused `key` (`salt`: what else tells it apart) of map `tag`:
+ * counted in map_full (shown as lost) the first time only; true then. */
+static __always_inline bool count_map_full(__u32 tag, __u64 key, __u64 salt)
+{
+	__u64 k = lost_key(tag, key, salt);
+	if (bpf_map_lookup_elem(&lost_keys, &k))
+		return false;
+	__u8 one = 1;
+	bpf_map_update_elem(&lost_keys, &k, &one, BPF_ANY);
 	struct ebtop_stats *s = own_stats();
 	if (s)
 		s->map_full++;
+	return true;
+}
+
+/* A refused key that will be reused for something else (a socket's address). */
+static __always_inline void forget_map_full(__u32 tag, __u64 key)
+{
+	__u64 k = lost_key(tag, key, 0);
+	bpf_map_delete_elem(&lost_keys, &k);
 }
 
 /* Wake the reader only when the ring is half full: userspace drains it once
@@ -196,7 +243,7 @@ static __always_inline struct ebtop_thread *thread_get(struct task_struct *t, bo
 			return NULL;
 		z->start_ns = start;
 		if (bpf_map_update_elem(&thread_hash, &tid, z, BPF_NOEXIST) == -E2BIG)
-			count_map_full();
+			count_map_full(LOST_THREAD, tid, start);
 		z->start_ns = 0;
 		slot = bpf_map_lookup_elem(&thread_hash, &tid);
 	}

@@ -122,8 +122,9 @@ struct {
 
 /* ---------- helpers ---------- */
 
-/* The entry of `key` in a hash map, created from `zero` when missing; NULL when full (counted). */
-static __always_inline void *lookup_or_init(void *map, void *key, void *zero)
+/* The entry of `key` in a hash map, created from `zero` when missing; NULL
+ * when full (counted once per key: `tag`, `id`, `salt`). */
+static __always_inline void *lookup_or_init(void *map, void *key, void *zero, __u32 tag, __u64 id, __u64 salt)
 {
 	void *v = bpf_map_lookup_elem(map, key);
 	if (v)
@@ -131,7 +132,7 @@ static __always_inline void *lookup_or_init(void *map, void *key, void *zero)
 	if (!zero)
 		return NULL;
 	if (bpf_map_update_elem(map, key, zero, BPF_NOEXIST) == -E2BIG)
-		count_map_full();
+		count_map_full(tag, id, salt);
 	return bpf_map_lookup_elem(map, key);
 }
 
@@ -146,12 +147,13 @@ static __always_inline struct ebtop_disk_writeback *writeback_of(struct ebtop_ow
 {
 	charge_key(o);
 	struct ebtop_disk_writeback z = {};
-	return lookup_or_init(&disk_writeback, o, &z);
+	/* the process once, in any charge generation */
+	return lookup_or_init(&disk_writeback, o, &z, LOST_DISK_WRITEBACK, o->pid, o->start_ns);
 }
 
 static __always_inline struct ebtop_disk_device *device_of(struct ebtop_disk_dev *d)
 {
-	return lookup_or_init(&disk_devices, d, zero_value());
+	return lookup_or_init(&disk_devices, d, zero_value(), LOST_DISK_DEVICE, d->major, d->minor);
 }
 
 /* bio->bi_disk before 5.12 */
@@ -328,8 +330,10 @@ static __always_inline bool data_request(struct request *rq)
  * in for ~99% of requests; the others start where a kernel worker dispatches
  * them, and are charged to that worker. `only_new`: keep an owner already
  * recorded for this life of the request (a requeued request is inserted
- * again, by a kernel worker). */
-static __always_inline int on_req_start(struct request *rq, bool only_new)
+ * again, by a kernel worker). `last`: the request's last chance to start
+ * (block_io_start, block_rq_issue), where a full map loses its latency; one
+ * refused at insert may still find room at issue, or be merged away. */
+static __always_inline int on_req_start(struct request *rq, bool only_new, bool last)
 {
 	if (!data_request(rq))
 		return 0;
@@ -343,12 +347,12 @@ static __always_inline int on_req_start(struct request *rq, bool only_new)
 	struct ebtop_disk_req v = { .born = born, .start_ns = bpf_ktime_get_ns() };
 	owner_of(current_task(), &v.owner);
 	/* replacing an entry never fails: only a new key can find the map full */
-	if (bpf_map_update_elem(&disk_inflight, &key, &v, BPF_ANY) == -E2BIG) {
+	/* once per life of the request (a requeued one is issued again) */
+	if (bpf_map_update_elem(&disk_inflight, &key, &v, BPF_ANY) == -E2BIG && last && count_map_full(LOST_DISK_REQ, key, born)) {
 		__u32 zero = 0;
 		struct ebtop_disk_stats *st = bpf_map_lookup_elem(&disk_stats, &zero);
 		if (st)
 			st->req_full++;
-		count_map_full();
 	}
 	return 0;
 }
@@ -378,7 +382,7 @@ static __always_inline int on_req_done(struct request *rq)
 	if (dev)
 		lat_add(&dev->lat, ns);
 	charge_key(&o);
-	struct ebtop_disk_latency *l = lookup_or_init(&disk_latency, &o, zero_value());
+	struct ebtop_disk_latency *l = lookup_or_init(&disk_latency, &o, zero_value(), LOST_DISK_LATENCY, o.pid, o.start_ns);
 	if (l)
 		lat_add(l, ns);
 	return 0;
@@ -387,13 +391,13 @@ static __always_inline int on_req_done(struct request *rq)
 SEC("tp_btf/block_io_start")
 int BPF_PROG(io_start_btf, struct request *rq)
 {
-	return on_req_start(rq, false);
+	return on_req_start(rq, false, true);
 }
 
 SEC("raw_tp/block_io_start")
 int BPF_PROG(io_start_raw, struct request *rq)
 {
-	return on_req_start(rq, false);
+	return on_req_start(rq, false, true);
 }
 
 SEC("tp_btf/block_io_done")
@@ -415,25 +419,25 @@ int BPF_PROG(io_done_raw, struct request *rq)
 SEC("tp_btf/block_rq_insert")
 int rq_insert_btf(__u64 *ctx)
 {
-	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true);
+	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true, false);
 }
 
 SEC("raw_tp/block_rq_insert")
 int rq_insert_raw(__u64 *ctx)
 {
-	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true);
+	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true, false);
 }
 
 SEC("tp_btf/block_rq_issue")
 int rq_issue_btf(__u64 *ctx)
 {
-	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true);
+	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true, true);
 }
 
 SEC("raw_tp/block_rq_issue")
 int rq_issue_raw(__u64 *ctx)
 {
-	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true);
+	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true, true);
 }
 
 SEC("tp_btf/block_rq_complete")

@@ -290,7 +290,7 @@ struct ebtop_cpu_run {
 struct ebtop_stats {
 	__u64 records;  /* records submitted to the ring buffer */
 	__u64 lost;     /* records dropped: ring buffer full */
-	__u64 map_full; /* map updates refused: a bounded map was full */
+	__u64 map_full; /* keys a full bounded map refused, each once (common.bpf.h lost_keys) */
 };
 
 /* A block request in flight (value of disk_inflight, keyed by the struct
@@ -304,7 +304,7 @@ struct ebtop_disk_req {
 
 /* Per-CPU counters of the disk subsystem. */
 struct ebtop_disk_stats {
-	__u64 req_full; /* requests whose latency was lost: the in-flight map was full at their start */
+	__u64 req_full; /* requests whose latency was lost, each once: the in-flight map was full at their start */
 };
 
 /* Net charges, per owner process of a TCP socket (charge map values): what
@@ -351,7 +351,7 @@ struct ebtop_conn {
 
 /* Per-CPU counters of the net subsystem. */
 struct ebtop_net_stats {
-	__u64 conn_full; /* connections not tracked: the per-socket map was full */
+	__u64 conn_full; /* connections not tracked, each once: the per-socket map was full */
 };
 
 #define EBTOP_ASSERT_SIZE(t, n) _Static_assert(sizeof(struct t) == (n), #t " size changed")

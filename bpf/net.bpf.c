@@ -99,7 +99,7 @@ static __always_inline struct ebtop_net_tcp *tcp_charge(__u32 pid, __u64 pstart_
 		return c;
 	struct ebtop_net_tcp z = {};
 	if (bpf_map_update_elem(&net_tcp, &o, &z, BPF_NOEXIST) == -E2BIG)
-		count_map_full();
+		count_map_full(LOST_NET_CHARGE, o.pid, o.start_ns); /* the process once, in any charge generation */
 	return bpf_map_lookup_elem(&net_tcp, &o);
 }
 
@@ -161,12 +161,12 @@ static __always_inline struct ebtop_conn *conn_new(__u64 id, struct sock *sk, __
 		c.pstart_ns = o.start_ns;
 	}
 	conn_tuple(&c, sk);
-	if (bpf_map_update_elem(&net_conns, &id, &c, BPF_NOEXIST) == -E2BIG) {
+	/* each connection once, not at each of its packets and state changes */
+	if (bpf_map_update_elem(&net_conns, &id, &c, BPF_NOEXIST) == -E2BIG && count_map_full(LOST_NET_CONN, id, 0)) {
 		__u32 zero = 0;
 		struct ebtop_net_stats *s = bpf_map_lookup_elem(&net_stats, &zero);
 		if (s)
 			s->conn_full++;
-		count_map_full();
 	}
 	return bpf_map_lookup_elem(&net_conns, &id);
 }
@@ -448,8 +448,12 @@ int BPF_PROG(state_nested_raw, struct sock *sk, int old, int new)
 static __always_inline int on_destroy(struct sock *sk, __u64 id)
 {
 	struct ebtop_conn *c = bpf_map_lookup_elem(&net_conns, &id);
-	if (!c)
+	if (!c) {
+		/* a refused socket's address may key the next socket: counted again then */
+		if (net_id_by_ptr)
+			forget_map_full(LOST_NET_CONN, id);
 		return 0;
+	}
 	c->segs_out = segs_out_of(sk);
 	c->state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	if (c->flags & EBTOP_CONN_ESTABLISHED) {

@@ -433,6 +433,9 @@ describe.skipIf(skip)('connection table (kernel, in-process)', () => {
     const tracked = Math.max(...p.samples.map((x) => net(x).conns_tracked));
     console.log(`table of 256, 600 sockets: open counted ${JSON.stringify(open)}, table peak ${tracked}, overflow ${overflow}, bpf lost ${lost}`);
     expect(overflow).toBeGreaterThan(0);
+    // each refused connection once, not at each of its packets and state changes (600 sockets less
+    // those tracked; a few of the machine's other connections may be refused meanwhile)
+    expect(overflow).toBeLessThanOrEqual(600 - open.reduce((a, b) => a + b, 0) + 10);
     expect(lost).toBeGreaterThanOrEqual(overflow);
     expect(tracked).toBeLessThanOrEqual(256);
     expect(open.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(256);
