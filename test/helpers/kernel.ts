@@ -4,6 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { afterAll, beforeAll } from 'vitest';
+import { loadNative, SELFTEST_OBJECT_PATH, type BpfObject, type Native } from '../../src/native';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const EBTOP = path.join(ROOT, 'bin', 'ebtop');
@@ -41,6 +43,28 @@ export function objectMissing(file = path.join(ROOT, 'bpf', '.output', 'ebtop.bp
   if (process.env.EBTOP_REQUIRE_BPF === '1') throw new Error(`EBTOP_REQUIRE_BPF=1 but ${file} is not built`);
   console.warn(`skipping BTF checks: ${file} not built (run make)`);
   return true;
+}
+
+/** Why bpf/selftest.bpf.c's programs cannot be test-run here, or null; with EBTOP_REQUIRE_BPF=1 it throws instead. */
+export function selftestSkipReason(): string | null {
+  const why = kernelSkipReason() ?? (fs.existsSync(SELFTEST_OBJECT_PATH) ? null : 'selftest object not built (run make)');
+  if (why && process.env.EBTOP_REQUIRE_BPF === '1') throw new Error(`EBTOP_REQUIRE_BPF=1 but ${why}`);
+  return why;
+}
+
+/** The selftest object, opened and loaded for the calling describe block (nothing when `skip`). */
+export function useSelftest(skip: string | null): { native: Native; obj: () => BpfObject } {
+  if (skip) return { native: undefined as never, obj: () => undefined as never };
+  const native = loadNative();
+  let obj: BpfObject | undefined;
+  beforeAll(() => {
+    obj = native.open(SELFTEST_OBJECT_PATH);
+    native.load(obj);
+  });
+  afterAll(() => {
+    if (obj) native.close(obj);
+  });
+  return { native, obj: () => obj! };
 }
 
 export interface Proc {

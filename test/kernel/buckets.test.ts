@@ -3,14 +3,11 @@
 // over edge values: each value must land in the bucket whose bounds the
 // decoder (src/subsystems/disk.ts bucketBounds) gives it, and a few are
 // spelled out. The TypeScript twin latBucket() is checked against the same.
-import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadNative, SELFTEST_OBJECT_PATH, type BpfObject } from '../../src/native';
+import { describe, expect, it } from 'vitest';
 import { bucketBounds, LAT_BUCKETS, latBucket } from '../../src/subsystems/disk';
-import { kernelSkipReason } from '../helpers/kernel';
+import { selftestSkipReason, useSelftest } from '../helpers/kernel';
 
-const skip = kernelSkipReason() ?? (fs.existsSync(SELFTEST_OBJECT_PATH) ? null : 'selftest object not built (run make)');
-if (skip && process.env.EBTOP_REQUIRE_BPF === '1') throw new Error(`EBTOP_REQUIRE_BPF=1 but ${skip}`);
+const skip = selftestSkipReason();
 
 const MAX = 2n ** 64n - 1n;
 
@@ -23,18 +20,12 @@ function edgeValues(): bigint[] {
 }
 
 describe.skipIf(skip)('latency buckets: the C function (BPF_PROG_TEST_RUN)', () => {
-  const native = skip ? (undefined as never) : loadNative();
-  let obj: BpfObject;
-  beforeAll(() => {
-    obj = native.open(SELFTEST_OBJECT_PATH);
-    native.load(obj);
-  });
-  afterAll(() => native.close(obj));
+  const { native, obj } = useSelftest(skip);
 
   const cBucket = (ns: bigint): number => {
     const ctx = Buffer.alloc(8);
     ctx.writeBigUInt64LE(ns);
-    return native.testRun(obj, 'lat_bucket_of', ctx);
+    return native.testRun(obj(), 'lat_bucket_of', ctx);
   };
 
   it('puts every edge value in the bucket whose bounds hold it', () => {

@@ -5,26 +5,17 @@
 // not do the first event again; events its first program was skipped for, it
 // must. The sequence gives each run its context level; irq_level(), which
 // finds it in the real hooks, is checked on its own.
-import fs from 'node:fs';
 import os from 'node:os';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadNative, SELFTEST_OBJECT_PATH, type BpfObject } from '../../src/native';
-import { kernelSkipReason } from '../helpers/kernel';
+import { describe, expect, it } from 'vitest';
+import { selftestSkipReason, useSelftest } from '../helpers/kernel';
 
-const skip = kernelSkipReason() ?? (fs.existsSync(SELFTEST_OBJECT_PATH) ? null : 'selftest object not built (run make)');
-if (skip && process.env.EBTOP_REQUIRE_BPF === '1') throw new Error(`EBTOP_REQUIRE_BPF=1 but ${skip}`);
+const skip = selftestSkipReason();
 
 const TASK = 0;
 const IRQ = 1;
 
 describe.skipIf(skip)('two-program dedup: an interrupt between the programs (BPF_PROG_TEST_RUN)', () => {
-  const native = skip ? (undefined as never) : loadNative();
-  let obj: BpfObject;
-  beforeAll(() => {
-    obj = native.open(SELFTEST_OBJECT_PATH);
-    native.load(obj);
-  });
-  afterAll(() => native.close(obj));
+  const { native, obj } = useSelftest(skip);
 
   const args = (...v: number[]) => {
     const b = Buffer.alloc(8 * v.length);
@@ -32,14 +23,14 @@ describe.skipIf(skip)('two-program dedup: an interrupt between the programs (BPF
     return b;
   };
   /** 1 when the program did the event's work; every run on CPU 0, as the same CPU's sequence. */
-  const run = (prog: 'dedup_first' | 'dedup_second', token: number, level: number) => native.testRun(obj, prog, args(token, level), 0, 0);
+  const run = (prog: 'dedup_first' | 'dedup_second', token: number, level: number) => native.testRun(obj(), prog, args(token, level), 0, 0);
 
   it('irq_level: 0 on the task\'s stack; 1 in an interrupt taken in the kernel (an IPI from another CPU)', () => {
-    for (let i = 0; i < 20; i++) expect(native.testRun(obj, 'irq_level_of', args(0), 0, 0)).toBe(TASK);
+    for (let i = 0; i < 20; i++) expect(native.testRun(obj(), 'irq_level_of', args(0), 0, 0)).toBe(TASK);
     if (os.cpus().length < 2) return;
     // an interrupt of user mode runs on the interrupted task's stack (x86_64): 0 then, rightly,
     // since no kernel code of that task is in progress; CPU 0 is in the kernel or idle most of the time
-    const levels = Array.from({ length: 200 }, () => native.testRun(obj, 'irq_level_of', args(0), 0, 1));
+    const levels = Array.from({ length: 200 }, () => native.testRun(obj(), 'irq_level_of', args(0), 0, 1));
     expect(levels.every((l) => l === TASK || l === IRQ)).toBe(true);
     expect(levels.filter((l) => l === IRQ).length).toBeGreaterThan(0);
   });
