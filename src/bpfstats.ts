@@ -14,7 +14,8 @@
 //  - on already when ebtop starts (kernel.bpf_stats_enabled=1, someone
 //    measuring): read as they are, exact, never switched.
 // Totals stay cumulative (estimated intervals included) so the model takes
-// deltas as before.
+// deltas as before. Run time is also kept per part (the collector's parts are
+// hook sources), scaled alike: the budget (src/budget.ts) sheds by it.
 import fs from 'node:fs';
 
 /** Runs per interval above which the statistics are sampled, and below which they are kept on again. */
@@ -24,26 +25,35 @@ export const QUIET_RUNS = 5_000;
 export interface StatsIO {
   enable(): void;
   disable(): void;
-  /** cumulative run time (ns) and runs of ebtop's programs */
-  read(): { runNs: number; runCount: number };
+  /** cumulative run time (ns) and runs of ebtop's programs, and run time by part */
+  read(): Reading;
   /** whether someone else already holds the statistics on */
   externallyOn(): boolean;
   /** schedule fn after ms (unref'd: it must not keep the process alive); returns a cancel function */
   after(ms: number, fn: () => void): () => void;
 }
 
+export interface Reading {
+  runNs: number;
+  runCount: number;
+  /** run time (ns) by part: what the reader groups programs into */
+  parts?: Record<string, number>;
+}
+
 export interface StatsTotals {
   runNs: number;
   runCount: number;
+  /** cumulative run time by part (Reading.parts) */
+  parts: Record<string, number>;
   /** the last interval's figures were scaled from a window */
   sampled: boolean;
 }
 
 interface Window {
   startNs: number;
-  base: { runNs: number; runCount: number };
+  base: Reading;
   /** set when the window closed: its counts and length */
-  delta?: { runNs: number; runCount: number };
+  delta?: Reading;
   lenNs?: number;
   cancel: () => void;
 }
@@ -51,12 +61,12 @@ interface Window {
 export class BpfStats {
   private mode: 'on' | 'window';
   private readonly external: boolean;
-  private last: { runNs: number; runCount: number } = { runNs: 0, runCount: 0 };
+  private last: Reading = { runNs: 0, runCount: 0 };
   private lastAtNs = 0;
   /** the first take() is the baseline: no interval ended there */
   private started = false;
   private win: Window | null = null;
-  private readonly totals: StatsTotals = { runNs: 0, runCount: 0, sampled: false };
+  private readonly totals: StatsTotals = { runNs: 0, runCount: 0, parts: {}, sampled: false };
   private closed = false;
 
   constructor(
@@ -77,6 +87,7 @@ export class BpfStats {
       const runs = cur.runCount - this.last.runCount;
       this.totals.runNs += cur.runNs - this.last.runNs;
       this.totals.runCount += runs;
+      this.addParts(partsDelta(this.last, cur), 1);
       this.totals.sampled = false;
       this.last = cur;
       if (!this.external && this.started && runs > BUSY_RUNS) {
@@ -90,6 +101,7 @@ export class BpfStats {
         const scale = intervalNs / w.lenNs!;
         this.totals.runNs += Math.round(w.delta.runNs * scale);
         this.totals.runCount += Math.round(w.delta.runCount * scale);
+        this.addParts(w.delta.parts, scale);
         this.totals.sampled = scale > 1.001;
         if (w.delta.runCount * scale < QUIET_RUNS) {
           this.mode = 'on';
@@ -102,7 +114,11 @@ export class BpfStats {
     this.lastAtNs = now;
     this.started = true;
     if (this.mode === 'window') this.openWindow(now, intervalNs);
-    return { ...this.totals };
+    return { ...this.totals, parts: { ...this.totals.parts } };
+  }
+
+  private addParts(d: Record<string, number> | undefined, scale: number): void {
+    for (const [k, ns] of Object.entries(d ?? {})) this.totals.parts[k] = (this.totals.parts[k] ?? 0) + Math.round(ns * scale);
   }
 
   private openWindow(now: number, intervalNs: number): void {
@@ -118,7 +134,7 @@ export class BpfStats {
     w.cancel();
     const cur = this.io.read();
     this.io.disable();
-    w.delta = { runNs: cur.runNs - w.base.runNs, runCount: cur.runCount - w.base.runCount };
+    w.delta = { runNs: cur.runNs - w.base.runNs, runCount: cur.runCount - w.base.runCount, parts: partsDelta(w.base, cur) };
     w.lenNs = now - w.startNs;
   }
 
@@ -127,6 +143,13 @@ export class BpfStats {
     this.win?.cancel();
     this.win = null;
   }
+}
+
+function partsDelta(a: Reading, b: Reading): Record<string, number> | undefined {
+  if (!b.parts) return undefined;
+  const out: Record<string, number> = {};
+  for (const [k, ns] of Object.entries(b.parts)) out[k] = Math.max(0, ns - (a.parts?.[k] ?? 0));
+  return out;
 }
 
 /** kernel.bpf_stats_enabled: 1 while anyone holds the statistics on. */

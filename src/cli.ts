@@ -11,6 +11,7 @@ import { createLogger, defaultLogPath, mark, type Logger } from './log';
 import { configPath, loadConfig, saveConfig, type Config } from './config';
 import { checkPidNamespace } from './pidns';
 import { DELAY_RANGE, delayMs } from './delay';
+import { BUDGET, BUDGET_RANGE, budgetPct, NEVER_SHED, SHED_ORDER } from './budget';
 import { onlineCpuCount } from './procfs';
 import { printable } from './format';
 import { openAsInvoker, WRITE_NEW } from './invoker';
@@ -22,6 +23,8 @@ import { SUBSYSTEMS } from './subsystems';
 interface Flags {
   /** -d, in ms */
   delay: number;
+  /** --budget, % of all CPU (0: none) */
+  budget: number;
   iterations?: number;
   pid?: Set<number>;
   threads: boolean;
@@ -59,6 +62,13 @@ function delay(v: string): number {
   const ms = delayMs(v);
   if (ms === null) throw new InvalidArgumentError(`delay must be ${DELAY_RANGE}`);
   return ms;
+}
+
+/** --budget: a share of all CPU within bounds, else one line and exit 2. */
+function budget(v: string): number {
+  const pct = budgetPct(v);
+  if (pct === null) throw new InvalidArgumentError(`budget must be ${BUDGET_RANGE}`);
+  return pct;
 }
 
 function count(v: string): number {
@@ -105,6 +115,11 @@ export function buildProgram(): Command {
     .option('-b, --batch', 'print a text table per interval, like top -b', false)
     .option('--connections', 'with --json: each process\'s TCP connections (addresses, ports, state, bytes, retransmits)', false)
     .option('--caps', 'list every data source: attached / fallback / missing, and why', false)
+    .addOption(
+      new Option('--budget <pct>', `ebtop's own cost (BPF + its process) held under this % of all CPU by shedding optional sources while above it (${BUDGET_RANGE})`)
+        .argParser(budget)
+        .default(BUDGET.defaultPct),
+    )
     .option('-s, --sort <column>', 'sort column (batch and TUI)', sortKey, 'cpu')
     .option('--log <file>', 'log file (the terminal is never logged to)', defaultLogPath())
     .option('--no-color', 'monochrome TUI (cues bold/underlined); also with NO_COLOR set')
@@ -146,6 +161,14 @@ function printCaps(flags: Flags, log: Logger): void {
   }
   try {
     print(c.sources);
+    // what the budget may shed, in the order used where measured costs tie
+    const pct = flags.budget;
+    process.stdout.write(`\nbudget: ${pct > 0 ? `${pct}% of all CPU (--budget)` : 'none (--budget 0)'}; over it for ${BUDGET.shedAfter} intervals, the costliest of these is shed, one per step (this order where costs tie):\n`);
+    for (const u of SHED_ORDER) {
+      const state = c.sheddable([u]).length ? 'sheddable' : 'not attached';
+      process.stdout.write(`  ${u.name.padEnd(13)} ${state.padEnd(12)} ${u.sources.join(', ')}${u.gate ? ' + its code inline in sched_switch and the iterator' : ''}\n`);
+    }
+    process.stdout.write(`never shed: ${NEVER_SHED.join(', ')}, and sources whose state spans events (net.tcp, disk.bio, disk.lat)\n`);
   } finally {
     c.close();
   }
@@ -162,6 +185,7 @@ async function runStream(flags: Flags, log: Logger): Promise<void> {
     threads: flags.threads,
     sources: flags.json ? undefined : sourcesFor(cols),
     disabled: disabledSubsystems(flags),
+    budgetPct: flags.budget,
   });
   const outputs = new Set(flags.connections ? ['connections'] : []);
   // only the output this mode prints is loaded (start-up: less to compile)
@@ -208,7 +232,7 @@ async function runInteractive(program: Command, flags: Flags, log: Logger): Prom
   if (flags.color === false || process.env.NO_COLOR) config.monochrome = true;
   const { runTui } = await import('./views/tui');
   mark(log, 'TUI modules loaded');
-  const session = new Session({ log, delayMs: config.delayMs, cumulative: flags.cumulative, pids: flags.pid, threads: true, disabled: disabledSubsystems(flags) });
+  const session = new Session({ log, delayMs: config.delayMs, cumulative: flags.cumulative, pids: flags.pid, threads: true, disabled: disabledSubsystems(flags), budgetPct: flags.budget });
   runTui(
     {
       log,

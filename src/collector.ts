@@ -1,6 +1,8 @@
 // Machine side: loads the BPF programs the shown columns need, then turns one
 // refresh into one RawSample (task iterator dump + drained ring records +
-// drained charge maps + idle + BPF run stats).
+// drained charge maps + idle + BPF run stats). Sheds and restores units of
+// sources for the budget (src/budget.ts): their links are destroyed and made
+// again, the programs stay loaded.
 import fs from 'node:fs';
 import { decodeCharges, decodeRing, sumStats, TaskDumpDecoder, type ChargeRecord, type TaskRecord } from './abi';
 import { BpfStats, statsEnabledNow } from './bpfstats';
@@ -9,6 +11,7 @@ import type { Logger } from './log';
 import type { RawSample } from './model';
 import { describe, loadObject, u32 } from './loader';
 import { loadNative, type BpfObject, type Native } from './native';
+import type { ShedUnit } from './budget';
 import { preflight, type Features, type Source } from './probe';
 import { listPids, ProcTaskReader, readLoadavg, readMeminfo, readProcStatIdle } from './procfs';
 import { SCHEMA, SUBSYSTEMS } from './subsystems';
@@ -16,6 +19,9 @@ import type { Machine } from './subsystems/types';
 
 /** How often /proc is scanned for processes BPF cannot see. */
 const RESCAN_MS = 5000;
+/** wait_gate values (bpf/cpu.bpf.c): the inline classifier off, and off while the iterator discards open intervals */
+const GATE_SHED = 1;
+const GATE_PURGE = 2;
 /** How often the per-tid fallback hash is swept for threads that vanished unseen. */
 const SWEEP_MS = 10_000;
 
@@ -94,6 +100,11 @@ export class Collector {
   private nextSweepAt = 0;
   /** run time and runs of our programs, sampled when the machine is busy (bpfstats.ts) */
   private stats!: BpfStats;
+  /** each attached source's links, by program (a shed source's are -1) */
+  private readonly links = new Map<string, { program: string; link: number }[]>();
+  /** units shed now, and those shed at any time since the last sample (their interval is missing) */
+  private readonly shedNow = new Map<string, ShedUnit>();
+  private shedSince = new Map<string, ShedUnit>();
 
   private constructor(
     private readonly native: Native,
@@ -151,6 +162,8 @@ export class Collector {
       throw new UserError(`cannot read ebtop's ring buffer: ${describe(e)}`);
     }
     let warned = false;
+    // run time by hook source: what the budget sheds by
+    const sourceOf = new Map(plan.load.map((l) => [l.program, l.source]));
     c.stats = new BpfStats(
       {
         enable: () => {
@@ -165,11 +178,14 @@ export class Collector {
         read: () => {
           let runNs = 0;
           let runCount = 0;
+          const parts: Record<string, number> = {};
           for (const p of native.progStats(obj)) {
             runNs += Number(p.runTimeNs);
             runCount += Number(p.runCount);
+            const src = sourceOf.get(p.name);
+            if (src !== undefined) parts[src] = (parts[src] ?? 0) + Number(p.runTimeNs);
           }
-          return { runNs, runCount };
+          return { runNs, runCount, parts };
         },
         externallyOn: statsEnabledNow,
         after: (ms, fn) => {
@@ -203,6 +219,9 @@ export class Collector {
       try {
         const link = this.native.attach(this.obj, program);
         if (program === 'dump_task') this.iterLink = link;
+        const l = this.links.get(source) ?? [];
+        l.push({ program, link });
+        this.links.set(source, l);
       } catch (e) {
         const s = this.sources.find((x) => x.source === source)!;
         s.state = 'missing';
@@ -215,10 +234,74 @@ export class Collector {
     if (this.iterLink < 0) throw new UserError(`cannot read per-task counters: ${this.sources.find((s) => s.source === 'cpu.counters')?.why}`);
   }
 
+  /** Units the budget may shed now: every source of theirs attached (or fell back), none shed. */
+  sheddable(units: readonly ShedUnit[]): string[] {
+    return units.filter((u) => !this.shedNow.has(u.name) && u.sources.every((s) => this.avail.has(s) && this.links.has(s))).map((u) => u.name);
+  }
+
+  /** Units shed now, in the order they were shed. */
+  get shed(): string[] {
+    return [...this.shedNow.keys()];
+  }
+
+  /**
+   * Stop a unit's programs: the gate of its inline code first (so nothing is
+   * opened that its detached hooks would close), then its links.
+   */
+  shedUnit(u: ShedUnit): void {
+    if (this.shedNow.has(u.name)) return;
+    if (u.gate) this.native.mapUpdate(this.obj, u.gate, u32(0), u32(GATE_SHED));
+    for (const src of u.sources) {
+      for (const l of this.links.get(src) ?? []) {
+        if (l.link >= 0) this.native.detach(this.obj, l.link);
+        l.link = -1;
+      }
+    }
+    this.shedNow.set(u.name, u);
+    this.shedSince.set(u.name, u);
+  }
+
+  /**
+   * Start a unit's programs again. Inline code (the wait classifier) left
+   * intervals open when it was shed that ended unseen: one iterator pass in
+   * purge mode discards them before it is switched back on, after its hooks
+   * are attached again.
+   */
+  restoreUnit(u: ShedUnit): void {
+    if (!this.shedNow.has(u.name)) return;
+    if (u.gate) {
+      this.native.mapUpdate(this.obj, u.gate, u32(0), u32(GATE_PURGE));
+      this.native.readIter(this.obj, this.iterLink);
+    }
+    try {
+      for (const src of u.sources) for (const l of this.links.get(src) ?? []) if (l.link < 0) l.link = this.native.attach(this.obj, l.program);
+    } catch (e) {
+      // stays shed, whole: what was attached again is detached
+      for (const src of u.sources) {
+        for (const l of this.links.get(src) ?? []) {
+          if (l.link >= 0) this.native.detach(this.obj, l.link);
+          l.link = -1;
+        }
+      }
+      if (u.gate) this.native.mapUpdate(this.obj, u.gate, u32(0), u32(GATE_SHED));
+      throw e;
+    }
+    if (u.gate) this.native.mapUpdate(this.obj, u.gate, u32(0), u32(0));
+    this.shedNow.delete(u.name);
+  }
+
+  /** Units shed at any time since the last sample, and their sources: the interval ending now misses them. */
+  private takeShed(): { shed: string[]; missing: string[] } {
+    const units = [...this.shedSince.values()];
+    this.shedSince = new Map(this.shedNow);
+    return { shed: units.map((u) => u.name), missing: units.flatMap((u) => [...u.sources]) };
+  }
+
   sample(): RawSample {
     // New charges go to the other generation from now on; this one is drained
     // at the end, after the iterator read: no program still writes into it.
     const draining = this.flipChargeGeneration();
+    const { shed, missing } = this.takeShed();
     // Scan /proc first: a process it lists that the iterator then misses is invisible to BPF.
     // rescans on the monotonic clock: a wall-clock step back must not stop them
     const scan = performance.now() >= this.nextScanAt ? listPids() : null;
@@ -268,7 +351,9 @@ export class Collector {
       charges,
       ext,
       idleNs,
-      bpf: { runNs: run.runNs, runCount: run.runCount, sampled: run.sampled, records: st.records, lost: st.lost + st.mapFull + this.lostInUserspace },
+      bpf: { runNs: run.runNs, runCount: run.runCount, sampled: run.sampled, records: st.records, lost: st.lost + st.mapFull + this.lostInUserspace, bySource: run.parts },
+      shed,
+      missing,
       loadavg: readLoadavg(),
       mem: readMeminfo(),
     };

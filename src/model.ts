@@ -16,6 +16,8 @@ export interface BpfCounters {
   records: number;
   /** records and charges lost: ring full, bounded map full, dropped in userspace, unknown */
   lost: number;
+  /** cumulative run time by hook source */
+  bySource?: Record<string, number>;
 }
 
 export interface RawSample {
@@ -41,6 +43,10 @@ export interface RawSample {
   loadavg: number[] | null;
   /** /proc/meminfo, bytes, or null */
   mem?: MemInfo | null;
+  /** units the budget shed at any time in the interval (src/budget.ts) */
+  shed?: string[];
+  /** their hook sources: missing for this interval, their numbers n/a */
+  missing?: string[];
 }
 
 export interface MemInfo {
@@ -95,8 +101,10 @@ export interface Interval {
   cumulative: boolean;
   /** the subsystems whose fields the views show */
   subsystems: Subsystem[];
-  /** groups whose source is attached */
+  /** groups whose source is attached (for the whole interval: not shed at any time in it) */
   avail: ReadonlySet<string>;
+  /** units the budget shed at any time in the interval (their numbers are n/a) */
+  shed: string[];
   /** per CPU, over the interval (null when no idle source) */
   cpus: CpuTime[] | null;
   system: {
@@ -111,7 +119,7 @@ export interface Interval {
     /** threads that vanished without an exit record (their last partial interval is lost) */
     lostThreads: number;
     /** sampled: runNs and events are estimates from a part of the interval (collector, bpfstats.ts) */
-    bpf: { runNs: number; events: number; lost: number; sampled: boolean };
+    bpf: { runNs: number; events: number; lost: number; sampled: boolean; bySource: Record<string, number> };
     /** 1, 5 and 15 minute load averages at the end of the interval, or null */
     loadavg: number[] | null;
     /** memory and swap at the end of the interval, or null */
@@ -295,6 +303,12 @@ interface Tick {
   unattributed: Float64Array;
   /** MemTotal for MEM% (0: unknown) */
   memTotal: number;
+  /** groups and sources with numbers for the whole interval (Model.availFor) */
+  avail: ReadonlySet<string>;
+  /** per 'thread' group, the slots that partition it where their group is available */
+  partitions: ReadonlyMap<string, number[]>;
+  /** task slots of groups missing in this interval: their base is the snapshot that ends it */
+  rebase: number[];
 }
 
 export class Model {
@@ -318,16 +332,26 @@ export class Model {
   private readonly avail: ReadonlySet<string>;
   private readonly folders: { name: string; folder: Folder }[];
   /** per 'thread' group: the row slots that partition it, where their group is available */
-  private readonly partitions = new Map<string, number[]>();
+  private readonly partitions: ReadonlyMap<string, number[]>;
+  /** sources missing in some interval since the baseline: totals since attach (--cumulative) lack them */
+  private everMissing = new Set<string>();
+  /** the last interval's availability as deltas and as totals, for setCumulative */
+  private lastAvail: { delta: ReadonlySet<string>; total: ReadonlySet<string> } | null = null;
 
   constructor(private readonly opts: ModelOptions) {
     this.subsystems = opts.subsystems ?? SUBSYSTEMS;
     this.folders = this.subsystems.filter((s) => s.folder).map((s) => ({ name: s.name, folder: s.folder!() }));
     const shown = this.subsystems.flatMap((s) => s.groups);
     this.avail = opts.avail ?? new Set([...shown.map((g) => g.name), ...shown.map((g) => g.source), ...this.subsystems.flatMap((s) => s.hooks.map((h) => h.source))]);
-    for (const g of SCHEMA.groups) {
-      if (g.partition && this.avail.has(g.name)) this.partitions.set(g.partition.of, g.partition.slots.map((s) => (g.at as Record<string, number>)[s]));
-    }
+    this.partitions = partitionsFor(this.avail);
+  }
+
+  /** What has numbers for a whole interval in which these sources were missing at some time: neither they nor their groups. */
+  private availFor(missing: Iterable<string>): ReadonlySet<string> {
+    const gone = new Set(missing);
+    if (!gone.size) return this.avail;
+    for (const g of SCHEMA.groups) if (gone.has(g.source)) gone.add(g.name);
+    return new Set([...this.avail].filter((x) => !gone.has(x)));
   }
 
   /**
@@ -339,18 +363,21 @@ export class Model {
     const iv = this.last;
     if (!iv) return null;
     const spanNs = on ? iv.elapsedNs : iv.intervalNs;
+    const avail = this.lastAvail ? (on ? this.lastAvail.total : this.lastAvail.delta) : iv.avail;
     for (const r of iv.processes) {
       const p = this.procs.get(r.pid, r.startNs) ?? this.gone.get(r.pid, r.startNs);
       if (p) r.v = on ? p.total : p.v;
       r.spanNs = spanNs;
       r.totals = on;
+      r.avail = avail;
       for (const t of r.threadsDetail) {
         t.v = on ? t.total : t.delta;
         t.spanNs = spanNs;
         t.totals = on;
+        t.avail = avail;
       }
     }
-    this.last = { ...iv, cumulative: on };
+    this.last = { ...iv, cumulative: on, avail };
     return this.last;
   }
 
@@ -359,6 +386,12 @@ export class Model {
     const prev = this.prev;
     const baseline = !prev;
     if (baseline) this.baseNs = s.timeNs;
+    // a source shed at any time in the interval: missing for all of it (and for totals since attach from then on)
+    const missing = baseline ? [] : (s.missing ?? []);
+    for (const m of missing) this.everMissing.add(m);
+    const availDelta = this.availFor(missing);
+    const availTotal = this.availFor(this.everMissing);
+    const avail = this.opts.cumulative ? availTotal : availDelta;
     const t: Tick = {
       n: ++this.tick,
       fromNs: prev ? prev.timeNs : s.timeNs,
@@ -374,6 +407,9 @@ export class Model {
       c: new Float64Array(TASK_SLOTS),
       unattributed: new Float64Array(SCHEMA.slots),
       memTotal: s.mem?.totalBytes ?? 0,
+      avail,
+      partitions: avail === this.avail ? this.partitions : partitionsFor(avail),
+      rebase: SCHEMA.groups.filter((g) => g.kind === 'task' && missing.includes(g.source)).flatMap((g) => Array.from({ length: g.size }, (_, i) => g.base + i)),
     };
     this.applyEvents(t, s.events);
     for (const rec of s.tasks) this.applyLive(t, rec, 'bpf');
@@ -385,6 +421,7 @@ export class Model {
     const ext = this.fold(t, s, rows);
     this.prev = { timeNs: s.timeNs, idleNs: s.idleNs, bpf: s.bpf };
     if (baseline) return null;
+    this.lastAvail = { delta: availDelta, total: availTotal };
 
     const intervalNs = t.toNs - t.fromNs;
     const cpus = cpuTimes(intervalNs, prev!.idleNs, s.idleNs);
@@ -395,7 +432,8 @@ export class Model {
       ncpu: s.idleNs?.length || this.opts.ncpu,
       cumulative: Boolean(this.opts.cumulative),
       subsystems: this.subsystems,
-      avail: this.avail,
+      avail,
+      shed: s.shed ?? [],
       cpus,
       system: {
         busyNs: cpus ? cpus.reduce((sum, c) => sum + c.busyNs, 0) : null,
@@ -412,6 +450,7 @@ export class Model {
           events: Math.max(0, s.bpf.runCount - prev!.bpf.runCount),
           lost: Math.max(0, s.bpf.lost - prev!.bpf.lost),
           sampled: Boolean(s.bpf.sampled),
+          bySource: sourceDeltas(prev!.bpf.bySource, s.bpf.bySource),
         },
         loadavg: s.loadavg,
         mem: s.mem ?? null,
@@ -456,7 +495,7 @@ export class Model {
     else d.fill(0, 0, TASK_SLOTS);
     const alive = Math.max(0, aliveTo - aliveFrom);
     for (const g of THREAD_GROUPS) {
-      const parts = source === 'bpf' ? this.partitions.get(g.name) : undefined;
+      const parts = source === 'bpf' ? t.partitions.get(g.name) : undefined;
       if (!parts) d[g.base] = g.perThread!(d, alive);
       else {
         let sum = 0;
@@ -476,7 +515,8 @@ export class Model {
       for (let i = 0; i < THREAD_SLOTS; i++) total[i] += d[i];
       const own = (st.d ??= new Float64Array(THREAD_SLOTS));
       own.set(d);
-      const row = (st.row ??= { tid: rec.tid, comm: rec.comm, exited: false, v: own, spanNs: 0, avail: this.avail, total, delta: own });
+      const row = (st.row ??= { tid: rec.tid, comm: rec.comm, exited: false, v: own, spanNs: 0, avail: t.avail, total, delta: own });
+      row.avail = t.avail;
       row.tid = rec.tid;
       row.comm = rec.comm;
       row.exited = rec.kind === 'exit';
@@ -548,6 +588,8 @@ export class Model {
       const base = sameCounters(st.last, c) ? null : st.last;
       this.account(t, rec, c, base, t.fromNs, t.toNs, st, source);
       if (base) for (let i = 0; i < TASK_SLOTS; i++) st.last[i] = Math.max(st.last[i], c[i]);
+      // a shed source's counters are not carried over its gap (e.g. an open wait settled while shed)
+      for (const i of t.rebase) st.last[i] = c[i];
       st.comm = rec.comm;
       st.pid = rec.pid;
     } else {
@@ -649,7 +691,7 @@ export class Model {
       r.v = this.opts.cumulative ? p.total : p.v;
       r.spanNs = spanNs;
       r.totals = Boolean(this.opts.cumulative);
-      r.avail = this.avail;
+      r.avail = t.avail;
       r.threadsDetail = p.threads;
       r.deadKids = p.deadKids;
       r.delta = p.v;
@@ -672,7 +714,7 @@ export class Model {
     if (!this.folders.length) return ext;
     const outs = this.folders.map(({ name, folder }) => {
       const input = s.ext?.[name];
-      const out = folder.fold({ collected: input?.collected, records: input?.records ?? [], fromNs: t.fromNs, toNs: t.toNs, baseline: t.baseline, cumulative: Boolean(this.opts.cumulative), avail: this.avail });
+      const out = folder.fold({ collected: input?.collected, records: input?.records ?? [], fromNs: t.fromNs, toNs: t.toNs, baseline: t.baseline, cumulative: Boolean(this.opts.cumulative), avail: t.avail });
       ext[name] = out.system;
       return { name, per: out.perProcess };
     });
@@ -734,6 +776,22 @@ export class Model {
       p.state = stateLetter(p.leader.state, p.leader.flags);
     }
   }
+}
+
+/** Per 'thread' group, the row slots of the group that partitions it, where that group is available. */
+function partitionsFor(avail: ReadonlySet<string>): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const g of SCHEMA.groups) {
+    if (g.partition && avail.has(g.name)) out.set(g.partition.of, g.partition.slots.map((s) => (g.at as Record<string, number>)[s]));
+  }
+  return out;
+}
+
+/** Run time per source over the interval, from two cumulative readings. */
+function sourceDeltas(before: Record<string, number> | undefined, after: Record<string, number> | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, ns] of Object.entries(after ?? {})) out[k] = Math.max(0, ns - (before?.[k] ?? 0));
+  return out;
 }
 
 function newThread(rec: TaskRecord, c: Float64Array): ThreadState {

@@ -1,8 +1,12 @@
 // One monitoring session: collector + model on a fixed cadence. Views get
 // each Interval; nothing here knows how it is shown. The cadence runs on the
 // monotonic clock (performance.now): a wall-clock step (NTP, date -s) neither
-// freezes the refresh nor makes it burst.
+// freezes the refresh nor makes it burst. Each refresh also measures ebtop's
+// own cost and lets the budget (src/budget.ts) shed or restore a unit.
+import fs from 'node:fs';
+import { BUDGET, budgetState, NEVER_SHED, SHED_ORDER, step, type BudgetState, type Costs } from './budget';
 import { Collector } from './collector';
+import { describe } from './loader';
 import { mark, type Logger } from './log';
 import { Model, type Interval, type ProcessRow } from './model';
 import { CgroupNames, onlineCpuCount, pageSize, readCmdline, UserNames } from './procfs';
@@ -18,6 +22,20 @@ export interface SessionOptions {
   sources?: ReadonlySet<string>;
   /** subsystems switched off (--no-<name>) */
   disabled?: ReadonlySet<string>;
+  /** --budget: ebtop's whole cost held under this % of all CPU (0: no budget; default BUDGET.defaultPct) */
+  budgetPct?: number;
+}
+
+/** CPU time of this process's reaped children (cutime + cstime of /proc/self/stat), ns. */
+function childrenCpuNs(): number {
+  try {
+    const text = fs.readFileSync('/proc/self/stat', 'latin1');
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // fields from 3 (state) on: cutime and cstime are 16 and 17, in USER_HZ (100) ticks
+    return (Number(f[13]) + Number(f[14])) * 1e7;
+  } catch {
+    return 0;
+  }
 }
 
 export class Session {
@@ -36,9 +54,15 @@ export class Session {
   private readonly debug: boolean;
   private sampleMs = 0;
   private ticks = 0;
+  /** the budget's state: what is shed, and for how long it has been above or below */
+  readonly budget: BudgetState;
+  /** the whole tool's cost over the last interval, % of all CPU (BPF + its process and reaped children) */
+  costPct = 0;
+  private lastChildrenNs = childrenCpuNs();
 
   constructor(private readonly opts: SessionOptions) {
     this.debug = opts.log.isLevelEnabled('debug');
+    this.budget = budgetState(opts.budgetPct ?? BUDGET.defaultPct);
     this.collector = Collector.open({ log: opts.log, sources: opts.sources, disabled: opts.disabled });
     const users = new UserNames();
     const cgroups = new CgroupNames();
@@ -61,6 +85,10 @@ export class Session {
     const t0 = performance.now();
     this.model.update(this.collector.sample());
     mark(this.opts.log, 'baseline sample');
+    // our own CPU from the baseline on, like every other figure (not the BPF load before it)
+    this.lastUsage = process.cpuUsage();
+    this.lastUsageAt = process.hrtime.bigint();
+    this.lastChildrenNs = childrenCpuNs();
     this.nextAt = t0 + this.opts.delayMs;
     const tick = () => {
       if (this.stopped) return;
@@ -70,7 +98,7 @@ export class Session {
         const t1 = process.hrtime.bigint();
         onInterval(iv, this.filter(iv.processes));
         if (this.ticks++ < 3) mark(this.opts.log, `refresh ${this.ticks}`);
-        if (this.debug) this.opts.log.debug({ tickMs: Number(t1 - t0) / 1e6, sampleMs: this.sampleMs, viewMs: Number(process.hrtime.bigint() - t1) / 1e6 }, 'tick');
+        if (this.debug) this.opts.log.debug({ tickMs: Number(t1 - t0) / 1e6, sampleMs: this.sampleMs, viewMs: Number(process.hrtime.bigint() - t1) / 1e6, costPct: this.costPct, shed: iv.shed }, 'tick');
       } catch (e) {
         onError(e);
         return;
@@ -95,7 +123,48 @@ export class Session {
     this.selfCpuPct = wall > 0 ? (used / wall) * 100 : 0;
     this.lastUsage = usage;
     this.lastUsageAt = now;
+    const children = childrenCpuNs();
+    this.applyBudget(iv, used * 1e3 + Math.max(0, children - this.lastChildrenNs));
+    this.lastChildrenNs = children;
     return iv;
+  }
+
+  /**
+   * The interval's cost as the budget sees it (every BPF program's run time
+   * and ebtop's own CPU, as a share of ncpu × interval), and its decision
+   * applied: a unit's links detached or attached again.
+   */
+  private applyBudget(iv: Interval, selfNs: number): void {
+    const all = iv.ncpu * iv.intervalNs;
+    if (!(all > 0)) return;
+    const pct = (ns: number) => (ns / all) * 100;
+    const by = iv.system.bpf.bySource;
+    const sum = (sources: readonly string[]) => sources.reduce((t, src) => t + (by[src] ?? 0), 0);
+    this.costPct = pct(iv.system.bpf.runNs + selfNs);
+    const costs: Costs = {
+      totalPct: this.costPct,
+      unitPct: Object.fromEntries(SHED_ORDER.map((u) => [u.name, pct(sum(u.sources))])),
+      corePct: pct(sum(NEVER_SHED)),
+      measured: iv.system.bpf.events > 0,
+    };
+    // start-up (the BPF load, V8 compiling what runs every refresh) is not a load shedding helps with
+    if (iv.elapsedNs < BUDGET.warmupMs * 1e6) return;
+    const action = step(this.budget, costs, this.collector.sheddable(SHED_ORDER));
+    if (!action) return;
+    const name = 'shed' in action ? action.shed : action.restore;
+    const unit = SHED_ORDER.find((u) => u.name === name)!;
+    if ('shed' in action) this.collector.shedUnit(unit);
+    else {
+      try {
+        this.collector.restoreUnit(unit);
+      } catch (e) {
+        // it could not be attached again: it stays shed for good (its estimate never fits)
+        this.budget.shed.push({ unit: name, unitPct: Infinity, corePct: 0 });
+        this.opts.log.warn({ unit: name, err: describe(e) }, 'budget: cannot restore');
+        return;
+      }
+    }
+    this.opts.log.info({ ...action, costPct: costs.totalPct, budgetPct: this.budget.pct, unitPct: costs.unitPct[name] }, 'budget');
   }
 
   private schedule(fn: () => void): void {

@@ -144,6 +144,8 @@ export function infoLines(iv: Interval | null, info: HeaderInfo): Segment[][] {
   const est = s.bpf.sampled ? '~' : '';
   const bpf: Segment[] = [['Overhead: ', L], ['ebtop '], [`${fmtPct(info.selfCpuPct)}%`, 'bold'], [' + bpf '], [`${est}${pctSmall(bpfPct)}%`, 'bold'], [` cpu, ${est}${fmtCount(s.bpf.events)} runs, `], [String(s.bpf.lost), s.bpf.lost > 0 ? 'red-fg' : 'bold'], [' lost']];
   if (s.lostThreads > 0) bpf.push([', '], [String(s.lostThreads), 'yellow-fg'], [' vanished']);
+  // over the budget (--budget): what was shed in the interval, whose columns are n/a for it
+  if (iv.shed?.length) bpf.push([', shed: '], [iv.shed.join(', '), 'yellow-fg']);
   lines.push(bpf);
   lines.push(
     iv.cumulative

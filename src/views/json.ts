@@ -65,6 +65,8 @@ export function intervalJson(iv: Interval, rows: ProcessRow[], opts: JsonOptions
     time: new Date(iv.wallMs).toISOString(),
     interval_ns: Math.round(iv.intervalNs),
     ncpu: iv.ncpu,
+    // units the budget shed at any time in the interval: their fields are null in it
+    shed: iv.shed,
     system,
     processes: rows.map((r) => processJson(iv, r, opts)),
   }));

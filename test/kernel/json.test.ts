@@ -72,8 +72,10 @@ describe.skipIf(skip)('--json contract (kernel)', () => {
       if (prevTime !== null) expect(Math.abs(s.interval_ns / 1e6 - (at - prevTime))).toBeLessThanOrEqual(2);
       prevTime = at;
       expect(s.interval_ns).toBeGreaterThan(0);
-      expect(Object.keys(top)).toEqual(['type', 'time', 'interval_ns', 'ncpu', 'system', 'processes']);
+      expect(Object.keys(top)).toEqual(['type', 'time', 'interval_ns', 'ncpu', 'shed', 'system', 'processes']);
       expect(s.type).toBe('sample');
+      // units the budget shed in the interval (none here: the helper runs without a budget)
+      expect(top.shed).toEqual([]);
       expect(new Date(s.time).toISOString()).toBe(s.time);
       expect(int(s.interval_ns)).toBe(true);
       expect(s.ncpu).toBeGreaterThan(0);

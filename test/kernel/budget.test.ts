@@ -1,0 +1,187 @@
+// --budget under a synthetic storm (stress-ng --switch): ebtop sheds at least
+// one unit while its cost stays above the budget, the shed units' fields are
+// null in every interval they missed, their programs really stop running
+// (kernel run statistics of the shed programs do not move), they come back
+// after the storm, and the CPU columns stay exact throughout: a burner's and a
+// hog's on-CPU totals equal their wait4() rusage, and a thread that slept
+// across the shed and burns after the restore still adds up to wall time (the
+// wait intervals left open at the shed are discarded, not counted).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EbtopRun, kernelSkipReason, run, WORKLOAD, type Sample } from '../helpers/kernel';
+
+const skip = kernelSkipReason();
+
+/** The fields each unit's shedding makes null (src/budget.ts SHED_ORDER; spelled out: this is the contract). */
+const FIELDS: Record<string, string[]> = {
+  wait: ['wait', 'steal_ns'],
+  'net.recv': ['net_rx_bytes'],
+  'net.send': ['net_tx_bytes'],
+  'disk.fs': ['fs_read_bytes'],
+  'disk.fswrite': ['fs_write_bytes'],
+};
+/** Each unit's programs (tp_btf variants: this kernel has them). */
+const PROGRAMS: Record<string, string[]> = {
+  wait: ['wakeup_btf', 'wakeup_new_btf'],
+  'net.recv': ['recv_btf'],
+  'net.send': ['send_btf'],
+  'disk.fs': ['get_pages_btf'],
+  'disk.fswrite': ['da_write_end_btf', 'write_end_btf', 'journalled_write_end_btf'],
+};
+
+type Row = Sample['processes'][number] & Record<string, unknown>;
+
+/** Run counts of the BPF programs a process holds, by name (the kernel's run statistics, via bpftool). */
+function runCounts(pid: number): Record<string, number> {
+  const ids = new Set<number>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
+    try {
+      const m = /prog_id:\s*(\d+)/.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1'));
+      if (m) ids.add(Number(m[1]));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const out: Record<string, number> = {};
+  for (const p of JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })) as { id: number; name: string; run_cnt?: number }[]) {
+    if (ids.has(p.id)) out[p.name] = p.run_cnt ?? 0;
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let ebtop: EbtopRun | undefined;
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const c of children.splice(0)) c.kill('SIGKILL');
+  await ebtop?.stop();
+  ebtop = undefined;
+});
+
+describe.skipIf(skip)('--budget (kernel)', () => {
+  it('sheds under a context-switch storm, restores after it, the shed fields null, the CPU columns exact throughout', async () => {
+    // each refresh's cost and what was shed, in the log (printed below)
+    const logFile = `/tmp/ebtop-budget-test-${process.pid}.log`;
+    fs.rmSync(logFile, { force: true });
+    process.env.EBTOP_LOG_LEVEL = 'debug';
+    ebtop = new EbtopRun(['-d', '0.5', '--budget', '2', '--log', logFile]);
+    delete process.env.EBTOP_LOG_LEVEL;
+    // the budget judges nothing in its first 10 s (start-up: src/budget.ts BUDGET.warmupMs)
+    await ebtop.waitSamples(22);
+    const pid = ebtop.child.pid!;
+    const atStart = runCounts(pid);
+    expect(Object.keys(atStart)).toContain('wakeup_btf');
+
+    // a hog across everything, a burner inside the storm: both reaped with their rusage
+    const hog = run(WORKLOAD('reap'), [WORKLOAD('burn'), '6000']);
+    // asleep (in wait4 on sleep) when the storm starts, awake and burning while
+    // shed, still burning after the restore: its wait interval opened before
+    // the shed must not count its burning as waiting
+    const late = spawn('sh', ['-c', `sleep 2.5; exec ${WORKLOAD('burn')} 120000`], { stdio: 'ignore' });
+    children.push(late);
+    const storm = spawn('stress-ng', ['--switch', '2', '--timeout', '8s'], { stdio: 'ignore' });
+    children.push(storm);
+    const stormDone = new Promise((r) => storm.on('exit', r));
+    await sleep(1000);
+    const burner = await run(WORKLOAD('reap'), [WORKLOAD('burn'), '1500']);
+    // the shed programs do not run: their run counts stand still over shed intervals
+    const shedNow = async () => (await ebtop!.sampleAfter(Date.now())).shed;
+    const during = await shedNow();
+    const before = runCounts(pid);
+    await sleep(1200);
+    const after = runCounts(pid);
+    const stillShed = await shedNow();
+    await stormDone;
+    const stormEnd = Date.now();
+
+    // after the storm: every unit back (the machine may be busy with others' work: up to 90 s)
+    const deadline = Date.now() + 90_000;
+    let restoredAt = -1;
+    while (Date.now() < deadline) {
+      const s = await ebtop.sampleAfter(Date.now());
+      if (s.receivedAt > stormEnd && s.shed.length === 0) {
+        restoredAt = ebtop.samples.indexOf(s);
+        break;
+      }
+    }
+    // three more intervals with everything attached
+    await ebtop.waitSamples(restoredAt + 4);
+    late.kill('SIGKILL');
+    const hogDone = await hog;
+    const report = (out: string) => JSON.parse(out.split('\n').find((l) => l.startsWith('{'))!) as { pid: number; rusage_ns: number };
+    const burnerReport = report(burner.stdout);
+    const hogReport = report(hogDone.stdout);
+    await ebtop.sampleAfter(Date.now() + 100);
+    const samples = ebtop.samples.slice(22);
+
+    // what was shed, and the cost it took off
+    const shedSamples = samples.filter((s) => s.shed.length);
+    const firstShed = samples.findIndex((s) => s.shed.length);
+    const pctOf = (s: Sample) => ((s.system.bpf.run_ns / (s.ncpu * s.interval_ns)) * 100).toFixed(2);
+    console.log(
+      `budget 2%: shed ${JSON.stringify([...new Set(shedSamples.flatMap((s) => s.shed))])} in ${shedSamples.length} intervals; ` +
+        `BPF % of all CPU before the first shed ${firstShed > 0 ? pctOf(samples[firstShed - 1]) : '?'}, in the shed intervals ${shedSamples.map(pctOf).join(' ')}; ` +
+        `restored ${restoredAt < 0 ? 'never' : `${((ebtop.samples[restoredAt].receivedAt - stormEnd) / 1000).toFixed(1)} s after the storm`}`,
+    );
+    const costs = fs.readFileSync(logFile, 'latin1').split('\n').filter((l) => l.includes('"msg":"tick"')).map((l) => (JSON.parse(l) as { costPct: number }).costPct.toFixed(2));
+    console.log(`cost per interval, % of all CPU: ${costs.join(' ')}`);
+    expect(shedSamples.length).toBeGreaterThan(0);
+    expect(during.length, 'shed while the storm ran').toBeGreaterThan(0);
+
+    // shed programs stood still; the core's kept running
+    for (const unit of during.filter((u) => stillShed.includes(u))) {
+      for (const prog of PROGRAMS[unit].filter((p) => p in before)) expect(after[prog], `${prog} ran while ${unit} was shed`).toBe(before[prog]);
+    }
+    expect(after.switch_btf).toBeGreaterThan(before.switch_btf);
+
+    // every field of a shed unit is null in every interval it was shed in (any part of)
+    for (const s of samples) {
+      for (const unit of s.shed) {
+        for (const p of s.processes as Row[]) for (const f of FIELDS[unit]) expect(p[f], `${f} of ${p.pid} while ${unit} was shed`).toBeNull();
+      }
+      if (!s.shed.includes('wait')) {
+        for (const p of s.processes as Row[]) if (p.wait && p.source === 'bpf') expect(Object.values(p.wait as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(p.offcpu_ns);
+      }
+    }
+
+    // restored after the storm
+    expect(restoredAt, 'every unit restored after the storm').toBeGreaterThan(0);
+    const restored = ebtop.samples.slice(restoredAt, restoredAt + 4);
+    for (const s of restored) {
+      expect(s.shed).toEqual([]);
+      for (const p of s.processes as Row[]) expect(p.wait, `wait of ${p.pid} after the restore`).not.toBeNull();
+    }
+    // the late sleeper, burning since (it never blocks): no wait counted after
+    // the restore, and on-CPU + run-queue + off-CPU + steal is its wall time
+    // (over the intervals together: the kernel adds run-queue time at the next
+    // switch-in, so one 0.5 s interval of a preempted burner can be short)
+    let wall = 0;
+    let waited = 0;
+    let span = 0;
+    for (const s of restored.slice(1)) {
+      const p = (s.processes as Row[]).find((x) => x.pid === late.pid && x.comm === 'burn')!;
+      expect(p, 'the late burner in every interval after the restore').toBeDefined();
+      wall += p.oncpu_ns + p.runq_ns + p.offcpu_ns + (p.steal_ns as number);
+      waited += Object.values(p.wait as Record<string, number>).reduce((a, b) => a + b, 0);
+      span += s.interval_ns;
+    }
+    console.log(`late burner after the restore: ${(wall / 1e6).toFixed(1)} ms accounted over ${(span / 1e6).toFixed(1)} ms, ${(waited / 1e6).toFixed(3)} ms waiting`);
+    expect(waited / span, 'the late burner waited (an interval open before the shed was counted)').toBeLessThan(0.01);
+    expect(Math.abs(wall - span) / span).toBeLessThan(0.05);
+
+    // CPU columns exact through shed and restore: the same sum_exec_runtime as wait4's rusage (truncated to the us, two parts)
+    for (const [name, report] of [
+      ['burner', burnerReport],
+      ['hog', hogReport],
+    ] as const) {
+      const rows = ebtop.samples.flatMap((s) => s.processes.filter((p) => p.pid === report.pid && p.comm === 'burn'));
+      const total = rows.reduce((t, p) => t + p.oncpu_ns, 0);
+      console.log(`${name}: wait4 rusage ${(report.rusage_ns / 1e6).toFixed(3)} ms, ebtop ${(total / 1e6).toFixed(6)} ms over ${rows.length} rows (diff ${total - report.rusage_ns} ns)`);
+      expect(rows.filter((p) => p.exited)).toHaveLength(1);
+      expect(total - report.rusage_ns).toBeGreaterThanOrEqual(0);
+      expect(total - report.rusage_ns).toBeLessThan(2000);
+    }
+  }, 180_000);
+});
