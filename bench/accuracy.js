@@ -433,22 +433,32 @@ async function retransmits() {
 
 // ------------------------------------------------------------------ off-CPU categories vs stacks
 
+// [workload, mode, expected reason]: waiter.c's seven, then the zoo (test/workloads/zoo.c,
+// the same list as test/kernel/zoo.test.ts): every common way a process blocks
 const WAITERS = [
-  ['sleep', 'sleep'],
-  ['pipe', 'pipe'],
-  ['unix', 'pipe'],
-  ['lock', 'lock'],
-  ['tcp', 'net'],
-  ['epoll', 'poll'],
-  ['disk', 'disk'],
+  ['waiter', 'sleep', 'sleep'],
+  ['waiter', 'pipe', 'pipe'],
+  ['waiter', 'unix', 'pipe'],
+  ['waiter', 'lock', 'lock'],
+  ['waiter', 'tcp', 'net'],
+  ['waiter', 'epoll', 'poll'],
+  ['waiter', 'disk', 'disk'],
+  ...[
+    ['mutex', 'lock'], ['pimutex', 'lock'], ['flock', 'lock'], ['fcntl', 'lock'], ['ofd', 'lock'],
+    ['cond', 'cond'], ['sem', 'cond'], ['join', 'cond'], ['eventfd', 'cond'],
+    ['waitpid', 'child'], ['waitid', 'child'], ['vfork', 'child'],
+    ['pause', 'signal'], ['sigsuspend', 'signal'], ['sigtimedwait', 'signal'], ['signalfd', 'signal'],
+    ['msgrcv', 'ipc'], ['semop', 'ipc'], ['mqueue', 'ipc'],
+    ['aio', 'disk'], ['poll', 'poll'], ['uring', 'poll'], ['timerfd', 'sleep'], ['clock', 'sleep'], ['accept', 'idle'],
+  ].map(([mode, expect]) => ['zoo', mode, expect]),
 ];
 
 async function offcpu() {
   L.progress('accuracy: off-CPU categories of known workloads vs their stacks (ebtop offcpu)');
   const rows = [];
   const dir = diskDir();
-  for (const [kind, expect] of WAITERS) {
-    const w = L.start(L.WORKLOAD('waiter'), [kind, '6', ...(kind === 'disk' ? [dir] : [])], { label: `waiter ${kind}` });
+  for (const [prog, kind, expect] of WAITERS) {
+    const w = L.start(L.WORKLOAD(prog), [kind, '6', ...(kind === 'disk' || prog === 'zoo' ? [dir] : [])], { label: `${prog} ${kind}` });
     const rep = await L.firstJsonLine(w);
     const e = L.ebtopJson(['-d', '1', '--threads', '-p', String(rep.pid)]);
     await e.waitSamples(1);
@@ -487,7 +497,7 @@ async function offcpu() {
     for (const k of keys) tv += Math.abs((sp[k] ?? 0) - (ss[k] ?? 0));
     const top = (d) => Object.entries(d).sort((x, y) => y[1] - x[1])[0]?.[0] ?? null;
     rows.push({
-      workload: `waiter ${kind}`,
+      workload: `${prog} ${kind}`,
       expect,
       named: sn[expect] ?? null,
       wait: sp[expect] ?? 0,

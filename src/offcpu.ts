@@ -102,6 +102,7 @@ export const STACK_RULES: readonly [frame: string, reason: Reason][] = [
   ['blkdev_issue_flush', 'disk'],
   ['folio_wait_bit_common', 'disk'],
   ['jbd2_log_wait_commit', 'disk'],
+  ['msleep', 'sleep'], // a kernel thread's msleep() sleeps in D, which reads lock at switch-out
 ];
 const RULES = new Map(STACK_RULES);
 

@@ -39,6 +39,7 @@ export function helpLines(width: number): string[] {
   for (const [k, what] of HELP) out.push(` {cyan-fg}${escapeTags(k.padEnd(26))}{/cyan-fg}${escapeTags(fit(what, Math.max(0, width - 28), 'left'))}`);
   out.push('', ` Colour cues: {red-fg}red{/red-fg} CPU saturation (run-queue wait high against on-CPU time), {yellow-fg}yellow{/yellow-fg} I/O latency spike,`);
   out.push(` {magenta-fg}magenta{/magenta-fg} retransmissions, dimmed: exited this interval. NO_COLOR or --no-color: bold/underline instead.`);
+  out.push(` WAIT: {bold}bold{/bold} contention, I/O or the run queue (lock, disk, net, runq), {gray-fg}dimmed{/gray-fg} idleness (idle, sleep, poll, cond, child, signal).`);
   return out;
 }
 

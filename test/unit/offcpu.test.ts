@@ -60,6 +60,7 @@ describe('offcpu', () => {
     expect(refineReason(['futex_do_wait', '__futex_wait'], 'cond')).toBe('cond');
     expect(refineReason(['futex_do_wait', '__futex_wait'], 'lock')).toBe('lock');
     expect(refineReason(['inet_csk_accept', 'inet_accept'], 'idle')).toBe('idle');
+    expect(refineReason(['msleep', 'some_driver_work'], 'lock')).toBe('sleep');
     expect(refineReason(['sk_wait_data', 'tcp_recvmsg_locked'], 'pipe')).toBe('net');
     expect(refineReason(['some_driver_wait'], 'lock')).toBe('lock');
   });
