@@ -1,8 +1,15 @@
 // The budget's decision (src/budget.ts) over fake cost series: sheds the
 // costliest unit under a storm one per step, restores last-shed first after
 // it, does not flap at the boundary, backs off a unit that does, never sheds
-// the core.
+// the core. And the model's side: an interval a unit was shed in, in any
+// part, has its numbers null, and nothing settled while shed carries over.
 import { describe, expect, it } from 'vitest';
+import type { TaskRecord } from '../../src/abi';
+import { Model, type Interval, type RawSample } from '../../src/model';
+import { SCHEMA } from '../../src/subsystems';
+import { CPU, OFFCPU } from '../../src/subsystems/cpu';
+import { REASONS, WAIT, type Reason } from '../../src/subsystems/wait';
+import { processJson } from '../../src/views/json';
 import { BUDGET, budgetPct, budgetState, NEVER_SHED, SHED_ORDER, shedUnits, step, type BudgetAction, type BudgetState, type Costs } from '../../src/budget';
 
 const ALL = SHED_ORDER.map((u) => u.name);
@@ -129,5 +136,74 @@ describe('budget', () => {
     const c: Costs = { totalPct: 3, unitPct: { 'net.send': 0.5, wait: 0.49, 'net.recv': 0.6 }, corePct: 1, measured: true };
     step(s, c, ['wait', 'net.send']);
     expect(step(s, c, ['wait', 'net.send'])).toEqual({ shed: 'wait' }); // within 5% of net.send: wait is first in order
+  });
+});
+
+describe('budget: a shed interval in the model', () => {
+  const MS = 1e6;
+  const S = 1e9;
+  /** thread 7: on-CPU so far, closed waits, the interval still open */
+  const rec = (oncpu: number, closed: Partial<Record<Reason, number>>, open?: [number, Reason]): TaskRecord => {
+    const c = new Float64Array(SCHEMA.taskSlots);
+    c[CPU.at.oncpu_ns] = oncpu;
+    for (const [r, ns] of Object.entries(closed)) c[WAIT.at.disk_ns + REASONS.indexOf(r as Reason)] = ns;
+    if (open) {
+      c[WAIT.at.open_since_ns] = open[0];
+      c[WAIT.at.open_cat] = REASONS.indexOf(open[1]);
+    }
+    return { kind: 'task', tid: 7, pid: 7, ppid: 1, uid: 0, flags: 0, state: 1, exitCode: 0, startNs: 0, pstartNs: 0, timeNs: 0, comm: 'w', c };
+  };
+  const sample = (timeNs: number, t: TaskRecord, shed: string[] = []): RawSample => ({
+    timeNs, wallMs: timeNs / MS, tasks: [t], procTasks: [], events: [], charges: [], ext: {}, idleNs: null,
+    bpf: { runNs: 0, runCount: 0, records: 0, lost: 0 }, loadavg: null,
+    shed, missing: shed.length ? ['wait.wakeup', 'wait.new'] : [],
+  });
+
+  it('wait shed: null for every interval it missed, off-CPU from the CPU counters, nothing settled while shed carried over', () => {
+    const m = new Model({ ncpu: 1, cmdline: () => null });
+    const T = 10 * S;
+    // (times after T) blocked (child) since T; wait is shed in the first interval; the thread
+    // wakes unseen at 0.5 s and runs: the kernel record keeps the stale open interval
+    m.update(sample(T, rec(0, {}, [T, 'child'])));
+    // rows are the model's own objects, reused: each interval is checked when it comes
+    const shedInterval = (iv: Interval, oncpu: number) => {
+      expect(iv.shed).toEqual(['wait']);
+      expect(iv.avail.has(WAIT.name)).toBe(false);
+      expect(iv.avail.has('wait.wakeup')).toBe(false);
+      expect(iv.avail.has(CPU.name)).toBe(true);
+      const j = processJson(iv, iv.processes[0], { threads: false }) as Record<string, unknown>;
+      expect(j.wait).toBeNull();
+      expect(j.steal_ns).toBeNull();
+      // off-CPU time from the kernel's counters, not the reasons (not the stale open child wait)
+      expect(j.oncpu_ns).toBe(oncpu);
+      expect(j.offcpu_ns).toBe(S - oncpu);
+    };
+    shedInterval(m.update(sample(T + 1 * S, rec(500 * MS, {}, [T, 'child']), ['wait']))!, 500 * MS);
+    shedInterval(m.update(sample(T + 2 * S, rec(1500 * MS, {}, [T, 'child']), ['wait']))!, 1000 * MS);
+    // restored in this one: the purge cleared the stale interval; blocked on a pipe at 2.8 s
+    shedInterval(m.update(sample(T + 3 * S, rec(2000 * MS, {}, [T + 2800 * MS, 'pipe']), ['wait']))!, 500 * MS);
+    // attached all through: the pipe until 3.0 s, child 3.0-3.3 s, ran 0.2 s, pipe again from 3.5 s
+    const after = m.update(sample(T + 4 * S, rec(2200 * MS, { pipe: 200 * MS, child: 300 * MS }, [T + 3500 * MS, 'pipe'])))!;
+    expect(after.shed).toEqual([]);
+    expect(after.avail.has(WAIT.name)).toBe(true);
+    const r = after.processes[0];
+    // the child wait closed after the restore counts whole (the 2 s settled while shed are not its base)
+    expect(r.v[WAIT.at.child_ns]).toBe(300 * MS);
+    expect(r.v[WAIT.at.pipe_ns]).toBe(500 * MS);
+    expect(r.v[OFFCPU.at.offcpu_ns]).toBe(800 * MS);
+    expect(r.v[CPU.at.oncpu_ns]).toBe(200 * MS);
+  });
+
+  it('--cumulative: a source missing in any interval since attach stays null in the totals', () => {
+    const m = new Model({ ncpu: 1, cumulative: true, cmdline: () => null });
+    m.update(sample(0, rec(0, {})));
+    m.update(sample(1 * S, rec(0, { sleep: S }), ['wait']));
+    const iv = m.update(sample(2 * S, rec(0, { sleep: 2 * S })))!;
+    expect(iv.avail.has(WAIT.name)).toBe(false);
+    expect(iv.processes[0].avail.has(WAIT.name)).toBe(false);
+    // back to deltas: this interval had wait whole
+    const d = m.setCumulative(false)!;
+    expect(d.avail.has(WAIT.name)).toBe(true);
+    expect(d.processes[0].avail.has(WAIT.name)).toBe(true);
   });
 });
