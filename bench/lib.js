@@ -427,7 +427,9 @@ function inTmux(command, { cols = 200, rows = 50, env = {} } = {}) {
  */
 function ebtopJson(args, opts = {}) {
   const log = path.join(tmp(), `ebtop-${process.hrtime.bigint()}.log`);
-  const child = start(EBTOP, ['--json', ...args, '--log', log], { sudoEnv: true, ...opts, lines: true, label: 'ebtop --json' });
+  // every figure here is of every source attached: no budget sheds one unless asked (--budget)
+  const budget = args.includes('--budget') ? [] : ['--budget', '0'];
+  const child = start(EBTOP, ['--json', ...budget, ...args, '--log', log], { sudoEnv: true, ...opts, lines: true, label: 'ebtop --json' });
   const samples = [];
   let waiters = [];
   readline.createInterface({ input: child.stdout }).on('line', (line) => {

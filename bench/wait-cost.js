@@ -46,7 +46,8 @@ function diff(a, b) {
 }
 
 async function measure(ebtopArgs, workload) {
-  const ebtop = cp.spawn(EBTOP, ['--json', '-d', '1', ...ebtopArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // with wait attached throughout: no budget sheds it under the storm
+  const ebtop = cp.spawn(EBTOP, ['--json', '-d', '1', '--budget', '0', ...ebtopArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
   await sleep(1500);
   const before = progStats(ebtop.pid);
   const t0 = process.hrtime.bigint();
