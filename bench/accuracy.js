@@ -450,6 +450,7 @@ const WAITERS = [
     ['pause', 'signal'], ['sigsuspend', 'signal'], ['sigtimedwait', 'signal'], ['signalfd', 'signal'],
     ['msgrcv', 'ipc'], ['semop', 'ipc'], ['mqueue', 'ipc'],
     ['aio', 'disk'], ['poll', 'poll'], ['uring', 'poll'], ['timerfd', 'sleep'], ['clock', 'sleep'], ['accept', 'idle'],
+    ...(fs.existsSync('/dev/kvm') ? [['kvm', 'idle']] : []),
   ].map(([mode, expect]) => ['zoo', mode, expect]),
 ];
 

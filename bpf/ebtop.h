@@ -78,7 +78,7 @@ struct ebtop_disk_counters {
 #define EBTOP_WAIT_CHILD 8  /* a child process: wait4, waitid, vfork */
 #define EBTOP_WAIT_SIGNAL 9 /* a signal: pause, sigsuspend, sigtimedwait, signalfd; stopped (T, t) */
 #define EBTOP_WAIT_IPC 10   /* System V and POSIX message queues and semaphores */
-#define EBTOP_WAIT_IDLE 11  /* waiting for work: idle kernel threads, accept */
+#define EBTOP_WAIT_IDLE 11  /* waiting for work: idle kernel threads, accept, a halted KVM guest */
 #define EBTOP_WAIT_CATS 12
 
 struct ebtop_wait_counters {

@@ -8,8 +8,8 @@
  * load: with --no-wait the verifier prunes it and the switch costs nothing more.
  *
  * Rule table (README "Why it waits", docs/design.md "Wait reasons"), in
- * order: kernel thread -> disk if in_iowait, lock in D (not TASK_IDLE), else
- * idle; D + iowait -> disk; stopped or traced -> signal; then the system call:
+ * order: kernel thread (or io_uring/vhost/KVM worker) -> disk if in_iowait,
+ * lock in D (not TASK_IDLE), else idle; D + iowait -> disk; stopped or traced -> signal; then the system call:
  * futex by operation (a contended mutex -> lock, condition variables,
  * semaphores, join -> cond), flock and fcntl locks -> lock, sleeps, the poll
  * family and io_uring, wait4/waitid/vfork -> child, signal waits, System V
@@ -30,6 +30,8 @@ extern const volatile __u32 offcpu_stacks;
 #define TASK_UNINTERRUPTIBLE_BIT 0x2
 #define TASK_STOPPED_BITS 0xc /* __TASK_STOPPED, __TASK_TRACED */
 #define TASK_NOLOAD_BIT 0x400 /* with D: TASK_IDLE, a kernel thread waiting for work */
+#define PF_IO_WORKER 0x10      /* an io_uring worker (iou-wrk-*) */
+#define PF_USER_WORKER 0x4000  /* a vhost or KVM worker (6.4+, with struct vhost_task; before, 0x4000 meant something else) */
 #define ANON_INODE_FS_MAGIC 0x09041934
 #define FUTEX_CMD_MASK ~(128 | 256) /* ~(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME) */
 #define FUTEX_WAIT 0
@@ -90,7 +92,7 @@ static __always_inline __u64 *wait_slot(struct ebtop_thread *th, __u32 cat)
 #if defined(__TARGET_ARCH_x86)
 /* x86_64 system call numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
 enum {
-	NR_read = 0, NR_write = 1, NR_poll = 7, NR_pread64 = 17, NR_pwrite64 = 18,
+	NR_read = 0, NR_write = 1, NR_poll = 7, NR_ioctl = 16, NR_pread64 = 17, NR_pwrite64 = 18,
 	NR_readv = 19, NR_writev = 20, NR_select = 23, NR_msync = 26, NR_pause = 34, NR_nanosleep = 35,
 	NR_sendfile = 40, NR_connect = 42, NR_accept = 43, NR_sendto = 44, NR_recvfrom = 45,
 	NR_sendmsg = 46, NR_recvmsg = 47, NR_clone = 56, NR_vfork = 58, NR_wait4 = 61, NR_semop = 65,
@@ -117,7 +119,7 @@ enum {
 
 /*
  * The category of waiting on an anonymous-inode file (eventfd, timerfd,
- * signalfd, inotify), from its name ("anon_inode:[eventfd]" in /proc/PID/fd):
+ * signalfd, inotify, a KVM vCPU), from its name ("anon_inode:[eventfd]" in /proc/PID/fd):
  * they share one inode, whose mode is 0 before 6.15 and S_IFREG after.
  */
 static __always_inline __u32 anon_category(struct file *f)
@@ -132,6 +134,8 @@ static __always_inline __u32 anon_category(struct file *f)
 		return EBTOP_WAIT_SIGNAL;
 	if (name == NAME8('i', 'n', 'o', 't', 'i', 'f', 'y', 0) || name == NAME8('[', 'f', 'a', 'n', 'o', 't', 'i', 'f'))
 		return EBTOP_WAIT_POLL; /* events on any of the watched files */
+	if (name == NAME8('k', 'v', 'm', '-', 'v', 'c', 'p', 'u'))
+		return EBTOP_WAIT_IDLE; /* KVM_RUN blocks while the guest's CPU halts: an idle guest */
 	return EBTOP_WAIT_OTHER;
 }
 
@@ -216,8 +220,11 @@ static __always_inline __u32 wait_classify(struct task_struct *t, __u32 state, s
 {
 	bool iowait = BPF_CORE_READ_BITFIELD(t, in_iowait);
 	bool d = state & TASK_UNINTERRUPTIBLE_BIT;
-	if (t->flags & PF_KTHREAD) {
-		/* their pt_regs are zero; S or TASK_IDLE: waiting for work */
+	__u32 workers = PF_KTHREAD | PF_IO_WORKER | (bpf_core_type_exists(struct vhost_task) ? PF_USER_WORKER : 0);
+	if (t->flags & workers) {
+		/* kernel threads, and the threads of a user process that only run
+		 * kernel code (io_uring, vhost, KVM workers): their saved registers
+		 * are zero or the call that made them; S or TASK_IDLE: waiting for work */
 		if (iowait)
 			return EBTOP_WAIT_DISK;
 		return d && !(state & TASK_NOLOAD_BIT) ? EBTOP_WAIT_LOCK : EBTOP_WAIT_IDLE;
@@ -293,7 +300,7 @@ static __always_inline __u32 wait_classify(struct task_struct *t, __u32 state, s
 	case NR_read: case NR_write: case NR_pread64: case NR_pwrite64: case NR_readv: case NR_writev:
 	case NR_preadv: case NR_pwritev: case NR_preadv2: case NR_pwritev2: case NR_sendfile:
 	case NR_connect: case NR_sendto: case NR_recvfrom: case NR_sendmsg: case NR_recvmsg:
-	case NR_recvmmsg: case NR_sendmmsg: case NR_splice: case NR_tee: case NR_vmsplice:
+	case NR_recvmmsg: case NR_sendmmsg: case NR_splice: case NR_tee: case NR_vmsplice: case NR_ioctl:
 		cat = fd_category(t, (long)KREAD(btf_regs, regs, di), ws);
 		break;
 	case NR_fsync:

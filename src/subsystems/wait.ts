@@ -35,7 +35,7 @@ export const REASON_INFO: Record<Reason, { tone: 'muted' | 'neutral' | 'stands';
   child: { tone: 'muted', bar: ['blue-fg', 'w'], what: 'a child process: wait4, waitid, vfork' },
   signal: { tone: 'muted', bar: ['blue-fg', 'g'], what: 'a signal: pause, sigsuspend, sigtimedwait, signalfd; stopped' },
   ipc: { tone: 'neutral', bar: ['white-fg', 'M'], what: 'System V / POSIX message queues and semaphores' },
-  idle: { tone: 'muted', bar: ['gray-fg', 'i'], what: 'waiting for work: idle kernel threads, accept' },
+  idle: { tone: 'muted', bar: ['gray-fg', 'i'], what: 'waiting for work: idle kernel threads, accept, a KVM guest\'s halted CPU' },
 };
 
 const REASON_SLOTS = REASONS.map((r) => `${r}_ns` as const);
