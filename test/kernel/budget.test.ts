@@ -9,7 +9,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EbtopRun, kernelSkipReason, run, WORKLOAD, type Sample } from '../helpers/kernel';
+import { EBTOP, EbtopRun, kernelSkipReason, run, WORKLOAD, type Sample } from '../helpers/kernel';
 
 const skip = kernelSkipReason();
 
@@ -61,6 +61,23 @@ afterEach(async () => {
 });
 
 describe.skipIf(skip)('--budget (kernel)', () => {
+  it('--caps lists the budget and the units it may shed, in order; a budget out of bounds is one line and exit 2', async () => {
+    const caps = await run(EBTOP, ['--caps']);
+    expect(caps.code).toBe(0);
+    expect(caps.stdout).toMatch(/^budget: 2% of all CPU \(--budget\)/m);
+    const units = caps.stdout.split('\n').filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim().split(/\s{2,}/));
+    expect(units.map((u) => u[0])).toEqual(['wait', 'net.recv', 'net.send', 'disk.fs', 'disk.fswrite']);
+    expect(units.every((u) => u[1] === 'sheddable')).toBe(true);
+    expect(caps.stdout).toMatch(/^never shed: cpu\.counters, cpu\.exit, lifecycle\.exec, lifecycle\.fork/m);
+    expect((await run(EBTOP, ['--caps', '--budget', '0'])).stdout).toMatch(/^budget: none \(--budget 0\)/m);
+    for (const bad of ['-1', '101', 'two']) {
+      const r = await run(EBTOP, ['--json', '--budget', bad]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/budget must be 0 \(no budget\) to 100/);
+    }
+  });
+
   it('sheds under a context-switch storm, restores after it, the shed fields null, the CPU columns exact throughout', async () => {
     // each refresh's cost and what was shed, in the log (printed below)
     const logFile = `/tmp/ebtop-budget-test-${process.pid}.log`;
