@@ -19,7 +19,9 @@ export function summaryLine(iv: Interval): string {
     `ebtop - ${t}  ${iv.cumulative ? 'since start' : 'interval'} ${fmtDuration(iv.cumulative ? iv.elapsedNs : iv.intervalNs)}` +
     `  cpus ${iv.ncpu}  busy ${busy}  tasks ${iv.system.tasks}, ${iv.system.threads} thr, ${iv.system.running} running` +
     `  exited ${iv.system.exited}  load ${iv.system.loadavg ? iv.system.loadavg.map((l) => l.toFixed(2)).join(' ') : 'n/a'}` +
-    `  bpf ${bpfPct}% of a cpu, ${iv.system.bpf.lost} lost`
+    `  bpf ${bpfPct}% of a cpu, ${iv.system.bpf.lost} lost` +
+    // over the budget (--budget): units shed in the interval, n/a in it
+    (iv.shed?.length ? `  shed ${iv.shed.join(',')}` : '')
   );
 }
 

@@ -63,7 +63,8 @@ describe('JSON contract across the seam', () => {
       const lines: string[] = [];
       for (const s of convert(fixture)) {
         const iv = m.update(s);
-        if (iv) lines.push(intervalJson(iv, iv.processes, { threads: 'threads' in opts }));
+        // fields added since the recording (the contract only adds) are taken out: the budget's shed (none here)
+        if (iv) lines.push(intervalJson(iv, iv.processes, { threads: 'threads' in opts }).replace(',"shed":[]', ''));
       }
       const want = fixture.ndjson[label].trimEnd().split('\n');
       expect(lines.length).toBe(want.length);
