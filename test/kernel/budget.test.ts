@@ -3,7 +3,8 @@
 // null in every interval they missed, their programs really stop running
 // (kernel run statistics of the shed programs do not move), they come back
 // after the storm, and the CPU columns stay exact throughout: a burner's and a
-// hog's on-CPU totals equal their wait4() rusage. A process that was waiting
+// hog's (burning from before the storm until after the restore) on-CPU
+// totals equal their wait4() rusage. A process that was waiting
 // for its child when wait was shed, woke while shed and blocked on a pipe
 // read shows pipe after the restore, not the child wait left open at the shed.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -96,8 +97,13 @@ describe.skipIf(skip)('--budget (kernel)', () => {
     const atStart = runCounts(pid);
     expect(Object.keys(atStart)).toContain('wakeup_btf');
 
-    // a hog across everything, a burner inside the storm: both reaped with their rusage
-    const hog = run(WORKLOAD('reap'), [WORKLOAD('burn'), '6000']);
+    // a hog across everything (killed after the restore), a burner inside the
+    // storm: both reaped by reap, which prints their wait4() rusage
+    const hogReap = spawn(WORKLOAD('reap'), [WORKLOAD('burn'), '600000'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    children.push(hogReap);
+    let hogOut = '';
+    hogReap.stdout!.on('data', (d) => (hogOut += d));
+    const hogDone = new Promise((r) => hogReap.on('close', r)); // its output read to the end
     const storm = spawn('stress-ng', ['--switch', '2', '--timeout', '8s'], { stdio: 'ignore' });
     children.push(storm);
     const stormDone = new Promise((r) => storm.on('exit', r));
@@ -126,10 +132,13 @@ describe.skipIf(skip)('--budget (kernel)', () => {
     // three more intervals with everything attached
     await ebtop.waitSamples(restoredAt + 4);
     late.kill('SIGKILL');
-    const hogDone = await hog;
+    // the hog's burn: reap's one child
+    const hogPid = Number(fs.readFileSync(`/proc/${hogReap.pid}/task/${hogReap.pid}/children`, 'latin1').trim());
+    process.kill(hogPid, 'SIGKILL');
+    await hogDone;
     const report = (out: string) => JSON.parse(out.split('\n').find((l) => l.startsWith('{'))!) as { pid: number; rusage_ns: number };
     const burnerReport = report(burner.stdout);
-    const hogReport = report(hogDone.stdout);
+    const hogReport = report(hogOut);
     await ebtop.sampleAfter(Date.now() + 100);
     const samples = ebtop.samples.slice(22);
 
@@ -194,6 +203,12 @@ describe.skipIf(skip)('--budget (kernel)', () => {
       const total = rows.reduce((t, p) => t + p.oncpu_ns, 0);
       console.log(`${name}: wait4 rusage ${(report.rusage_ns / 1e6).toFixed(3)} ms, ebtop ${(total / 1e6).toFixed(6)} ms over ${rows.length} rows (diff ${total - report.rusage_ns} ns)`);
       expect(rows.filter((p) => p.exited)).toHaveLength(1);
+      if (name === 'hog') {
+        // it ran through shed intervals and after the restore
+        const lived = ebtop.samples.filter((s) => s.processes.some((p) => p.pid === report.pid && p.comm === 'burn'));
+        expect(lived.some((s) => s.shed.length > 0)).toBe(true);
+        expect(lived.filter((s) => ebtop!.samples.indexOf(s) >= restoredAt).length).toBeGreaterThanOrEqual(3);
+      }
       expect(total - report.rusage_ns).toBeGreaterThanOrEqual(0);
       expect(total - report.rusage_ns).toBeLessThan(2000);
     }
