@@ -6,24 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig, saveConfig, type Config } from '../../src/config';
+import { ENV, GID, nobodySkipReason, UID } from '../helpers/nobody';
 
-const NOBODY = fs
-  .readFileSync('/etc/passwd', 'utf8')
-  .split('\n')
-  .map((l) => l.split(':'))
-  .find((f) => f[0] === 'nobody' && Number(f[2]) > 0);
-const UID = Number(NOBODY?.[2]);
-const GID = Number(NOBODY?.[3]);
-const ENV = { SUDO_USER: 'nobody' };
-
-function skipReason(): string | null {
-  let why: string | null = null;
-  if (process.getuid?.() !== 0) why = 'not root (switching to another uid needs root)';
-  else if (!NOBODY) why = 'no unprivileged user "nobody" in /etc/passwd';
-  if (why && process.env.EBTOP_REQUIRE_BPF === '1') throw new Error(`EBTOP_REQUIRE_BPF=1 but the settings-file tests cannot run: ${why}`);
-  if (why) console.warn(`skipping settings-file tests: ${why}`);
-  return why;
-}
 
 const defaults: Config = { columns: ['pid', 'cpu', 'cmd'], sort: 'cpu', invert: false, tree: false, monochrome: false, delayMs: 1000 };
 const mine: Config = { columns: ['pid', 'cmd'], sort: 'pid', invert: true, tree: true, monochrome: true, delayMs: 2000 };
@@ -37,7 +21,7 @@ function attempt(f: () => void): void {
   }
 }
 
-describe.skipIf(skipReason())('the settings file under sudo', () => {
+describe.skipIf(nobodySkipReason('settings-file'))('the settings file under sudo', () => {
   let root = ''; // 0755, root's: everything below is reachable by nobody
   let locked = ''; // root's 0755 directory: nobody may read, not write
   let home = ''; // nobody's home

@@ -10,26 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPEND, openAsInvoker, WRITE_NEW } from '../../src/invoker';
 import { createLogger } from '../../src/log';
 import { EBTOP } from '../helpers/kernel';
+import { ENV, GID, nobodySkipReason, UID } from '../helpers/nobody';
 
-const NOBODY = fs
-  .readFileSync('/etc/passwd', 'utf8')
-  .split('\n')
-  .map((l) => l.split(':'))
-  .find((f) => f[0] === 'nobody' && Number(f[2]) > 0);
-const UID = Number(NOBODY?.[2]);
-const GID = Number(NOBODY?.[3]);
-const ENV = { SUDO_USER: 'nobody' };
 
-function skipReason(): string | null {
-  let why: string | null = null;
-  if (process.getuid?.() !== 0) why = 'not root (acting as another uid needs root)';
-  else if (!NOBODY) why = 'no unprivileged user "nobody" in /etc/passwd';
-  if (why && process.env.EBTOP_REQUIRE_BPF === '1') throw new Error(`EBTOP_REQUIRE_BPF=1 but the root-file tests cannot run: ${why}`);
-  if (why) console.warn(`skipping root-file tests: ${why}`);
-  return why;
-}
-
-describe.skipIf(skipReason())('files root opens for a sudo user', () => {
+describe.skipIf(nobodySkipReason('root-file'))('files root opens for a sudo user', () => {
   let dir = ''; // 0755, root's: nobody may look, not write
   let secret = ''; // root's 0600 file
   let home = ''; // nobody's
