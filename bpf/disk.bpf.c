@@ -26,6 +26,9 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set before load (src/subsystems/disk.ts) from the BTF argument count: before
  * 5.11 block_rq_insert and block_rq_issue passed the queue first. */
 const volatile __u32 rq_has_queue_arg = 0;
+/* The same for block_bio_queue (5.11 dropped its queue argument too): on
+ * 5.10 the bio is the second argument, and the first read as a bio gave 0 bytes. */
+const volatile __u32 bio_has_queue_arg = 0;
 
 /* Who last dirtied pages of an inode: the writeback of that inode's pages is
  * theirs. LRU: an inode nobody dirtied for long makes room; its later
@@ -307,15 +310,15 @@ static __always_inline int on_bio_queue(struct bio *bio)
 }
 
 SEC("tp_btf/block_bio_queue")
-int BPF_PROG(bio_queue_btf, struct bio *bio)
+int bio_queue_btf(__u64 *ctx)
 {
-	return on_bio_queue(bio);
+	return on_bio_queue((struct bio *)ctx[bio_has_queue_arg ? 1 : 0]);
 }
 
 SEC("raw_tp/block_bio_queue")
-int BPF_PROG(bio_queue_raw, struct bio *bio)
+int bio_queue_raw(__u64 *ctx)
 {
-	return on_bio_queue(bio);
+	return on_bio_queue((struct bio *)ctx[bio_has_queue_arg ? 1 : 0]);
 }
 
 /* ---------- requests: latency ---------- */

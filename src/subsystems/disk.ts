@@ -524,6 +524,8 @@ export const disk: Subsystem = {
       variants: [
         ...onTracepoint('bio_queue', 'block_bio_queue', { consts: RAW }),
       ],
+      // before 5.11 block_bio_queue passed the request queue first
+      config: (f) => ({ bio_has_queue_arg: f.tracepointArgs('block_bio_queue') >= 2 ? 1 : 0 }),
     },
     {
       // the same source: without the dirtiers, writeback would be nobody's
