@@ -30,6 +30,24 @@ const volatile __u32 rq_has_queue_arg = 0;
  * 5.10 the bio is the second argument, and the first read as a bio gave 0 bytes. */
 const volatile __u32 bio_has_queue_arg = 0;
 
+/*
+ * A tracepoint's first argument after the request queue, where the kernel
+ * passes one (has_queue). Two loads at fixed offsets: written as ctx[i],
+ * clang indexes the context pointer (ctx + 8 * i, then a load), which the
+ * 5.10 verifier refuses ("dereference of modified ctx ptr"). The load this
+ * kernel does not need is dead code the verifier never walks: has_queue is a
+ * constant set before load.
+ */
+static __always_inline __u64 arg_after_queue(__u64 *ctx, __u32 has_queue)
+{
+	__u64 v;
+	if (has_queue)
+		asm volatile("%0 = *(u64 *)(%1 + 8)" : "=r"(v) : "r"(ctx));
+	else
+		asm volatile("%0 = *(u64 *)(%1 + 0)" : "=r"(v) : "r"(ctx));
+	return v;
+}
+
 /* Who last dirtied pages of an inode: the writeback of that inode's pages is
  * theirs. LRU: an inode nobody dirtied for long makes room; its later
  * writeback is then unattributed, never misattributed. */
@@ -312,13 +330,13 @@ static __always_inline int on_bio_queue(struct bio *bio)
 SEC("tp_btf/block_bio_queue")
 int bio_queue_btf(__u64 *ctx)
 {
-	return on_bio_queue((struct bio *)ctx[bio_has_queue_arg ? 1 : 0]);
+	return on_bio_queue((struct bio *)arg_after_queue(ctx, bio_has_queue_arg));
 }
 
 SEC("raw_tp/block_bio_queue")
 int bio_queue_raw(__u64 *ctx)
 {
-	return on_bio_queue((struct bio *)ctx[bio_has_queue_arg ? 1 : 0]);
+	return on_bio_queue((struct bio *)arg_after_queue(ctx, bio_has_queue_arg));
 }
 
 /* ---------- requests: latency ---------- */
@@ -422,25 +440,25 @@ int BPF_PROG(io_done_raw, struct request *rq)
 SEC("tp_btf/block_rq_insert")
 int rq_insert_btf(__u64 *ctx)
 {
-	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true, false);
+	return on_req_start((struct request *)arg_after_queue(ctx, rq_has_queue_arg), true, false);
 }
 
 SEC("raw_tp/block_rq_insert")
 int rq_insert_raw(__u64 *ctx)
 {
-	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true, false);
+	return on_req_start((struct request *)arg_after_queue(ctx, rq_has_queue_arg), true, false);
 }
 
 SEC("tp_btf/block_rq_issue")
 int rq_issue_btf(__u64 *ctx)
 {
-	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true, true);
+	return on_req_start((struct request *)arg_after_queue(ctx, rq_has_queue_arg), true, true);
 }
 
 SEC("raw_tp/block_rq_issue")
 int rq_issue_raw(__u64 *ctx)
 {
-	return on_req_start((struct request *)ctx[rq_has_queue_arg ? 1 : 0], true, true);
+	return on_req_start((struct request *)arg_after_queue(ctx, rq_has_queue_arg), true, true);
 }
 
 SEC("tp_btf/block_rq_complete")
