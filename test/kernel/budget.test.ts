@@ -88,9 +88,9 @@ describe.skipIf(skip)('--budget (kernel)', () => {
     delete process.env.EBTOP_LOG_LEVEL;
     // waiting for its child (wait4: child) from long before any shed (the
     // budget judges nothing in its first 10 s: src/budget.ts BUDGET.warmupMs),
-    // woken 3 s into the storm, when wait is shed, then blocked reading a pipe
-    // nobody writes through the restore
-    const late = spawn('sh', ['-c', 'sleep 13; exec cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    // woken once a sample shows wait shed (the test kills its sleep), then
+    // blocked reading a pipe nobody writes through the restore
+    const late = spawn('sh', ['-c', 'sleep 1000; exec cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
     children.push(late);
     await ebtop.waitSamples(22);
     const pid = ebtop.child.pid!;
@@ -113,7 +113,11 @@ describe.skipIf(skip)('--budget (kernel)', () => {
     const burner = await run(WORKLOAD('reap'), [WORKLOAD('burn'), '1500']);
     // the shed programs do not run: their run counts stand still over shed intervals
     const shedNow = async () => (await ebtop!.sampleAfter(Date.now())).shed;
-    const during = await shedNow();
+    let during = await shedNow();
+    for (const until = Date.now() + 5000; !during.includes('wait') && Date.now() < until; ) during = await shedNow();
+    // wake the late process: a sample already showed wait shed, so it wakes in a later interval
+    const lateSleep = Number(fs.readFileSync(`/proc/${late.pid}/task/${late.pid}/children`, 'latin1').trim());
+    if (lateSleep > 0) process.kill(lateSleep, 'SIGKILL');
     const before = runCounts(pid);
     await sleep(1200);
     const after = runCounts(pid);
