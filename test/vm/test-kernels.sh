@@ -57,7 +57,7 @@ echo "[vm] ebtop --caps on \$(uname -r):"
 ./bin/ebtop --caps
 npx vitest run ${FILES[*]} -t '${pattern//\'/\'\\\'\'}' --reporter=default --reporter=json --outputFile=/tmp/vm-report.json
 rc=\$?
-node -e 'const r = require("/tmp/vm-report.json"); console.log("[vm-result] " + JSON.stringify({ passed: r.numPassedTests, failed: r.numFailedTests }))' || true
+node -e 'const r = require("/tmp/vm-report.json"); const failures = r.testResults.flatMap((f) => f.assertionResults.filter((a) => a.status === "failed").map((a) => a.title + ": " + String(a.failureMessages[0] ?? "").replace(/\\x1b\\[[0-9;]*m/g, "").split("\\n")[0].slice(0, 300))); console.log("[vm-result] " + JSON.stringify({ passed: r.numPassedTests, failed: r.numFailedTests, failures }))' || true
 exit \$rc
 EOF
 )
