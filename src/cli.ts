@@ -19,6 +19,7 @@ import { Session } from './session';
 import { checkTerminal } from './views/terminal';
 import fs from 'node:fs';
 import { SUBSYSTEMS } from './subsystems';
+import { durationMs, RECORD_DEFAULTS, sizeBytes } from './recording/limits';
 
 interface Flags {
   /** -d, in ms */
@@ -98,8 +99,47 @@ interface OffcpuFlags {
   top: number;
 }
 
+/** `ebtop record`'s flags. */
+interface RecordFlags {
+  delay: number;
+  dir: string;
+  retain: number;
+  maxSize: number;
+  budget: number;
+  log?: string;
+}
+
+/** `ebtop replay`'s flags. */
+interface ReplayFlags {
+  at?: string;
+  json: boolean;
+  from?: string;
+  to?: string;
+  threads: boolean;
+  cumulative: boolean;
+  connections: boolean;
+  pid?: Set<number>;
+  log?: string;
+}
+
 /** The subcommand the command line named, if any (commander calls its action during parse). */
-let subcommand: { name: 'offcpu'; flags: OffcpuFlags } | undefined;
+let subcommand:
+  | { name: 'offcpu'; flags: OffcpuFlags }
+  | { name: 'record'; flags: RecordFlags }
+  | { name: 'replay'; flags: ReplayFlags; dir: string }
+  | undefined;
+
+function duration(v: string): number {
+  const ms = durationMs(v);
+  if (ms === null) throw new InvalidArgumentError('expected a duration such as 90s, 10m, 24h or 7d');
+  return ms;
+}
+
+function size(v: string): number {
+  const n = sizeBytes(v);
+  if (n === null) throw new InvalidArgumentError('expected a size such as 500M, 2G or 100k');
+  return n;
+}
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -140,6 +180,34 @@ export function buildProgram(): Command {
     .option('--svg <file>', 'write a flame graph (SVG) to this file')
     .action((flags: OffcpuFlags) => {
       subcommand = { name: 'offcpu', flags };
+    });
+  program
+    .command('record')
+    .description('record every interval (all subsystems, exits, connections, wait reasons) to a directory, for ebtop replay; logs, never prints')
+    .addOption(new Option('-d, --delay <seconds>', `interval (${DELAY_RANGE})`).argParser(delay).default(1000, '1'))
+    .option('-o, --dir <dir>', 'the recording directory', RECORD_DEFAULTS.dir)
+    .option('--retain <duration>', 'delete what is older than this (90s, 10m, 24h, 7d)', duration, durationMs(RECORD_DEFAULTS.retain)!)
+    .option('--max-size <size>', 'delete the oldest while the directory holds more (500M, 2G)', size, sizeBytes(RECORD_DEFAULTS.maxSize)!)
+    .addOption(new Option('--budget <pct>', `as for the monitor (${BUDGET_RANGE})`).argParser(budget).default(BUDGET.defaultPct))
+    .option('--log <file>', 'log file (the recorder logs, never prints)')
+    .action((flags: RecordFlags) => {
+      subcommand = { name: 'record', flags };
+    });
+  program
+    .command('replay')
+    .description('the TUI (or --json) on a recording made by ebtop record')
+    .argument('[dir]', 'the recording directory', RECORD_DEFAULTS.dir)
+    .option('--at <time>', 'start at this moment (03:12, an ISO date, or -10m from the end)')
+    .option('--json', 'print the recorded intervals as NDJSON, the live --json schema plus "replay": true', false)
+    .option('--from <time>', 'with --json: from this moment (03:12, an ISO date, -10m from the end)')
+    .option('--to <time>', 'with --json: up to this moment')
+    .option('--threads', 'include per-thread detail (--json)', false)
+    .option('--cumulative', 'totals since the replay began instead of per-interval deltas', false)
+    .option('--connections', "with --json: each process's TCP connections", false)
+    .option('-p, --pid <pids>', 'only these processes (comma-separated PIDs)', pidList)
+    .option('--log <file>', 'log file')
+    .action((dir: string, flags: ReplayFlags) => {
+      subcommand = { name: 'replay', flags, dir };
     });
   for (const s of SUBSYSTEMS) for (const w of s.switches ?? []) program.option(`--no-${w.flag}`, w.what);
   return program;
@@ -257,7 +325,9 @@ export async function main(argv: string[]): Promise<void> {
     flags = program.opts<Flags>();
     if (!subcommand && program.args.length) throw new UserError(`unexpected argument '${program.args[0]}'`);
     if (flags.connections && !flags.json) throw new UserError('--connections is an output of --json');
-    checkPidNamespace(); // before anything loads: BPF's pids are the initial namespace's
+    if (subcommand?.name === 'replay' && subcommand.flags.connections && !subcommand.flags.json) throw new UserError('--connections is an output of --json');
+    // before anything loads: BPF's pids are the initial namespace's (a replay loads nothing: it runs anywhere)
+    if (subcommand?.name !== 'replay') checkPidNamespace();
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return; // --help, --version
@@ -268,14 +338,17 @@ export async function main(argv: string[]): Promise<void> {
   }
   let log: Logger;
   try {
-    log = createLogger(flags.log, program.getOptionValueSource('log') === 'cli');
+    const own = subcommand && 'log' in subcommand.flags ? subcommand.flags.log : undefined;
+    log = createLogger(own ?? flags.log, own !== undefined || program.getOptionValueSource('log') === 'cli');
   } catch (e) {
     if (e instanceof UserError) fail(e.message);
     throw e;
   }
   mark(log, 'modules loaded, flags parsed');
   try {
-    if (subcommand) await runOffcpu(subcommand.flags, log);
+    if (subcommand?.name === 'offcpu') await runOffcpu(subcommand.flags, log);
+    else if (subcommand?.name === 'record') await runRecord(subcommand.flags, flags, log);
+    else if (subcommand?.name === 'replay') await runReplay(program, subcommand.dir, subcommand.flags, log);
     else if (flags.caps) printCaps(flags, log);
     else if (flags.json || flags.batch) await runStream(flags, log);
     else {
@@ -289,6 +362,55 @@ export async function main(argv: string[]): Promise<void> {
     log.fatal({ err: e }, 'crash');
     throw e;
   }
+}
+
+async function runRecord(flags: RecordFlags, top: Flags, log: Logger): Promise<void> {
+  const { record } = await import('./recording/recorder');
+  await record({ dir: flags.dir, delayMs: flags.delay, retainMs: flags.retain, maxBytes: flags.maxSize, budgetPct: flags.budget, log, disabled: disabledSubsystems(top) });
+}
+
+/** A replay: the recording opened (its frame headers), then --json or the TUI on it. */
+async function runReplay(program: Command, dir: string, flags: ReplayFlags, log: Logger): Promise<void> {
+  const { Recording, ReplaySource, Replayer, parseTime } = await import('./recording/replay');
+  if (!flags.json) checkTerminal(process.stdout);
+  const rec = new Recording(dir);
+  const endMs = rec.frames[rec.last].wallMs;
+  const time = (flag: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const ms = parseTime(text, endMs);
+    if (ms === null) throw new UserError(`--${flag}: not a time: ${text} (03:12, -10m, an ISO date)`);
+    return ms;
+  };
+  if (flags.json) {
+    const { intervalJson } = await import('./views/json');
+    const from = time('from', flags.from ?? flags.at) ?? -Infinity;
+    const to = time('to', flags.to) ?? Infinity;
+    const player = new Replayer(rec, { cumulative: flags.cumulative, threads: flags.threads });
+    const outputs = new Set(flags.connections ? ['connections'] : []);
+    let stopped = false;
+    process.stdout.on('error', () => (stopped = true)); // reader went away (| head)
+    for (let i = rec.first; i >= 0 && !stopped; ) {
+      const f = rec.frames[i];
+      if (f.wallMs > to) break;
+      if (f.wallMs >= from) {
+        const iv = player.at(i);
+        const rows = flags.pid ? iv.processes.filter((r) => flags.pid!.has(r.pid)) : iv.processes;
+        const text = intervalJson(iv, rows, { threads: flags.threads, flags: outputs, replay: true }) + '\n';
+        if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
+      }
+      const next = rec.step(i, 1);
+      if (next === i) break;
+      i = next;
+    }
+    return;
+  }
+  const file = configPath();
+  const defaults: Config = { columns: [...DEFAULT_COLUMNS], sort: 'cpu', invert: false, tree: false, monochrome: false, delayMs: 1000 };
+  const { config, warning } = loadConfig(file, defaults);
+  if (program.opts<Flags>().color === false || process.env.NO_COLOR) config.monochrome = true;
+  const { runTui } = await import('./views/tui');
+  const source = new ReplaySource(rec, { cumulative: flags.cumulative, threads: true, atMs: time('at', flags.at), pids: flags.pid });
+  runTui({ log, ncpu: onlineCpuCount(), cumulative: flags.cumulative, config, warning, save: (c) => saveConfig(file, c), threads: flags.threads, describe }, source);
 }
 
 async function runOffcpu(flags: OffcpuFlags, log: Logger): Promise<void> {

@@ -43,26 +43,31 @@ export function actingFor(env: NodeJS.ProcessEnv = process.env): Required<Invoke
 }
 
 /**
- * open(2) as the invoking user under sudo (effective uid, gid and groups
+ * fn() as the invoking user under sudo (effective uid, gid and groups
  * switched around the call, restored after), else as this process. Node
- * switches every thread's ids (glibc's setxid broadcast), and the call is
+ * switches every thread's ids (glibc's setxid broadcast), and fn must be
  * synchronous: nothing else runs under the user's ids meanwhile.
  */
-export function openAsInvoker(file: string, flags: number, mode = 0o644, env: NodeJS.ProcessEnv = process.env): number {
+export function asInvoker<T>(fn: () => T, env: NodeJS.ProcessEnv = process.env): T {
   const u = actingFor(env);
-  if (!u) return fs.openSync(file, flags, mode);
+  if (!u) return fn();
   const groups = process.getgroups!();
   const egid = process.getegid!();
   process.setgroups!(u.name ? groupsOf(u) : [u.gid]);
   process.setegid!(u.gid);
   process.seteuid!(u.uid);
   try {
-    return fs.openSync(file, flags, mode);
+    return fn();
   } finally {
     process.seteuid!(0);
     process.setegid!(egid);
     process.setgroups!(groups);
   }
+}
+
+/** open(2) as the invoking user under sudo, else as this process (asInvoker). */
+export function openAsInvoker(file: string, flags: number, mode = 0o644, env: NodeJS.ProcessEnv = process.env): number {
+  return asInvoker(() => fs.openSync(file, flags, mode), env);
 }
 
 /** The user's primary and supplementary groups (/etc/group), as the kernel would check them for the user. */

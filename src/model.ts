@@ -753,6 +753,17 @@ export class Model {
     this.threads.set(ev.tid, moved);
   }
 
+  /**
+   * The command lines of the processes the model holds, as it shows them: a
+   * recording's key line (src/recording), so a replay that starts there
+   * shows what the live session showed.
+   */
+  cmdlines(): [number, string[] | null][] {
+    const out: [number, string[] | null][] = [];
+    for (const p of this.procs.values()) if (p.known) out.push([p.pid, p.cmdline === null ? null : [p.cmdline]]);
+    return out;
+  }
+
   /** The process's metadata: read on first sight, refreshed from its leader. */
   private describe(p: Proc): void {
     const rec = p.leader ?? p.any;

@@ -8,7 +8,7 @@ import { BUDGET, budgetState, NEVER_SHED, SHED_ORDER, step, type BudgetState, ty
 import { Collector } from './collector';
 import { describe } from './loader';
 import { mark, type Logger } from './log';
-import { Model, type Interval, type ProcessRow } from './model';
+import { Model, type Interval, type ProcessRow, type RawSample } from './model';
 import { CgroupNames, onlineCpuCount, pageSize, readCmdline, UserNames } from './procfs';
 
 export interface SessionOptions {
@@ -24,6 +24,16 @@ export interface SessionOptions {
   disabled?: ReadonlySet<string>;
   /** --budget: ebtop's whole cost held under this % of all CPU (0: no budget; default BUDGET.defaultPct) */
   budgetPct?: number;
+  /** sees every raw sample after the model took it, and what the model asked for meanwhile (the recorder) */
+  tap?: SampleTap;
+}
+
+/** The model's input as it happens: what `ebtop record` writes (src/recording). */
+export interface SampleTap {
+  /** an answer the model got from the system (a process's argv, a user's or a cgroup's name) */
+  lookup(kind: 'cmdline' | 'user' | 'cgroup', key: number, value: string[] | string | null): void;
+  /** a raw sample, after model.update took it, and the interval it closed (null: the baseline) */
+  sample(s: RawSample, iv: Interval | null): void;
 }
 
 /** CPU time of this process's reaped children (cutime + cstime of /proc/self/stat), ns. */
@@ -36,6 +46,11 @@ function childrenCpuNs(): number {
   } catch {
     return 0;
   }
+}
+
+function noted<T extends string[] | string | null>(tap: SampleTap, kind: 'cmdline' | 'user' | 'cgroup', key: number, value: T): T {
+  tap.lookup(kind, key, value);
+  return value;
 }
 
 export class Session {
@@ -66,13 +81,14 @@ export class Session {
     this.collector = Collector.open({ log: opts.log, sources: opts.sources, disabled: opts.disabled });
     const users = new UserNames();
     const cgroups = new CgroupNames();
+    const tap = opts.tap;
     this.model = new Model({
       ncpu: onlineCpuCount(),
       cumulative: opts.cumulative,
       threads: opts.threads,
-      userName: (uid) => users.name(uid),
-      cmdline: readCmdline,
-      cgroupName: (id) => cgroups.name(id),
+      userName: tap ? (uid) => noted(tap, 'user', uid, users.name(uid)) : (uid) => users.name(uid),
+      cmdline: tap ? (pid) => noted(tap, 'cmdline', pid, readCmdline(pid)) : readCmdline,
+      cgroupName: tap ? (id) => noted(tap, 'cgroup', id, cgroups.name(id)) : (id) => cgroups.name(id),
       pageSize: pageSize(),
       avail: this.collector.avail,
     });
@@ -83,7 +99,9 @@ export class Session {
   start(onInterval: (iv: Interval, rows: ProcessRow[]) => void, onError: (e: unknown) => void): void {
     // the first interval starts when the baseline was taken, not when it was done
     const t0 = performance.now();
-    this.model.update(this.collector.sample());
+    const baseline = this.collector.sample();
+    this.model.update(baseline);
+    this.opts.tap?.sample(baseline, null);
     mark(this.opts.log, 'baseline sample');
     // our own CPU from the baseline on, like every other figure (not the BPF load before it)
     this.lastUsage = process.cpuUsage();
@@ -116,6 +134,7 @@ export class Session {
     const sample = this.collector.sample();
     if (this.debug) this.sampleMs = Number(process.hrtime.bigint() - t0) / 1e6;
     const iv = this.model.update(sample)!;
+    this.opts.tap?.sample(sample, iv);
     const now = process.hrtime.bigint();
     const usage = process.cpuUsage();
     const wall = Number(now - this.lastUsageAt) / 1e3;

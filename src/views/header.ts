@@ -213,3 +213,65 @@ export function headerBlock(iv: Interval | null, ncpu: number, info: HeaderInfo,
   }
   return lines;
 }
+
+/** Where a recording is (ebtop replay): its bounds, the shown moment, and its system totals per frame. */
+export interface ReplayPosition {
+  wallMs: number;
+  intervalNs: number;
+  firstMs: number;
+  lastMs: number;
+  playing: boolean;
+}
+
+export interface TimelinePoint {
+  wallMs: number;
+  cpu: number;
+  diskBytes: number;
+  netBytes: number;
+}
+
+const localTime = (ms: number) => {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+};
+
+/**
+ * The replay lines over the header: the recorded moment shown, then the
+ * whole recording's CPU, disk and network as one row each (the highest value
+ * in each column of time, scaled to the row's peak), the shown moment marked.
+ */
+export function replayLines(pos: ReplayPosition, points: TimelinePoint[], width: number, unicode: boolean): string[] {
+  const state = pos.playing ? 'playing' : 'paused';
+  const head = ` REPLAY ${localTime(pos.wallMs)} (${fmtDuration(pos.intervalNs)} interval ending then) · ${state} · recorded ${localTime(pos.firstMs)} to ${localTime(pos.lastMs)} · t/T step  space play  g jump`;
+  const lines = [`{bold}${escapeTags(fitText(head, width))}{/bold}`];
+  const label = 5;
+  const cols = Math.max(1, width - label - 14); // room for ' peak 123.4 MiB'
+  const span = Math.max(1, pos.lastMs - pos.firstMs);
+  const colOf = (ms: number) => Math.max(0, Math.min(cols - 1, Math.floor(((ms - pos.firstMs) / span) * cols)));
+  const here = colOf(pos.wallMs);
+  const levels = unicode ? ' ▁▂▃▄▅▆▇█' : ' .:-=+*#@';
+  for (const [name, get, fmt] of [
+    ['CPU', (p: TimelinePoint) => p.cpu, (v: number) => `${(v * 100).toFixed(0)}%`],
+    ['Disk', (p: TimelinePoint) => p.diskBytes, fmtBytes],
+    ['Net', (p: TimelinePoint) => p.netBytes, fmtBytes],
+  ] as const) {
+    const col = new Array<number>(cols).fill(0);
+    let peak = 0;
+    for (const p of points) {
+      const v = get(p);
+      if (!(v > 0)) continue;
+      const c = colOf(p.wallMs);
+      if (v > col[c]) col[c] = v;
+      if (v > peak) peak = v;
+    }
+    const chars = col.map((v) => levels[peak > 0 ? Math.min(levels.length - 1, Math.ceil((v / peak) * (levels.length - 1))) : 0]);
+    const bar = chars.map((c, i) => (i === here ? `{inverse}${escapeTags(c)}{/inverse}` : escapeTags(c))).join('');
+    lines.push(` ${name.padEnd(label - 1)}${bar} ${escapeTags(peak > 0 ? `peak ${fmt(peak)}` : '')}`);
+  }
+  return lines;
+}
+
+function fitText(s: string, width: number): string {
+  return s.length <= width ? s : s.slice(0, Math.max(0, width));
+}

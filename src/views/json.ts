@@ -9,6 +9,8 @@ export interface JsonOptions {
   threads: boolean;
   /** optional outputs asked for (JsonField.flag: e.g. 'connections') */
   flags?: ReadonlySet<string>;
+  /** the interval comes from a recording (ebtop replay): said in the sample, the one difference */
+  replay?: boolean;
 }
 
 function put(out: Record<string, unknown>, iv: Interval, r: ProcessRow | ThreadRow, thread: boolean, opts: JsonOptions): void {
@@ -62,6 +64,7 @@ export function intervalJson(iv: Interval, rows: ProcessRow[], opts: JsonOptions
   // JSON.stringify escapes C0 but leaves DEL, C1 and bidi controls raw: escaped too (same value)
   return jsonSafe(JSON.stringify({
     type: 'sample',
+    ...(opts.replay ? { replay: true } : {}),
     time: new Date(iv.wallMs).toISOString(),
     interval_ns: Math.round(iv.intervalNs),
     ncpu: iv.ncpu,

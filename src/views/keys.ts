@@ -5,7 +5,7 @@ import { COLUMNS } from '../columns';
 import { DELAY_RANGE, delayMs } from '../delay';
 import { findNext, lineTarget, procKey, signalTargets, toggleTag, type Line, type Target, type ViewState } from './viewstate';
 
-export type Mode = 'table' | 'search' | 'filter' | 'delay' | 'user' | 'sort' | 'signal' | 'confirm' | 'help' | 'setup' | 'drill';
+export type Mode = 'table' | 'search' | 'filter' | 'delay' | 'jump' | 'user' | 'sort' | 'signal' | 'confirm' | 'help' | 'setup' | 'drill';
 
 export interface UiState {
   view: ViewState;
@@ -46,7 +46,11 @@ export type Effect =
   | { kind: 'signal'; targets: Target[]; signal: number }
   | { kind: 'delay'; ms: number }
   | { kind: 'cumulative'; on: boolean }
-  | { kind: 'save' };
+  | { kind: 'save' }
+  // a recording (ebtop replay): one interval back or forward, to a typed time, play/pause
+  | { kind: 'step'; dir: 1 | -1 }
+  | { kind: 'jump'; text: string }
+  | { kind: 'play' };
 
 export interface KeyContext {
   lines: Line[];
@@ -56,6 +60,8 @@ export interface KeyContext {
   page: number;
   /** users present, for the `u` menu */
   users: string[];
+  /** the source is a recording: t/T step, space plays, g jumps; nothing is signalled */
+  replay?: boolean;
 }
 
 export const SIGNALS: [number, string][] = [
@@ -93,10 +99,14 @@ export function reduce(ui: UiState, key: Key, ctx: KeyContext): { ui: UiState; e
     return next({}, { sel: ctx.lines[j].key });
   };
 
-  // ---- text input (search, filter, refresh interval)
-  if (ui.mode === 'search' || ui.mode === 'filter' || ui.mode === 'delay') {
+  // ---- text input (search, filter, refresh interval, a time in a recording)
+  if (ui.mode === 'search' || ui.mode === 'filter' || ui.mode === 'delay' || ui.mode === 'jump') {
     if (name === 'escape') return next({ mode: 'table', input: '' }, ui.mode === 'filter' ? { filter: '' } : {});
     if (name === 'enter') {
+      if (ui.mode === 'jump') {
+        effects.push({ kind: 'jump', text: ui.input });
+        return next({ mode: 'table', input: '' });
+      }
       if (ui.mode === 'delay') {
         const ms = delayMs(ui.input);
         if (ms === null) return next({ mode: 'table', input: '', message: `not a refresh interval: ${ui.input} (${DELAY_RANGE})` });
@@ -174,6 +184,19 @@ export function reduce(ui: UiState, key: Key, ctx: KeyContext): { ui: UiState; e
   if (name === '__sortby') {
     const id = ch!;
     return next({}, id === ui.view.sort ? { invert: !ui.view.invert } : { sort: id, invert: false });
+  }
+  if (ctx.replay) {
+    // atop's and below's time keys; the tree stays on F5, sort by time on the column menu
+    if (ch === 't' || ch === 'T') {
+      effects.push({ kind: 'step', dir: ch === 't' ? -1 : 1 });
+      return next({});
+    }
+    if (ch === ' ') {
+      effects.push({ kind: 'play' });
+      return next({});
+    }
+    if (ch === 'g' || ch === 'j') return next({ mode: 'jump', input: '' });
+    if (ch === 'k' || name === 'f9') return next({ message: 'a replay sends no signals: its processes are recorded, not live' });
   }
   switch (name) {
     case 'up':

@@ -22,7 +22,7 @@ import type { Logger } from '../log';
 import type { Interval, ProcessRow } from '../model';
 import type { Cue, RowLike } from '../subsystems/types';
 import { drillLines, helpLines, menuLines, Sparks } from './panels';
-import { CHROME_ROWS, escapeTags, headerBlock, headerLayout } from './header';
+import { CHROME_ROWS, escapeTags, headerBlock, headerLayout, replayLines, type ReplayPosition, type TimelinePoint } from './header';
 import { MIN_HEIGHT, MIN_WIDTH } from './terminal';
 import { reduce, setupItems, SIGNALS, type Effect, type Key, type UiState } from './keys';
 import { signalIfSame } from '../signal';
@@ -39,6 +39,20 @@ export interface TuiSource {
   setCumulative(on: boolean): { iv: Interval; rows: ProcessRow[] } | null;
   /** ebtop's own userspace CPU over the last interval, % of one CPU */
   readonly selfCpuPct: number;
+  /** a recording (ebtop replay): where it is, and moving in it; absent for a live session */
+  readonly seek?: Seekable;
+}
+
+/** A source that moves in time: the TUI shows the recorded moment and a timeline, and t/T/space/g move it. */
+export interface Seekable {
+  position(): ReplayPosition;
+  step(dir: 1 | -1): void;
+  /** to the interval shown at wall time t (ms) */
+  jump(wallMs: number): void;
+  /** a typed time ("03:12", "-10m", an ISO date) to wall ms, relative to the shown moment; null when unreadable */
+  parseTime(text: string): number | null;
+  togglePlay(): void;
+  timeline(): TimelinePoint[];
 }
 
 export interface TuiOptions {
@@ -143,6 +157,7 @@ export function footerLine(ui: UiState, sortTitle: string, width: number, warnin
   if (ui.mode === 'search') return prompt('Search:', ui.input + '_');
   if (ui.mode === 'filter') return prompt('Filter:', ui.input + '_');
   if (ui.mode === 'delay') return prompt('Refresh (s):', ui.input + '_');
+  if (ui.mode === 'jump') return prompt('Go to (03:12, -10m, +30s, 2026-12-03T03:12):', ui.input + '_');
   if (ui.mode === 'confirm') return prompt('Confirm:', `send ${SIGNALS.find(([n]) => n === ui.signal)?.[1]} to ${ui.targets.length > 1 ? `${ui.targets.length} processes` : `pid ${ui.targets[0]?.pid}`}? [y/N]`);
   const msg = ui.message ?? warning;
   if (msg) return prompt('!', msg);
@@ -253,6 +268,8 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
   };
   let warning = opts.warning;
   let iv: Interval | null = null;
+  /** a recording's timeline (replay), read once */
+  let timeline: TimelinePoint[] | undefined;
   let rows: ProcessRow[] = [];
   let lines: Line[] = [];
   /** a line's rendered text for the current interval and width */
@@ -368,6 +385,7 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
     }
     for (const w of [header, titles, footer]) w.show();
     const head = headerBlock(iv, ncpu, { selfCpuPct: source.selfCpuPct, delayMs: ui.delayMs, paused: ui.paused }, width, height);
+    if (source.seek) head.unshift(...replayLines(source.seek.position(), (timeline ??= source.seek.timeline()), width, unicode));
     layout(head.length);
     header.setContent(head.join('\n'));
     const cols = fitted();
@@ -453,6 +471,13 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
     for (const fx of effects) {
       if (fx.kind === 'quit') return void quit(0);
       if (fx.kind === 'delay') source.setDelay(fx.ms);
+      if (fx.kind === 'step') source.seek?.step(fx.dir);
+      if (fx.kind === 'play') source.seek?.togglePlay();
+      if (fx.kind === 'jump' && source.seek) {
+        const ms = source.seek.parseTime(fx.text);
+        if (ms === null) ui = { ...ui, message: `not a time: ${fx.text} (03:12, -10m, +30s, or an ISO date)` };
+        else source.seek.jump(ms);
+      }
       if (fx.kind === 'cumulative') {
         const again = source.setCumulative(fx.on);
         if (again) {
@@ -487,7 +512,7 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
 
   const press = (key: Key) => {
     const before = ui;
-    const r = reduce(ui, key, { lines, sel: selIndex(), page: bodyRows(), users: [...new Set(rows.map((x) => x.user))].sort() });
+    const r = reduce(ui, key, { lines, sel: selIndex(), page: bodyRows(), users: [...new Set(rows.map((x) => x.user))].sort(), replay: !!source.seek });
     ui = r.ui;
     const v0 = before.view;
     const v1 = ui.view;
