@@ -56,9 +56,12 @@ export interface KeyLine {
 
 // ------------------------------------------------------------------ typed arrays in JSON
 
-/** Float64Array as {$f: [...]}, non-finite values as strings (JSON has no NaN). */
+/** A counter as JSON can hold it: non-finite values as strings (JSON has no NaN); Number() reads both back. */
+const finite = (x: number): number | string => (Number.isFinite(x) ? x : String(x));
+
+/** Float64Array as {$f: [...]}, non-finite values as strings. */
 function replacer(_key: string, value: unknown): unknown {
-  if (value instanceof Float64Array) return { $f: Array.from(value, (x) => (Number.isFinite(x) ? x : String(x))) };
+  if (value instanceof Float64Array) return { $f: Array.from(value, finite) };
   return value;
 }
 
@@ -74,7 +77,7 @@ function reviver(_key: string, value: unknown): unknown {
 /** A thread's fields besides its counters. */
 const TASK_FIELDS = ['kind', 'pid', 'ppid', 'uid', 'flags', 'state', 'exitCode', 'startNs', 'pstartNs', 'timeNs', 'rssPages', 'cgroupId', 'comm'] as const;
 
-type TaskDelta = { i: number; d?: number[] } & Partial<Record<(typeof TASK_FIELDS)[number], unknown>>;
+type TaskDelta = { i: number; d?: (number | string)[] } & Partial<Record<(typeof TASK_FIELDS)[number], unknown>>;
 
 /** Encodes successive samples of one segment; the first line after reset() is a key line. */
 export class Encoder {
@@ -162,8 +165,8 @@ class TaskListEncoder {
           any = true;
         }
       }
-      const slots: number[] = [];
-      for (let j = 0; j < t.c.length; j++) if (!Object.is(p.c[j], t.c[j])) slots.push(j, t.c[j]);
+      const slots: (number | string)[] = [];
+      for (let j = 0; j < t.c.length; j++) if (!Object.is(p.c[j], t.c[j])) slots.push(j, finite(t.c[j]));
       if (slots.length) {
         d.d = slots;
         any = true;
@@ -302,8 +305,8 @@ class TaskListDecoder {
         const d = x.d ?? [];
         // d holds recorded slot indices: remapped like a whole vector
         for (let j = 0; j + 1 < d.length; j += 2) {
-          const at = this.d.taskMap ? this.d.taskMap[d[j]] : d[j];
-          if (at >= 0 && at < t.c.length) t.c[at] = d[j + 1];
+          const at = this.d.taskMap ? this.d.taskMap[Number(d[j])] : Number(d[j]);
+          if (at >= 0 && at < t.c.length) t.c[at] = Number(d[j + 1]);
         }
         this.prev.set(x.i, t);
       } else {

@@ -107,10 +107,17 @@ class Names {
   user = new Map<number, string>();
   cgroup = new Map<number, string>();
 
-  apply(n: Lookups): void {
+  /**
+   * A line's names: the lookups the live model made, then the command lines
+   * of its exec records (the live model took those from the records, which a
+   * model rebuilt at a later baseline never sees).
+   */
+  apply(d: Decoded): void {
+    const n: Lookups = d.names;
     for (const [k, v] of n.cmdline ?? []) this.cmdline.set(k, v);
     for (const [k, v] of n.user ?? []) this.user.set(k, v);
     for (const [k, v] of n.cgroup ?? []) this.cgroup.set(k, v);
+    for (const ev of d.sample.events) if (ev.kind === 'exec') this.cmdline.set(ev.pid, ev.args);
   }
 }
 
@@ -141,14 +148,14 @@ export class Replayer {
     if (!this.rec.isInterval(i)) throw new Error(`frame ${i} is not an interval`);
     if (this.model && this.pos >= 0 && this.rec.step(this.pos, 1) === i && i === this.pos + 1) {
       const { d } = this.rec.decoded(i);
-      this.names.apply(d.names);
+      this.names.apply(d);
       this.pos = i;
       return this.model.update(d.sample)!;
     }
     // rebuild: the names as of frame i-1 (its segment's key line on), then the baseline
     const { segment, start } = this.rec.decoded(i - 1);
     this.names = new Names();
-    for (let j = 0; j <= i - 1 - start; j++) this.names.apply(segment[j].names);
+    for (let j = 0; j <= i - 1 - start; j++) this.names.apply(segment[j]);
     const key = segment[0].key!;
     const names = this.names;
     this.model = new Model({
@@ -163,7 +170,7 @@ export class Replayer {
     });
     this.model.update(segment[i - 1 - start].sample);
     const { d } = this.rec.decoded(i);
-    names.apply(d.names);
+    names.apply(d);
     this.pos = i;
     return this.model.update(d.sample)!;
   }

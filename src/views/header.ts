@@ -258,11 +258,13 @@ export function replayLines(pos: ReplayPosition, points: TimelinePoint[], width:
   ] as const) {
     const col = new Array<number>(cols).fill(0);
     let peak = 0;
-    for (const p of points) {
-      const v = get(p);
+    // each interval fills the columns of its own span (a short recording has more columns than intervals)
+    for (let i = 0; i < points.length; i++) {
+      const v = get(points[i]);
       if (!(v > 0)) continue;
-      const c = colOf(p.wallMs);
-      if (v > col[c]) col[c] = v;
+      const to = colOf(points[i].wallMs);
+      const from = i > 0 ? Math.min(to, colOf(points[i - 1].wallMs) + 1) : to;
+      for (let c = from; c <= to; c++) if (v > col[c]) col[c] = v;
       if (v > peak) peak = v;
     }
     const chars = col.map((v) => levels[peak > 0 ? Math.min(levels.length - 1, Math.ceil((v / peak) * (levels.length - 1))) : 0]);
