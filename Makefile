@@ -133,6 +133,8 @@ bench-wait: deps build
 # `make install PREFIX=/opt/ebtop`, `make install DESTDIR=/tmp/stage`.
 LIBDIR ?= $(PREFIX)/lib/ebtop
 BINDIR ?= $(PREFIX)/bin
+# the recorder's unit (bin/ebtop-record.service), installed, never enabled
+UNITDIR ?= /etc/systemd/system
 
 install: build
 	@set -eo pipefail; dest='$(DESTDIR)$(LIBDIR)'; stage="$$dest.new"; \
@@ -149,10 +151,13 @@ install: build
 	printf '#!/bin/sh\nexec %s/bin/ebtop "$$@"\n' '$(LIBDIR)' > '$(DESTDIR)$(BINDIR)/ebtop'; \
 	chmod 0755 '$(DESTDIR)$(BINDIR)/ebtop'; \
 	if [ "$$(id -u)" = 0 ]; then chown 0:0 '$(DESTDIR)$(BINDIR)/ebtop'; fi; \
-	echo "installed $(DESTDIR)$(LIBDIR) and $(DESTDIR)$(BINDIR)/ebtop"
+	mkdir -p '$(DESTDIR)$(UNITDIR)'; \
+	sed 's|@BINDIR@|$(BINDIR)|g' bin/ebtop-record.service > '$(DESTDIR)$(UNITDIR)/ebtop-record.service'; \
+	chmod 0644 '$(DESTDIR)$(UNITDIR)/ebtop-record.service'; \
+	echo "installed $(DESTDIR)$(LIBDIR), $(DESTDIR)$(BINDIR)/ebtop and $(DESTDIR)$(UNITDIR)/ebtop-record.service (not enabled: systemctl enable --now ebtop-record)"
 
 uninstall:
-	rm -f '$(DESTDIR)$(BINDIR)/ebtop'
+	rm -f '$(DESTDIR)$(BINDIR)/ebtop' '$(DESTDIR)$(UNITDIR)/ebtop-record.service'
 	rm -rf '$(DESTDIR)$(LIBDIR)' '$(DESTDIR)$(LIBDIR).new'
 
 clean:

@@ -13,6 +13,8 @@ import { Decoder, emptyLookups, Encoder, FORMAT_VERSION, type Lookups } from '..
 import { Recording, Replayer, parseTime } from '../../src/recording/replay';
 import { listShards, readFrames, readLines, Writer } from '../../src/recording/store';
 import { SCHEMA } from '../../src/subsystems';
+import { buildProgram } from '../../src/cli';
+import { durationMs, sizeBytes } from '../../src/recording/limits';
 
 const FIXTURE = path.join(__dirname, '..', 'fixtures', 'recording-v1');
 const META = { ebtop: 'test', host: 'h', kernel: 'k', ncpu: 2, pageSize: 4096, avail: ['cpu'], delayMs: 1000 };
@@ -259,5 +261,30 @@ describe('a typed time', () => {
     expect(parseTime('16:29:30', ref)).toBe(ref - 30e3);
     expect(parseTime('2026-12-03T15:00:00Z', ref)).toBe(Date.UTC(2026, 11, 3, 15));
     for (const bad of ['yesterday', '25:00', '12:61', '', '-', '10']) expect(parseTime(bad, ref), bad).toBeNull();
+  });
+});
+
+describe('the recorder\'s command line', () => {
+  it('the service unit\'s ExecStart is one ebtop record accepts (a bad flag is refused)', () => {
+    const unit = fs.readFileSync(path.join(__dirname, '..', '..', 'bin', 'ebtop-record.service'), 'utf8');
+    const args = /^ExecStart=@BINDIR@\/ebtop (.*)$/m.exec(unit)![1].split(' ');
+    expect(args[0]).toBe('record');
+    expect(() => buildProgram().parse(['node', 'ebtop', ...args])).not.toThrow();
+    expect(() => buildProgram().parse(['node', 'ebtop', ...args, '--retain', 'forever'])).toThrow(/expected a duration/);
+  });
+
+  it('durations and sizes as typed', () => {
+    expect(durationMs('90s')).toBe(90e3);
+    expect(durationMs('10m')).toBe(600e3);
+    expect(durationMs('1d')).toBe(86400e3);
+    expect(durationMs('30')).toBe(30e3);
+    expect(sizeBytes('1G')).toBe(2 ** 30);
+    expect(sizeBytes('500M')).toBe(500 * 2 ** 20);
+    expect(sizeBytes('100k')).toBe(102400);
+    expect(sizeBytes('4096')).toBe(4096);
+    for (const bad of ['', 'x', '-1', '0', '1y']) {
+      expect(durationMs(bad), bad).toBeNull();
+    }
+    for (const bad of ['', 'x', '-1', '0', '1P']) expect(sizeBytes(bad), bad).toBeNull();
   });
 });
