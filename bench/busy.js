@@ -429,9 +429,10 @@ async function budgetRun(cfg, postgres, busyRes) {
       const shedUnits = {};
       for (const s of samples) {
         for (const u of s.shed) {
-          const x = (shedUnits[u] ??= { intervals: 0, seconds: 0, firstS: (s.at - t0) / 1e9 });
+          const x = (shedUnits[u] ??= { intervals: 0, seconds: 0, duringS: 0, firstS: (s.at - t0) / 1e9 });
           x.intervals++;
           x.seconds += s.interval_ns / 1e9;
+          if (s.at > t0 && s.at <= t1) x.duringS += s.interval_ns / 1e9;
         }
       }
       const exact = reports.map((rep, i) => {

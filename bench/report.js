@@ -21,8 +21,8 @@ const mib = (v) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(0)} MiB
 const change = (v) => (v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`);
 /** a workload's throughput in its unit */
 const amount = (v, unit) => (unit === 'Gbit/s' ? `${fx(v)} ${unit}` : `${fint(v)} ${unit}`);
-/** the units the budget shed: "wait 23 s (from 12 s)" */
-const shedText = (bg) => Object.entries(bg.shed || {}).map(([u, x]) => `${u} ${fx(x.seconds, 0)} s (from ${fx(x.firstS, 0)} s)`).join(', ');
+/** the units the budget shed: "wait 23 of the workload's 40 s (from 12 s; 30 s in all)" */
+const shedText = (bg) => Object.entries(bg.shed || {}).map(([u, x]) => `${u} ${fx(x.duringS, 0)} of the workload's ${fx(bg.seconds, 0)} s (from ${fx(x.firstS, 0)} s; ${fx(x.seconds, 0)} s in all)`).join(', ');
 const verdict = (v) => (v <= 1 ? 'met (goal 1% met)' : v <= 2 ? 'met (goal 1% missed)' : '**missed**');
 
 /** Every target of issue 10 with its figure: met true/false, or null (not measured). */
@@ -295,12 +295,12 @@ function budgetSection(bg) {
     `${bg.name} for ${fx(bg.seconds, 0)} s (${amount(bg.value, bg.unit)}) under \`ebtop --json -d 1 --budget ${bg.budgetPct}\` (the default budget; kernel run statistics on). ` +
       `Cost of each interval the budget judged (from 10 s after ebtop's start, while the workload ran; its own figures, BPF run time + its row's on-CPU time): median ${pct(bg.median)}, 90th percentile ${pct(bg.p90)}, max ${pct(bg.max)}; ${bg.within} of ${bg.intervals.length} within ${bg.budgetPct}% ` +
       `(${bg.intervals.map((x) => x.toFixed(2)).join(' ')}). The whole run from the kernel's statistics and /proc: ${pct(bg.whole.totalPct)} (${pct(bg.whole.bpfPct)} BPF + ${pct(bg.whole.procPct)} process). ` +
-      `Shed: ${shedText(bg) || 'nothing'} (seconds of intervals with the unit shed at any time, from the workload's start); all restored ${bg.restoredAfterS === null ? '**not within 60 s**' : `${fx(bg.restoredAfterS, 1)} s after the workload ended`}. Records lost: ${fint(bg.lost)}.`,
+      `Shed: ${shedText(bg) || 'nothing'} (intervals with the unit shed at any time in them, while the workload ran, from its start, and in all until the restore); all restored ${bg.restoredAfterS === null ? '**not within 60 s**' : `${fx(bg.restoredAfterS, 1)} s after the workload ended`}. Records lost: ${fint(bg.lost)}.`,
     '',
   );
   if (bg.burners.length) {
     out.push(
-      'CPU columns while shedding: burners (`test/workloads/burn`, reaped by `reap`; the hog is killed three intervals after the restore), their on-CPU time summed over ebtop\'s rows against their wait4() rusage (microsecond resolution, two truncated parts: 0 to 2 µs above).',
+      'CPU columns while shedding: burners (`test/workloads/burn`, reaped by `reap`; the hog is killed three intervals after the restore, or 60 s after the workload without one), their on-CPU time summed over ebtop\'s rows against their wait4() rusage (microsecond resolution, two truncated parts: 0 to 2 µs above).',
       '',
       table(['burner', 'rows (shed)', 'wait4 rusage', 'ebtop on-CPU', 'diff', ''], bg.burners.map((b) => [`${b.label ?? 'burn'} (pid ${b.pid})`, `${b.rows} (${b.shedRows})`, `${fint(b.rusageNs)} ns`, `${fint(b.ebtopNs)} ns`, `${fint(b.diffNs)} ns`, b.exact ? 'exact' : '**not exact**'])),
       '',
