@@ -15,8 +15,9 @@ PREFIX ?= /usr/local
 DEBIAN_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make g++ python3 \
 	stress-ng fio iperf3 tmux nftables iproute2 procps htop librsvg2-bin e2fsprogs
 
-# Only for `make bench`: the tools it compares ebtop with, perf, and a real server.
-BENCH_PKGS := sysstat nethogs iotop-c linux-perf postgresql
+# Only for `make bench`: the tools it compares ebtop with, perf, and the busy
+# workloads' servers and load generators (PostgreSQL and pgbench, nginx and wrk).
+BENCH_PKGS := sysstat nethogs iotop-c linux-perf postgresql nginx wrk
 
 .PHONY: vmlinux all build deps bench-deps run test test-unit test-kernels test-kernels-quick bench bench-quick bench-wait screenshots install uninstall clean
 
@@ -106,8 +107,10 @@ bench/.output/minimal.bpf.o: bench/minimal.bpf.c bpf/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -c $< -o $@
 
-# Accuracy against top/htop/pidstat/iotop/iostat/nethogs/ss/nstat, overhead, scale
-# (~45 min): bench/results.md, bench/results.json and README's performance region.
+# Accuracy against top/htop/pidstat/iotop/iostat/nethogs/ss/nstat, overhead, the
+# whole tool's cost on busy workloads and the budget run, scale (~50 min):
+# bench/results.md, bench/results.json and README's performance region.
+# Settings (BENCH_ONLY=busy,budget, BENCH_BUSY_SECONDS, ...): bench/bench.js.
 bench: bench-deps build $(WORKLOADS) bench/.output/minimal.bpf.o
 	node bench/bench.js
 

@@ -10,9 +10,15 @@
 // Settings (environment): BENCH_ROUNDS (interleaved rounds, 3), BENCH_TUI_SECONDS
 // (90: windows 0-15 s, 0-60 s, 60 s-end), BENCH_PROCS (process counts for the TUI
 // comparison, "400,5000"), BENCH_PIPE_ROUNDS (10), BENCH_PIPE_LOOPS (200000),
-// BENCH_PG_SECONDS (15), BENCH_STARTUP_RUNS (10), BENCH_THREADS (10000),
-// BENCH_CONNECTIONS (10000), BENCH_SCALE_SECONDS (10), BENCH_ONLY (sections:
-// accuracy,tui,bpf,throughput,startup,scale), BENCH_OUT (quick: a JSON file to write).
+// BENCH_STARTUP_RUNS (10), BENCH_THREADS (10000), BENCH_CONNECTIONS (10000),
+// BENCH_SCALE_SECONDS (10); the busy workloads (bench/busy.js, ~9 min with
+// the defaults): BENCH_BUSY_SECONDS (12 s per run), BENCH_BUSY_ROUNDS (1
+// interleaved round of none / TUI / --json), BENCH_BUSY_WARMUP (3 s of ebtop
+// before each measured run), BENCH_BUSY (workload keys, comma-separated: all
+// of bench/busy.js WORKLOADS); the budget run: BENCH_BUDGET_SECONDS (40),
+// BENCH_BUDGET_WORKLOAD (a key; the busy run's costliest by default);
+// BENCH_ONLY (sections: accuracy,tui,bpf,throughput,busy,budget,startup,scale),
+// BENCH_OUT (quick: a JSON file to write).
 'use strict';
 
 const fs = require('fs');
@@ -22,6 +28,7 @@ const L = require('./lib');
 const A = require('./accuracy');
 const O = require('./overhead');
 const S = require('./scale');
+const B = require('./busy');
 const R = require('./report');
 
 function envNum(name, def, min = 0) {
@@ -45,13 +52,21 @@ const CFG = {
   procs: (process.env.BENCH_PROCS || '400,5000').split(',').map(Number).filter((n) => n > 0),
   pipeRounds: envNum('BENCH_PIPE_ROUNDS', 10, 1),
   pipeLoops: envNum('BENCH_PIPE_LOOPS', 200000, 1000),
-  pgSeconds: envNum('BENCH_PG_SECONDS', 15, 3),
+  busySeconds: envNum('BENCH_BUSY_SECONDS', 12, 2),
+  busyRounds: envNum('BENCH_BUSY_ROUNDS', 1, 1),
+  busyWarmup: envNum('BENCH_BUSY_WARMUP', 3, 0),
+  busyOnly: process.env.BENCH_BUSY ? process.env.BENCH_BUSY.split(',') : null,
+  budgetSeconds: envNum('BENCH_BUDGET_SECONDS', 40, 15),
+  budgetWorkload: process.env.BENCH_BUDGET_WORKLOAD || null,
   startupRuns: envNum('BENCH_STARTUP_RUNS', 10, 1),
   threads: envNum('BENCH_THREADS', 10000, 100),
   connections: envNum('BENCH_CONNECTIONS', 10000, 10),
   scaleSeconds: envNum('BENCH_SCALE_SECONDS', 10, 3),
   only: process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null,
 };
+if (CFG.busyOnly) for (const k of CFG.busyOnly) if (!B.WORKLOADS.some((w) => w.key === k)) die(`BENCH_BUSY: no workload ${k} (${B.WORKLOADS.map((w) => w.key).join(', ')})`);
+// the budget run holds ebtop to --budget's default
+CFG.budgetPct = require(path.join(L.ROOT, 'dist', 'budget')).BUDGET.defaultPct;
 const want = (section) => !CFG.only || CFG.only.has(section);
 
 /** Run one measurement; a failure is reported as n/a with its reason, the rest goes on. */
@@ -115,17 +130,29 @@ async function main() {
   res.overhead = {};
   if (!quick) {
     if (want('startup')) res.overhead.startup = await step('start-up', () => O.startup(CFG));
+    // one PostgreSQL server for every section that runs pgbench, started when the first asks
     let pg = null;
-    if (want('bpf') || want('throughput')) {
-      pg = await step('PostgreSQL', () => O.startPostgres());
-      if (pg?.na) L.progress(`PostgreSQL not available: ${pg.na}`);
-    }
-    const pgOk = pg && !pg.na ? pg : null;
-    if (want('bpf')) res.overhead.bpf = await step('BPF cost', () => O.bpfCost(CFG, pgOk));
-    if (want('throughput')) res.overhead.throughput = await step('throughput', () => O.throughput(CFG, pgOk));
-    if (pgOk) {
-      res.overhead.postgres = pgOk.version;
-      await pgOk.stop();
+    const postgres = async () => {
+      if (!pg) pg = (await O.startPostgres()) || { na: 'PostgreSQL is not installed' };
+      if (pg.na) throw new Error(pg.na);
+      return pg;
+    };
+    const maybePg = async () => {
+      try {
+        return await postgres();
+      } catch (e) {
+        L.progress(`PostgreSQL not available: ${e.message}`);
+        pg = { na: e.message };
+        return null;
+      }
+    };
+    if (want('bpf')) res.overhead.bpf = await step('BPF cost', async () => O.bpfCost(CFG, await maybePg()));
+    if (want('throughput')) res.overhead.throughput = await step('throughput', () => O.throughput(CFG));
+    if (want('busy')) res.overhead.busy = await step('busy workloads', () => B.busy(CFG, postgres));
+    if (want('budget')) res.overhead.budget = await step('budget run', () => B.budgetRun(CFG, postgres, res.overhead.busy));
+    if (pg && !pg.na) {
+      res.overhead.postgres = pg.version;
+      await pg.stop();
     }
     if (want('tui')) {
       res.overhead.tui = {};

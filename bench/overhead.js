@@ -1,8 +1,9 @@
 // `make bench`, overhead: what ebtop costs. Userspace CPU of the TUI against
 // htop and top (interleaved rounds, ratios within a round); BPF run time per
-// program and subsystem under each workload; throughput lost by workloads
-// while ebtop runs (perf bench sched pipe against a minimal pair of
-// programs, fio, iperf3, PostgreSQL under pgbench); start-up and memory.
+// program and subsystem under each workload; the context-switch worst case
+// (pinned perf bench sched pipe against a minimal pair of programs); start-up
+// and memory; and the workloads the busy section (bench/busy.js) runs:
+// PostgreSQL for pgbench, iperf3 and fio runs.
 'use strict';
 
 const fs = require('fs');
@@ -199,11 +200,12 @@ async function interleaved(label, rounds, configs, measure) {
   return res;
 }
 
-/** losses of `k` against `none` round by round (1 - k/none), their median. */
+/** losses of `k` against `none` round by round (1 - k/none). */
 function losses(res, k) {
   return res[k].map((v, i) => 1 - v / res.none[i]);
 }
 
+/** iperf3 over loopback for `seconds`: bits per second received (its own report). */
 async function iperfOnce(seconds) {
   const port = A.freePort();
   const server = L.start('iperf3', ['-s', '-1', '-p', String(port), '-J'], { label: 'iperf3 -s' });
@@ -213,13 +215,15 @@ async function iperfOnce(seconds) {
   return JSON.parse(c.stdout).end.sum_received.bits_per_second;
 }
 
-async function fioIops(dir) {
-  const r = await L.run('fio', ['--name=tp', `--filename=${path.join(dir, 'tp')}`, '--rw=randread', '--bs=4k', '--size=64M', '--direct=1', '--ioengine=psync', '--time_based', '--runtime=4', '--output-format=json']);
+/** fio 4 KiB random direct reads of a 64 MiB file in `dir` for `seconds`: its read IOPS (its own report). */
+async function fioIops(dir, seconds = 4) {
+  const r = await L.run('fio', ['--name=tp', `--filename=${path.join(dir, 'tp')}`, '--rw=randread', '--bs=4k', '--size=64M', '--direct=1', '--ioengine=psync', '--time_based', `--runtime=${seconds}`, '--output-format=json']);
   return JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))).jobs[0].read.iops;
 }
 
-async function throughput(cfg, pg) {
-  L.progress('overhead: throughput with ebtop running vs not');
+/** The context-switch worst case: pinned perf bench sched pipe, none / the minimal pair / ebtop (the busy workloads' throughput: bench/busy.js). */
+async function throughput(cfg) {
+  L.progress('overhead: perf bench sched pipe pinned, with ebtop running vs the minimal pair vs neither');
   const out = {};
   // context-switch worst case: pinned, against the minimal pair, in the same rounds
   const pinned = await interleaved('perf bench sched pipe, pinned', cfg.pipeRounds, { none: null, minimal: startMinimal, ebtop: startEbtop }, () => pipeOps(true, cfg.pipeLoops));
@@ -244,56 +248,7 @@ async function throughput(cfg, pg) {
     }
     return { minimal: median(ns.minimal), ebtop: median(ns.ebtop), runs: ns };
   });
-  const unpinned = await interleaved('perf bench sched pipe, unpinned', cfg.rounds, { none: null, ebtop: startEbtop }, () => pipeOps(false, cfg.pipeLoops));
-  out.pipeUnpinned = { ops: unpinned, lossEbtop: median(losses(unpinned, 'ebtop')) };
-  if (T.available('fio')) {
-    const dir = A.diskDir();
-    const f = await interleaved('fio 4 KiB direct random read', cfg.rounds, { none: null, ebtop: startEbtop }, () => fioIops(dir));
-    out.fio = { iops: f, lossEbtop: median(losses(f, 'ebtop')) };
-  }
-  if (T.available('iperf3')) {
-    const i = await interleaved('iperf3 over loopback', cfg.rounds, { none: null, ebtop: startEbtop }, () => iperfOnce(4));
-    out.iperf = { bps: i, lossEbtop: median(losses(i, 'ebtop')) };
-  }
-  if (pg) {
-    const p = await interleaved('pgbench', cfg.rounds, { none: null, ebtop: startEbtop }, () => pg.bench(cfg.pgSeconds));
-    out.pgbench = { tps: p, lossEbtop: median(losses(p, 'ebtop')) };
-    // the target's workload: pgbench's standard TPC-B-like transaction; and
-    // the worst case: select-only, one round trip per transaction
-    out.pgbenchCost = await pgCost(cfg, pg, 'tpcb');
-    out.pgbenchCostSelect = await pgCost(cfg, pg, 'select');
-  }
   return out;
-}
-
-/**
- * The whole tool under pgbench: ebtop's own CPU (all its threads) plus its
- * BPF programs' run time, as a share of all CPU time (ncpu x wall).
- */
-async function pgCost(cfg, pg, mode) {
-  L.progress(`overhead: ebtop's whole cost under pgbench ${mode} (its CPU + its BPF run time, stats on)`);
-  return withStats(async () => {
-    const e = L.ebtopJson(['-d', '1']);
-    await e.waitSamples(2);
-    const tr = new L.CpuTracker(e.pid);
-    tr.poll();
-    const cpu0 = tr.total();
-    const a = L.progStats(e.pid);
-    const t0 = L.hr();
-    const st0 = L.procStat();
-    const poller = setInterval(() => tr.poll(), 500);
-    const tps = await pg.bench(cfg.pgSeconds, mode);
-    const switches = L.procStat().ctxt - st0.ctxt;
-    clearInterval(poller);
-    tr.poll();
-    const wall = L.hr() - t0;
-    const d = L.statsDiff(a, L.progStats(e.pid));
-    await e.stop();
-    const bpfNs = Object.values(d).reduce((n, v) => n + v.ns, 0);
-    const userNs = tr.total() - cpu0;
-    const ncpu = os.cpus().length;
-    return { mode, tps, switchesPerSec: switches / (wall / 1e9), seconds: wall / 1e9, userPct: (userNs / (ncpu * wall)) * 100, bpfPct: (bpfNs / (ncpu * wall)) * 100, totalPct: ((userNs + bpfNs) / (ncpu * wall)) * 100, ncpu };
-  });
 }
 
 // ------------------------------------------------------------------ PostgreSQL
@@ -311,9 +266,12 @@ function pgBin() {
 
 /**
  * A PostgreSQL server of its own: a cluster in a temporary directory, owned
- * by the postgres user, listening only on a unix socket there; stopped (and
- * removed) at the end, whatever happens. bench(seconds) runs pgbench
- * (select-only, prepared, 4 clients on 2 threads) and returns its TPS.
+ * by the postgres user, listening on a unix socket there and on a free TCP
+ * port of 127.0.0.1 only; stopped (and removed) at the end, whatever happens.
+ * fsync is off until setFsync(true) (ALTER SYSTEM and a reload: the server
+ * confirms it with SHOW fsync). bench(seconds, mode, over) runs pgbench
+ * (prepared, 4 clients on 2 threads; mode 'select' (-S) or 'tpcb', its
+ * standard TPC-B-like transaction; over 'unix' or 'tcp') and returns its TPS.
  */
 async function startPostgres() {
   const bin = pgBin();
@@ -323,6 +281,7 @@ async function startPostgres() {
   const data = path.join(dir, 'data');
   const sock = path.join(dir, 'sock');
   fs.mkdirSync(sock);
+  const port = A.freePort();
   const as = (cmd, args) => L.run('runuser', ['-u', 'postgres', '--', cmd, ...args], { timeoutMs: 120000 });
   await L.run('chown', ['-R', 'postgres:postgres', dir]);
   let started = false;
@@ -338,15 +297,34 @@ async function startPostgres() {
   };
   L.atCleanup(stopSync);
   await as(path.join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-  await as(path.join(bin, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', `-k ${sock} -c listen_addresses='' -c fsync=off -c shared_buffers=128MB`, 'start']);
+  // fsync is not set here: a command-line setting would override ALTER SYSTEM
+  await as(path.join(bin, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-w', '-o', `-k ${sock} -p ${port} -c listen_addresses='127.0.0.1' -c shared_buffers=128MB`, 'start']);
   started = true;
+  const sql = async (q) => (await as(path.join(bin, 'psql'), ['-h', sock, '-p', String(port), '-U', 'postgres', '-XAtq', '-c', q, 'postgres'])).stdout.trim();
+  const setFsync = async (on) => {
+    const want = on ? 'on' : 'off';
+    await sql(`ALTER SYSTEM SET fsync = ${want}`);
+    await sql('SELECT pg_reload_conf()');
+    // the reload is a signal: the backends take it when it arrives
+    for (const until = Date.now() + 10000; (await sql('SHOW fsync')) !== want; ) {
+      if (Date.now() > until) throw new Error(`PostgreSQL: fsync still not ${want} 10 s after the reload`);
+      await L.sleep(100);
+    }
+    if (on) await sql('CHECKPOINT'); // what was written with fsync off reaches the disk before anything is timed
+    return want;
+  };
+  await setFsync(false);
   const pgbench = path.join(bin, 'pgbench');
-  await as(pgbench, ['-h', sock, '-U', 'postgres', '-i', '-s', '10', '-q', 'postgres']);
+  await as(pgbench, ['-h', sock, '-p', String(port), '-U', 'postgres', '-i', '-s', '10', '-q', 'postgres']);
   return {
     version: path.basename(path.dirname(bin)),
-    bench: async (seconds, mode = 'select') => {
+    port,
+    sock,
+    setFsync,
+    bench: async (seconds, mode = 'select', over = 'unix') => {
       const script = mode === 'select' ? ['-S'] : [];
-      const r = await as(pgbench, ['-h', sock, '-U', 'postgres', ...script, '-M', 'prepared', '-c', '4', '-j', '2', '-T', String(seconds), 'postgres']);
+      const host = over === 'tcp' ? '127.0.0.1' : sock;
+      const r = await as(pgbench, ['-h', host, '-p', String(port), '-U', 'postgres', ...script, '-M', 'prepared', '-c', '4', '-j', '2', '-T', String(seconds), 'postgres']);
       const m = /tps = ([\d.]+)/.exec(r.stdout);
       if (!m) throw new Error(`pgbench: no tps in its output: ${r.stdout.slice(-300)}`);
       return Number(m[1]);
@@ -388,4 +366,4 @@ async function startup(cfg) {
   return { runs, ms: median(runs.map((x) => x.ms)), cpuMs: median(runs.map((x) => x.cpuMs)), nodeMs: median(node) };
 }
 
-module.exports = { tuiCpu, bpfCost, throughput, startup, startPostgres, withStats, programOwners, pipeOps, startMinimal, startEbtop };
+module.exports = { tuiCpu, bpfCost, throughput, startup, startPostgres, withStats, programOwners, pipeOps, startMinimal, startEbtop, iperfOnce, fioIops };
