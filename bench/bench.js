@@ -62,6 +62,10 @@ const CFG = {
   threads: envNum('BENCH_THREADS', 10000, 100),
   connections: envNum('BENCH_CONNECTIONS', 10000, 10),
   scaleSeconds: envNum('BENCH_SCALE_SECONDS', 10, 3),
+  // the recorder: a real recording this long (one 300-interval segment at least), then seeks in a day built from it
+  recordSeconds: envNum('BENCH_RECORD_SECONDS', 320, 30),
+  recordProcs: envNum('BENCH_RECORD_PROCS', 400, 50),
+  seeks: envNum('BENCH_SEEKS', 20, 1),
   only: process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null,
 };
 if (CFG.busyOnly) for (const k of CFG.busyOnly) if (!B.WORKLOADS.some((w) => w.key === k)) die(`BENCH_BUSY: no workload ${k} (${B.WORKLOADS.map((w) => w.key).join(', ')})`);
@@ -154,6 +158,7 @@ async function main() {
       res.overhead.postgres = pg.version;
       await pg.stop();
     }
+    if (want('recorder')) res.overhead.recorder = await step('recorder', () => require('./recorder').recorder(CFG));
     if (want('tui')) {
       res.overhead.tui = {};
       for (const n of CFG.procs) res.overhead.tui[n] = await step(`TUI CPU at ${n}`, () => O.tuiCpu(CFG, n));

@@ -43,6 +43,23 @@ function targets(res) {
       add(`Userspace CPU ≤ 0.5× htop's, ${label}, ~${t.procs} processes`, '≤ 0.5×', m === null ? 'n/a' : `${m.toFixed(2)}× (${fx(t.tools.ebtop[w])}% vs ${fx(t.tools.htop[w])}% of a core)`, m === null ? null : m <= 0.5);
     }
   }
+  const rc = ov.recorder;
+  if (rc) {
+    if (rc.na) add('Recorder: a day of 1 s samples at ~400 processes', '≤ 100 MB', 'n/a', null, false, rc.na);
+    else {
+      add(
+        `Recorder: a day of 1 s samples at ~${rc.procs} processes (bytes per interval over ${rc.intervals} recorded × 86,400)`,
+        '≤ 100 MB',
+        `${(rc.bytesPerDay / 1e6).toFixed(1)} MB (${Math.round(rc.bytesPerInterval)} B an interval); recorder ${rc.recorderCpuPct.toFixed(2)}% of a core + BPF ${rc.bpfPctOfAll === null ? 'n/a' : `${rc.bpfPctOfAll.toFixed(2)}%`} of all CPU`,
+        rc.bytesPerDay <= 100e6,
+      );
+      const sk = rc.seek;
+      if (sk && !sk.na) {
+        const worst = Math.max(...sk.seekMs);
+        add(`Recorder: a seek to any moment of a day-long recording (${sk.frames} frames, ${(sk.bytes / 1e6).toFixed(0)} MB; ${sk.seekMs.length} random seeks, nothing cached)`, '< 200 ms', `median ${median(sk.seekMs).toFixed(0)} ms, worst ${worst.toFixed(0)} ms; opening the recording ${sk.openMs.toFixed(0)} ms`, worst < 200);
+      } else add('Recorder: a seek in a day-long recording', '< 200 ms', 'n/a', null, false, sk?.na);
+    }
+  }
   const tp = ov.throughput;
   for (const w of ov.busy?.workloads || []) {
     const name = `Whole tool ≤ 2% of all CPU (goal 1%), TUI and --json: ${w.name}`;

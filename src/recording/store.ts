@@ -83,16 +83,30 @@ export function readFrames(file: string): { frames: Frame[]; torn: boolean } {
     const version = head.readUInt32LE(8);
     if (version > FORMAT_VERSION) throw new StoreError(`${file}: recorded with format ${version}, newer than this ebtop reads (${FORMAT_VERSION})`);
     const frames: Frame[] = [];
-    const h = Buffer.alloc(FRAME_HEADER);
+    // headers read through a window of the file (one read per MiB, not one per frame)
+    const WINDOW = 1 << 20;
+    const win = Buffer.alloc(WINDOW);
+    let winAt = 0;
+    let winLen = 0;
+    /** the header at file offset `at`: its offset in `win`, or -1 */
+    const header = (at: number): number => {
+      if (at < winAt || at + FRAME_HEADER > winAt + winLen) {
+        winAt = at;
+        winLen = fs.readSync(fd, win, 0, WINDOW, at);
+        if (winLen < FRAME_HEADER) return -1;
+      }
+      return at - winAt;
+    };
     let off = FILE_HEADER;
     let torn = false;
     while (off < size) {
-      if (off + FRAME_HEADER > size || fs.readSync(fd, h, 0, FRAME_HEADER, off) < FRAME_HEADER) {
+      const o = off + FRAME_HEADER <= size ? header(off) : -1;
+      if (o < 0) {
         torn = true;
         break;
       }
-      const length = h.readUInt32LE(0);
-      const wallMs = h.readDoubleLE(12);
+      const length = win.readUInt32LE(o);
+      const wallMs = win.readDoubleLE(o + 12);
       if (off + FRAME_HEADER + length > size || !Number.isFinite(wallMs)) {
         torn = true;
         break;
@@ -101,13 +115,13 @@ export function readFrames(file: string): { frames: Frame[]; torn: boolean } {
         shard: file,
         offset: off + FRAME_HEADER,
         length,
-        crc: h.readUInt32LE(4),
-        key: (h[8] & F_KEY) !== 0,
-        start: (h[8] & F_START) !== 0,
+        crc: win.readUInt32LE(o + 4),
+        key: (win[o + 8] & F_KEY) !== 0,
+        start: (win[o + 8] & F_START) !== 0,
         wallMs,
-        cpu: h.readFloatLE(20),
-        diskBytes: h.readFloatLE(24),
-        netBytes: h.readFloatLE(28),
+        cpu: win.readFloatLE(o + 20),
+        diskBytes: win.readFloatLE(o + 24),
+        netBytes: win.readFloatLE(o + 28),
       });
       off += FRAME_HEADER + length;
     }
