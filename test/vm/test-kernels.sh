@@ -17,7 +17,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # Emulation (TCG) runs kernel code ~5-10x slower than the host: these are the
 # tests that cover each subsystem once, not the whole suite (README "Kernels").
 FILES=(test/kernel/cpu.test.ts test/kernel/json.test.ts test/kernel/refused.test.ts
-	test/kernel/disk.test.ts test/kernel/net.test.ts test/kernel/wait.test.ts)
+	test/kernel/disk.test.ts test/kernel/net.test.ts test/kernel/wait.test.ts test/kernel/record.test.ts)
 TESTS=(
 	'on-CPU total of a CPU burner'
 	'300 processes of 20 ms'
@@ -29,6 +29,7 @@ TESTS=(
 	'unix socketpairs'
 	'wait reasons'
 	'a thread that exits while blocked'
+	'a replay of a recording gives every figure'
 )
 # --quick (CI): one test per subsystem, the ones that hold under emulation:
 # the core exact (a burner, 300 short-lived processes), the JSON contract, a
@@ -43,6 +44,7 @@ if [ "${1:-}" = --quick ]; then
 		'a 60 ms process reading 8 MiB with O_DIRECT'
 		'iperf3 TCP over 127.0.0.1'
 		'read on a pipe fed by another process'
+		'a replay of a recording gives every figure'
 	)
 fi
 pattern=$(printf '%s|' "${TESTS[@]}")
