@@ -38,7 +38,23 @@ export class Recording {
         throw e;
       }
     }
-    if (!this.frames.some((f, i) => this.isInterval(i))) throw new UserError(`${dir}: no recorded interval (a recording needs two samples)`);
+    for (let i = 1; i < this.frames.length; i++) if (this.isInterval(i)) this.intervals.push(i);
+    if (!this.intervals.length) throw new UserError(`${dir}: no recorded interval (a recording needs two samples)`);
+  }
+
+  /** the frames that close an interval, in order */
+  readonly intervals: number[] = [];
+
+  /** 1-based place of frame i among the intervals (the header's "n of N") */
+  ordinal(i: number): number {
+    let lo = 0;
+    let hi = this.intervals.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.intervals[mid] < i) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo + 1;
   }
 
   /** Frame i closes an interval: the sample before it is from the same recorder run. */
@@ -48,12 +64,11 @@ export class Recording {
 
   /** The first and the last interval. */
   get first(): number {
-    return this.frames.findIndex((_, i) => this.isInterval(i));
+    return this.intervals[0];
   }
 
   get last(): number {
-    for (let i = this.frames.length - 1; i > 0; i--) if (this.isInterval(i)) return i;
-    return -1;
+    return this.intervals[this.intervals.length - 1];
   }
 
   /** The interval shown at wall time t: the last one that ends at or before t (else the first). */
@@ -264,8 +279,8 @@ export class ReplaySource implements TuiSource, Seekable {
       firstMs: f[this.rec.first].wallMs,
       lastMs: f[this.rec.last].wallMs,
       playing: this.playing,
-      index: this.i,
-      count: f.length,
+      ordinal: this.rec.ordinal(this.i),
+      intervals: this.rec.intervals.length,
     };
   }
 

@@ -221,6 +221,9 @@ export interface ReplayPosition {
   firstMs: number;
   lastMs: number;
   playing: boolean;
+  /** the shown interval's place among the recording's (1-based), and their number */
+  ordinal: number;
+  intervals: number;
 }
 
 export interface TimelinePoint {
@@ -243,7 +246,7 @@ const localTime = (ms: number) => {
  */
 export function replayLines(pos: ReplayPosition, points: TimelinePoint[], width: number, unicode: boolean): string[] {
   const state = pos.playing ? 'playing' : 'paused';
-  const head = ` REPLAY ${localTime(pos.wallMs)} (${fmtDuration(pos.intervalNs)} interval ending then) · ${state} · recorded ${localTime(pos.firstMs)} to ${localTime(pos.lastMs)} · t/T step  space play  g jump`;
+  const head = ` REPLAY ${localTime(pos.wallMs)} (${fmtDuration(pos.intervalNs)} interval ending then, ${pos.ordinal} of ${pos.intervals}) · ${state} · recorded ${localTime(pos.firstMs)} to ${localTime(pos.lastMs)} · t/T step  space play  g jump`;
   const lines = [`{bold}${escapeTags(fitText(head, width))}{/bold}`];
   const label = 5;
   const cols = Math.max(1, width - label - 14); // room for ' peak 123.4 MiB'

@@ -192,16 +192,20 @@ describe.skipIf(skip)('ebtop record and replay (kernel)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.samples.length).toBeGreaterThan(0);
 
-    // by age (the size limit far away): small shards so several exist
+    // by age (the size limit far away): small shards (a tenth of it), so several exist
     const byAge = tmpDir();
     const b = recorder(byAge, ['-d', '0.1', '--max-size', '640k', '--retain', '3s']);
-    await firstShard(byAge);
-    await sleep(8000);
+    const firstOfAge = await firstShard(byAge);
+    const until = Date.now() + 90_000;
+    while (listShards(byAge).length < 2 && Date.now() < until) await sleep(100);
+    expect(listShards(byAge).length, 'a second shard').toBeGreaterThan(1);
+    await sleep(5000); // past --retain: the first shard was last written to more than 3 s ago
     const now = Date.now();
     const ages = listShards(byAge).map((f) => now - fs.statSync(f).mtimeMs);
     b.child.kill('SIGTERM');
     expect(await b.exited, b.stderr()).toBe(0);
     console.log(`retention by age: shard ages ${ages.map((x) => (x / 1000).toFixed(1)).join(' ')} s`);
+    expect(fs.existsSync(firstOfAge), 'the first shard, older than --retain, was removed').toBe(false);
     expect(Math.max(...ages)).toBeLessThan(3000 + 1000);
     expect(fs.readFileSync(`${byAge}.log`, 'latin1')).toMatch(/retention: removed/);
   });
