@@ -152,7 +152,7 @@ async function bpfCost(cfg, pg) {
         s.ns += p.nsPerRun * p.runs;
       }
       const switches = d.switch_btf?.cnt || d.switch_raw?.cnt || 0;
-      const perSwitch = switches ? ['switch_btf', 'switch_raw', 'wakeup_btf', 'wakeup_raw', 'wakeup_new_btf', 'wakeup_new_raw'].reduce((n, k) => n + (d[k]?.ns ?? 0), 0) / switches : null;
+      const perSwitch = switches ? ['switch_btf', 'switch_raw', 'wakeup_new_btf', 'wakeup_new_raw'].reduce((n, k) => n + (d[k]?.ns ?? 0), 0) / switches : null;
       out.push({
         workload: name,
         seconds: wall / 1e9,

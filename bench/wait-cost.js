@@ -60,6 +60,8 @@ async function measure(ebtopArgs, workload) {
   return { d, wall, ops: ops ? Number(ops[1]) : null };
 }
 
+// The wait subsystem has no wakeup program (it closes intervals at switch-in,
+// inside the switch program); a build that had one is still read.
 function perSwitch(d) {
   const sw = d.switch_btf || { ns: 0, cnt: 0 };
   const wk = d.wakeup_btf || { ns: 0, cnt: 0 };

@@ -139,16 +139,16 @@ int dump_task(struct bpf_iter__task *ctx)
 	 * between two snapshots, which lets userspace skip decoding it. */
 	fill_task(r, t, EBTOP_REC_TASK, 0, true, true);
 	struct ebtop_thread *th = thread_get(t, false);
-	if (wait_enabled) {
-		__u32 gate = wait_gate_now();
-		if (!gate)
-			th = wait_iter(t, th, r->state, now);
-		else if (gate == WAIT_PURGE && th) {
-			th->c.wait.open_since_ns = 0;
-			th->c.wait.open_cat = 0;
-		}
+	__u32 gate = wait_enabled ? wait_gate_now() : WAIT_SHED;
+	if (!gate)
+		th = wait_iter(t, th, r->state, now);
+	else if (gate == WAIT_PURGE && th) {
+		th->c.wait.open_since_ns = 0;
+		th->c.wait.open_cat = 0;
 	}
 	fill_thread(r, th);
+	if (!gate)
+		wait_iter_record(t, th, &r->thr.wait, now);
 
 	if (BPF_CORE_READ(t, on_cpu)) {
 		__u32 cpu = task_cpu_of(t, true);
@@ -175,6 +175,7 @@ static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct
 	__u64 now = bpf_ktime_get_ns();
 	__u32 cpu = bpf_get_smp_processor_id();
 	struct ebtop_cpu_run *run = bpf_map_lookup_elem(&cpu_run, &cpu);
+	__u32 next_tid = KREAD(btf, next, pid);
 
 	if (wait_enabled && !wait_gate_now()) {
 		/* before `run` moves on to next: it still tells when prev was switched in */
@@ -183,13 +184,17 @@ static __always_inline int on_switch(void *ctx, bool preempt, struct task_struct
 		/* prev is the current task; wait_switch reads it with plain loads,
 		 * so it needs a BTF pointer: tp_btf's own argument, or (raw_tp)
 		 * bpf_get_current_task_btf() where the kernel has it (5.11) */
-		if (btf)
+		if (btf) {
 			wait_switch(ctx, prev, prev, preempt, prev_state, tid, ran, ran ? run->in_ns : 0, now);
-		else if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf))
-			wait_switch(ctx, prev, bpf_get_current_task_btf(), preempt, prev_state, tid, ran, ran ? run->in_ns : 0, now);
+			wait_switch_in(next, next_tid, task_rq_btf(prev), true, now);
+		} else if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)) {
+			struct task_struct *cur = bpf_get_current_task_btf();
+			wait_switch(ctx, prev, cur, preempt, prev_state, tid, ran, ran ? run->in_ns : 0, now);
+			wait_switch_in(next, next_tid, task_rq_btf(cur), false, now);
+		}
 	}
 	if (run) {
-		run->tid = KREAD(btf, next, pid);
+		run->tid = next_tid;
 		run->in_ns = now;
 		run->oncpu_at_in = KREAD(btf, next, se.sum_exec_runtime);
 	}

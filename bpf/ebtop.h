@@ -105,12 +105,16 @@ struct ebtop_wait_counters {
  * file's operations and inode number, which tell a reused file and fd apart,
  * bpf/wait.bpf.h fd_category). since_clk: the
  * open interval's start on the run queue's clock (rq->clock, the clock of
- * sched_info's run-queue wait and of the on-CPU time's end), 0 if unknown. */
+ * sched_info's run-queue wait and of the on-CPU time's end), 0 if unknown;
+ * since_rd: the thread's sched_info.run_delay then, so that run-queue wait
+ * the kernel counts before the switch-in that closes the interval (a woken
+ * thread migrated between run queues) is not counted as blocked too. */
 struct ebtop_wait_state {
 	__u64 file;
 	__s32 fd;
 	__u32 cat;
 	__u64 since_clk;
+	__u64 since_rd;
 	__u64 fop;
 	__u64 ino;
 };

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Wait subsystem: closes each blocked interval at the thread's wakeup, so the
- * run-queue wait that follows stays in sched_info.run_delay and on-CPU +
- * run-queue + waits add up to wall time (closing at switch-in would count the
- * run-queue wait twice). The switch-out part (classify, open) is inline in the
- * core's one sched_switch program (bpf/wait.bpf.h).
- *
- * `ebtop offcpu` loads the *_stacks variant instead: the same close, plus the
- * kernel stack of the woken thread (where it slept) for the asked processes.
+ * Wait subsystem, its own programs. The blocked intervals themselves are
+ * opened and closed inline in the core's one sched_switch program
+ * (bpf/wait.bpf.h: classified at the switch-out, closed at the switch-in
+ * from the thread's sched_info, so the run-queue wait between the wakeup and
+ * the switch-in stays in run_delay only); sched_wakeup is not hooked. Here:
+ * a new thread's fork-to-first-wakeup gap (sched_wakeup_new), and for
+ * `ebtop offcpu` only (not loaded otherwise) the kernel stack of a woken
+ * thread of the asked processes, where it slept.
  */
 #include "wait.bpf.h"
 
@@ -50,45 +50,19 @@ static __always_inline void offcpu_record(struct task_struct *p, struct ebtop_th
 	submit(r);
 }
 
-/* end_clk: the clock of the run queue p is being woken onto, just updated (0: unknown). */
-static __always_inline int on_wakeup(struct task_struct *p, __u64 end_clk, bool stacks)
+/*
+ * `ebtop offcpu`: the woken thread's kernel stack (where it slept) and its
+ * blocked time so far. The interval is left open: the switch-in closes it.
+ */
+SEC("?tp_btf/sched_wakeup")
+int BPF_PROG(wakeup_stacks_btf, struct task_struct *p)
 {
 	struct ebtop_thread *th = thread_get(p, false);
 	if (!th || !th->c.wait.open_since_ns)
 		return 0;
-	/* The run-queue clocks close the interval when both ends have one;
-	 * ktime (~25 ns on kvm-clock, a sixth of this program) only when not,
-	 * or for a stack record. */
-	bool clocks = th->wait.since_clk && end_clk > th->wait.since_clk;
-	__u64 now = stacks || !clocks ? bpf_ktime_get_ns() : 0;
-	if (stacks) {
-		__u64 since = th->c.wait.open_since_ns;
-		offcpu_record(p, th, th->c.wait.open_cat, now > since ? now - since : 0);
-	}
-	wait_close(th, now, end_clk);
+	__u64 now = bpf_ktime_get_ns(), since = th->c.wait.open_since_ns;
+	offcpu_record(p, th, th->c.wait.open_cat, now > since ? now - since : 0);
 	return 0;
-}
-
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(wakeup_btf, struct task_struct *p)
-{
-	return on_wakeup(p, rq_clock_btf(task_rq_btf(p)), false);
-}
-
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(wakeup_raw, struct task_struct *p)
-{
-	__u64 clk = 0;
-	if (bpf_core_field_exists(struct cfs_rq, rq))
-		clk = BPF_CORE_READ(p, se.cfs_rq, rq, clock);
-	return on_wakeup(p, clk, false);
-}
-
-/* `?`: not loaded unless asked for (libbpf autoload off) */
-SEC("?tp_btf/sched_wakeup")
-int BPF_PROG(wakeup_stacks_btf, struct task_struct *p)
-{
-	return on_wakeup(p, rq_clock_btf(task_rq_btf(p)), true);
 }
 
 /*

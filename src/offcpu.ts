@@ -1,6 +1,7 @@
 // `ebtop offcpu`: where the asked processes wait, in depth. Loads the core's
 // sched_switch program (classify at switch-out, user stack for the asked
-// processes) and the stack-taking wakeup program, for the asked tgids only;
+// processes, close at switch-in) and the stack-taking wakeup program (it
+// records; it does not close), for the asked tgids only;
 // every blocked interval of at least --min-block arrives as one ring record
 // with the kernel stack where it slept. Here: the capture, the stack rules
 // that refine the cheap reason, aggregation, and the text and folded outputs

@@ -162,7 +162,7 @@ export class Session {
     this.costPct = pct(iv.system.bpf.runNs + selfNs);
     const costs: Costs = {
       totalPct: this.costPct,
-      unitPct: Object.fromEntries(SHED_ORDER.map((u) => [u.name, pct(sum(u.sources))])),
+      unitPct: Object.fromEntries(SHED_ORDER.map((u) => [u.name, pct(sum(u.sources) + sum(u.rides ?? []))])),
       corePct: pct(sum(NEVER_SHED)),
       measured: iv.system.bpf.events > 0,
     };

@@ -1,7 +1,7 @@
 // The wait subsystem, declared as data: why each thread is off CPU. Every
-// blocked interval is classified at switch-out (bpf/wait.bpf.h, inline in the
-// core's sched_switch program) and closed at wakeup (bpf/wait.bpf.c) into one
-// of the reasons; host steal while running is counted beside them. Here: the
+// blocked interval is classified at switch-out and closed at switch-in, both
+// inline in the core's sched_switch program (bpf/wait.bpf.h), into one of the
+// reasons; host steal while running is counted beside them. Here: the
 // reasons table, the group (with how an interval still open at a snapshot is
 // settled), the WAIT column, the one-line breakdown and the JSON fields.
 import { onTracepoint } from '../probe';
@@ -44,7 +44,9 @@ const OTHER = REASONS.indexOf('other');
 
 /**
  * A thread's interval still open at a snapshot: counted up to the snapshot
- * time in its reason (the kernel adds it for good at the wakeup), so a thread
+ * time in its reason (the kernel adds it for good at the switch-in; a thread
+ * woken but not yet switched in arrives closed at its wakeup, bpf/wait.bpf.h
+ * wait_iter_record, its run-queue tail left to run_delay), so a thread
  * asleep for minutes shows its reason every refresh, while its record stays
  * byte-identical between two dumps. An interval that began after `atNs`
  * (the thread blocked between the timestamp and the iterator's read) counts
@@ -66,7 +68,7 @@ export const WAIT = group({
   struct: 'ebtop_wait_counters',
   member: 'thr.wait',
   slots: [...REASON_SLOTS, 'steal_ns', 'open_since_ns', 'open_cat'],
-  source: 'wait.wakeup',
+  source: 'wait.switch',
   settle: (c, atNs) => settleOpen(c, atNs),
   // the reasons are measured intervals that together are the off-CPU time
   partition: { of: OFFCPU.name, slots: REASON_SLOTS },
@@ -235,21 +237,16 @@ export const wait: Subsystem = {
   optional: true,
   hooks: [
     {
-      source: 'wait.wakeup',
-      what: 'blocked intervals, classified at switch-out (in the sched_switch program) and closed at wakeup',
-      variants: [
-        ...onTracepoint('wakeup', 'sched_wakeup', { consts: RAW }),
-      ],
-      // switches on the inline part of the core's sched_switch program and iterator
-      config: () => ({ wait_enabled: 1 }),
-      rides: WAIT_RIDES,
-    },
-    {
-      source: 'wait.new',
-      what: 'a new thread\'s time from fork to its first wakeup (other)',
+      // The intervals have no program of their own: they ride in the core's
+      // sched_switch (and iterator), and this hook's config switches them on.
+      // Its own program is the one piece they cannot see: fork to first wakeup.
+      source: 'wait.switch',
+      what: 'blocked intervals, classified at switch-out and closed at switch-in (inline in the sched_switch program); a new thread\'s time from fork to its first wakeup (other) at sched_wakeup_new',
       variants: [
         ...onTracepoint('wakeup_new', 'sched_wakeup_new', { consts: RAW }),
       ],
+      config: () => ({ wait_enabled: 1 }),
+      rides: WAIT_RIDES,
     },
   ],
   maps: [

@@ -24,7 +24,7 @@ const FIELDS: Record<string, string[]> = {
 };
 /** Each unit's programs, every variant (the loaded one is checked; the kernel keeps 15 characters of a name). */
 const PROGRAMS: Record<string, string[]> = {
-  wait: ['wakeup_btf', 'wakeup_raw', 'wakeup_new_btf', 'wakeup_new_raw'],
+  wait: ['wakeup_new_btf', 'wakeup_new_raw'],
   'net.recv': ['recv_btf', 'recv_sys_btf', 'recv_sys_raw'],
   'net.send': ['send_btf', 'send_sys_btf', 'send_sys_raw'],
   'disk.fs': ['get_pages_btf', 'get_pages_raw', 'read_sys_btf', 'read_sys_raw'],

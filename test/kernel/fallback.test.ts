@@ -37,7 +37,6 @@ describe.skipIf(skip)('raw_tp fallback variants (kernel)', () => {
         'raw_tp/tcp_retransmit_skb',
         'raw_tp/tcp_receive_reset',
         'raw_tp/tcp_receive_reset',
-        'raw_tp/sched_wakeup',
         'raw_tp/sched_wakeup_new',
       ]);
       const model = new Model({ ncpu: 2 });

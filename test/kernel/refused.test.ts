@@ -72,7 +72,7 @@ describe.skipIf(skip)('a program the kernel refuses (kernel)', () => {
   it('the wait classifier inside the core\'s programs: wait goes missing, the core loads without it', async () => {
     const r = await burnWith('wait');
     const missing = refusedNow(r.sources) as typeof r.sources;
-    expect(missing.map((s) => s.source)).toEqual(['wait.wakeup']);
+    expect(missing.map((s) => s.source)).toEqual(['wait.switch']);
     expect(missing[0].why).toMatch(/its part of switch_btf was refused: .*invalid read from stack/);
     expect(r.sources.find((s) => s.source === 'cpu.exit')!.state).toBe('attached');
     expect(r.avail.has(WAIT.name)).toBe(false);

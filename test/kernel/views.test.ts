@@ -15,7 +15,7 @@ describe.skipIf(skip)('views (kernel)', () => {
     expect(caps.code).toBe(0);
     const rows = caps.stdout.trim().split('\n').map((l) => l.split(/\s{2,}/));
     const byName = new Map(rows.map((r) => [r[0], r]));
-    for (const s of ['cpu.counters', 'cpu.exit', 'lifecycle.exec', 'lifecycle.fork', 'disk.bio', 'disk.lat', 'disk.fs', 'disk.fswrite', 'wait.wakeup']) {
+    for (const s of ['cpu.counters', 'cpu.exit', 'lifecycle.exec', 'lifecycle.fork', 'disk.bio', 'disk.lat', 'disk.fs', 'disk.fswrite', 'wait.switch']) {
       expect(byName.get(s)?.[1], s).toBe('attached');
     }
     expect(byName.get('cpu.counters')![2]).toBe('iter/task');
@@ -26,8 +26,7 @@ describe.skipIf(skip)('views (kernel)', () => {
     expect(offRows.get('cpu.exit')![1]).toBe('attached');
     const noWait = await run(EBTOP, ['--caps', '--no-wait']);
     const noWaitRows = new Map(noWait.stdout.trim().split('\n').map((l) => l.split(/\s{2,}/)).map((r) => [r[0], r]));
-    expect(noWaitRows.get('wait.wakeup')![1]).toBe('off');
-    expect(noWaitRows.get('wait.new')![1]).toBe('off');
+    expect(noWaitRows.get('wait.switch')![1]).toBe('off');
   });
 
   it('--batch prints a summary and a table per interval, its columns as declared', async () => {

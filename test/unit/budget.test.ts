@@ -156,7 +156,7 @@ describe('budget: a shed interval in the model', () => {
   const sample = (timeNs: number, t: TaskRecord, shed: string[] = []): RawSample => ({
     timeNs, wallMs: timeNs / MS, tasks: [t], procTasks: [], events: [], charges: [], ext: {}, idleNs: null,
     bpf: { runNs: 0, runCount: 0, records: 0, lost: 0 }, loadavg: null,
-    shed, missing: shed.length ? ['wait.wakeup', 'wait.new'] : [],
+    shed, missing: shed.length ? ['wait.switch'] : [],
   });
 
   it('wait shed: null for every interval it missed, off-CPU from the CPU counters, nothing settled while shed carried over', () => {
@@ -169,7 +169,7 @@ describe('budget: a shed interval in the model', () => {
     const shedInterval = (iv: Interval, oncpu: number) => {
       expect(iv.shed).toEqual(['wait']);
       expect(iv.avail.has(WAIT.name)).toBe(false);
-      expect(iv.avail.has('wait.wakeup')).toBe(false);
+      expect(iv.avail.has('wait.switch')).toBe(false);
       expect(iv.avail.has(CPU.name)).toBe(true);
       const j = processJson(iv, iv.processes[0], { threads: false }) as Record<string, unknown>;
       expect(j.wait).toBeNull();

@@ -86,14 +86,14 @@ describe('what is dropped after a refusal', () => {
 
   it('a core program carrying the wait classifier: wait is switched off first', () => {
     const drop = refusal(HOOKS, plan, fail('switch_btf'), new Map())!;
-    expect([...drop.keys()].sort()).toEqual(['wakeup_btf', 'wakeup_raw']);
+    expect([...drop.keys()].sort()).toEqual(['wakeup_new_btf', 'wakeup_new_raw']);
     const next = planPrograms(features(drop), HOOKS);
     expect(next.consts.wait_enabled).toBeUndefined();
     expect(next.load.map((l) => l.program)).toContain('switch_btf');
   });
 
   it('a required program refused again without riders: its fallback; with none left, ebtop cannot start', () => {
-    const noWait = planPrograms(features(new Map([['wakeup_btf', 'x'], ['wakeup_raw', 'x']])), HOOKS);
+    const noWait = planPrograms(features(new Map([['wakeup_new_btf', 'x'], ['wakeup_new_raw', 'x']])), HOOKS);
     expect([...refusal(HOOKS, noWait, fail('switch_btf'), new Map())!.keys()]).toEqual(['switch_btf']);
     expect(refusal(HOOKS, noWait, fail('switch_raw'), new Map([['switch_btf', 'R']]))).toBeNull();
     expect(refusal(HOOKS, noWait, fail('dump_task'), new Map())).toBeNull();
