@@ -13,7 +13,7 @@ WORKLOADS := $(patsubst test/workloads/%.c,test/workloads/bin/%,$(wildcard test/
 PREFIX ?= /usr/local
 
 DEBIAN_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config make g++ python3 \
-	stress-ng fio iperf3 tmux nftables iproute2 procps htop librsvg2-bin e2fsprogs
+	stress-ng fio iperf3 tmux nftables iproute2 procps htop librsvg2-bin e2fsprogs prometheus
 
 # Only for `make bench`: the tools it compares ebtop with, perf, and the busy
 # workloads' servers and load generators (PostgreSQL and pgbench, nginx and wrk).
@@ -33,6 +33,10 @@ deps:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "deps: installing $$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	    case " $$missing " in *" prometheus "*) \
+	      echo "deps: the prometheus service is left stopped and disabled (the tests run their own)"; \
+	      (systemctl disable --now prometheus || { service prometheus stop; update-rc.d prometheus disable; }) >/dev/null 2>&1 || true;; \
+	    esac; \
 	  else \
 	    echo "deps: missing Debian packages; run: sudo apt-get install $$missing" >&2; exit 1; \
 	  fi; \

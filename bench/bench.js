@@ -17,7 +17,8 @@
 // before each measured run), BENCH_BUSY (workload keys, comma-separated: all
 // of bench/busy.js WORKLOADS); the budget run: BENCH_BUDGET_SECONDS (40),
 // BENCH_BUDGET_WORKLOAD (a key; the busy run's costliest by default);
-// BENCH_ONLY (sections: accuracy,tui,bpf,throughput,busy,budget,startup,scale),
+// BENCH_SERVE_SECONDS (3600: the `ebtop serve` soak);
+// BENCH_ONLY (sections: accuracy,tui,bpf,throughput,busy,budget,startup,scale,recorder,serve),
 // BENCH_OUT (quick: a JSON file to write).
 'use strict';
 
@@ -66,6 +67,8 @@ const CFG = {
   recordSeconds: envNum('BENCH_RECORD_SECONDS', 320, 30),
   recordProcs: envNum('BENCH_RECORD_PROCS', 400, 50),
   seeks: envNum('BENCH_SEEKS', 20, 1),
+  // the exporter's soak: this long under 3,000 new command names a minute
+  serveSeconds: envNum('BENCH_SERVE_SECONDS', 3600, 60),
   only: process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null,
 };
 if (CFG.busyOnly) for (const k of CFG.busyOnly) if (!B.WORKLOADS.some((w) => w.key === k)) die(`BENCH_BUSY: no workload ${k} (${B.WORKLOADS.map((w) => w.key).join(', ')})`);
@@ -108,7 +111,7 @@ function environment() {
 async function main() {
   if (process.getuid() !== 0) die('must run as root (ebtop loads BPF programs): sudo make bench');
   if (!fs.existsSync(path.join(L.ROOT, 'dist', 'cli.js'))) die('ebtop is not built: run make build');
-  for (const w of ['idle', 'storm', 'spawner', 'burn', 'reap', 'waiter', 'manyconn']) if (!fs.existsSync(L.WORKLOAD(w))) die(`workload ${w} not built: run make ${path.relative(L.ROOT, L.WORKLOAD(w))}`);
+  for (const w of ['idle', 'storm', 'spawner', 'burn', 'reap', 'waiter', 'manyconn', 'names']) if (!fs.existsSync(L.WORKLOAD(w))) die(`workload ${w} not built: run make ${path.relative(L.ROOT, L.WORKLOAD(w))}`);
   const res = { mode: quick ? 'quick' : 'full', env: environment(), config: { ...CFG, only: CFG.only ? [...CFG.only] : null } };
   L.progress(`${res.mode}: ${res.env.procs} processes, ${res.env.threads} threads, load ${res.env.loadavg.map((x) => x.toFixed(2)).join(' ')}`);
 
@@ -159,6 +162,7 @@ async function main() {
       await pg.stop();
     }
     if (want('recorder')) res.overhead.recorder = await step('recorder', () => require('./recorder').recorder(CFG));
+    if (want('serve')) res.overhead.serve = await step('serve soak', () => require('./serve').soak(CFG));
     if (want('tui')) {
       res.overhead.tui = {};
       for (const n of CFG.procs) res.overhead.tui[n] = await step(`TUI CPU at ${n}`, () => O.tuiCpu(CFG, n));

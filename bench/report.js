@@ -43,6 +43,11 @@ function targets(res) {
       add(`Userspace CPU ≤ 0.5× htop's, ${label}, ~${t.procs} processes`, '≤ 0.5×', m === null ? 'n/a' : `${m.toFixed(2)}× (${fx(t.tools.ebtop[w])}% vs ${fx(t.tools.htop[w])}% of a core)`, m === null ? null : m <= 0.5);
     }
   }
+  const sv = ov.serve;
+  if (sv && !sv.na) {
+    add(`ebtop serve: resident memory over ${Math.round(sv.seconds / 60)} min of 3,000 new command names a minute (${sv.names} names; last fifth vs the fifth after warm-up)`, '±10%', `${sv.rssEarlyMiB.toFixed(1)} → ${sv.rssLateMiB.toFixed(1)} MiB (${((sv.rssRatio - 1) * 100).toFixed(1)}%)`, sv.rssFlat);
+    add(`ebtop serve: groups per metric at every scrape (${sv.scrapes} scrapes)`, `≤ ${sv.top + 1}`, `${sv.maxGroups} (${sv.maxLines} samples a scrape at most)`, sv.seriesBounded);
+  }
   const rc = ov.recorder;
   if (rc) {
     if (rc.na) add('Recorder: a day of 1 s samples at ~400 processes', '≤ 100 MB', 'n/a', null, false, rc.na);

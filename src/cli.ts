@@ -20,6 +20,7 @@ import { checkTerminal } from './views/terminal';
 import fs from 'node:fs';
 import { SUBSYSTEMS } from './subsystems';
 import { durationMs, RECORD_DEFAULTS, sizeBytes } from './recording/limits';
+import { DEFAULT_LISTEN } from './serve/exporter';
 
 interface Flags {
   /** -d, in ms */
@@ -122,11 +123,24 @@ interface ReplayFlags {
   log?: string;
 }
 
+/** `ebtop serve`'s flags. */
+interface ServeFlags {
+  listen: string;
+  delay: number;
+  budget: number;
+  groupBy: 'comm' | 'user' | 'cgroup';
+  groups?: string;
+  top: number;
+  window: number;
+  log?: string;
+}
+
 /** The subcommand the command line named, if any (commander calls its action during parse). */
 let subcommand:
   | { name: 'offcpu'; flags: OffcpuFlags }
   | { name: 'record'; flags: RecordFlags }
   | { name: 'replay'; flags: ReplayFlags; dir: string }
+  | { name: 'serve'; flags: ServeFlags }
   | undefined;
 
 function duration(v: string): number {
@@ -208,6 +222,20 @@ export function buildProgram(): Command {
     .option('--log <file>', 'log file')
     .action((dir: string, flags: ReplayFlags) => {
       subcommand = { name: 'replay', flags, dir };
+    });
+  program
+    .command('serve')
+    .description('a Prometheus exporter: /metrics per group of processes (comm, user, cgroup or rules), bounded to the top groups plus other')
+    .option('--listen <addr:port>', 'where to listen (loopback by default)', DEFAULT_LISTEN)
+    .addOption(new Option('-d, --delay <seconds>', `interval (${DELAY_RANGE})`).argParser(delay).default(1000, '1'))
+    .addOption(new Option('--budget <pct>', `as for the monitor (${BUDGET_RANGE})`).argParser(budget).default(BUDGET.defaultPct))
+    .addOption(new Option('--group-by <key>', 'group processes by').choices(['comm', 'user', 'cgroup']).default('comm'))
+    .option('--groups <file>', 'group by rules instead: NAME FIELD REGEX per line (README)')
+    .option('--top <count>', 'groups with series of their own per domain (cpu, wait, disk, net, mem); the rest are other', count, 100)
+    .option('--window <seconds>', 'the ranking averages each group\'s activity over this window', positive('window'), 60)
+    .option('--log <file>', 'log file (the exporter logs, never prints)')
+    .action((flags: ServeFlags) => {
+      subcommand = { name: 'serve', flags };
     });
   for (const s of SUBSYSTEMS) for (const w of s.switches ?? []) program.option(`--no-${w.flag}`, w.what);
   return program;
@@ -349,6 +377,7 @@ export async function main(argv: string[]): Promise<void> {
     if (subcommand?.name === 'offcpu') await runOffcpu(subcommand.flags, log);
     else if (subcommand?.name === 'record') await runRecord(subcommand.flags, flags, log);
     else if (subcommand?.name === 'replay') await runReplay(program, subcommand.dir, subcommand.flags, log);
+    else if (subcommand?.name === 'serve') await runServe(subcommand.flags, flags, log);
     else if (flags.caps) printCaps(flags, log);
     else if (flags.json || flags.batch) await runStream(flags, log);
     else {
@@ -367,6 +396,14 @@ export async function main(argv: string[]): Promise<void> {
 async function runRecord(flags: RecordFlags, top: Flags, log: Logger): Promise<void> {
   const { record } = await import('./recording/recorder');
   await record({ dir: flags.dir, delayMs: flags.delay, retainMs: flags.retain, maxBytes: flags.maxSize, budgetPct: flags.budget, log, disabled: disabledSubsystems(top) });
+}
+
+async function runServe(flags: ServeFlags, top: Flags, log: Logger): Promise<void> {
+  const { serve, parseListen } = await import('./serve/exporter');
+  // a bad --listen is a user error before anything loads
+  const at = parseListen(flags.listen);
+  if (!at) throw new UserError(`--listen: expected ADDR:PORT, not ${flags.listen}`);
+  await serve({ ...at, delayMs: flags.delay, budgetPct: flags.budget, groupBy: flags.groupBy, rulesFile: flags.groups, top: flags.top, windowMs: flags.window * 1000, log, disabled: disabledSubsystems(top) });
 }
 
 /** A replay: the recording opened (its frame headers), then --json or the TUI on it. */
