@@ -19,6 +19,9 @@
 // BENCH_BUDGET_WORKLOAD (a key; the busy run's costliest by default);
 // BENCH_SERVE_SECONDS (3600: the `ebtop serve` soak);
 // BENCH_ONLY (sections: accuracy,tui,bpf,throughput,busy,budget,startup,scale,recorder,serve),
+// BENCH_MERGE=1 (with BENCH_ONLY: those sections replace theirs in the last
+// full run's bench/results.json, README's region is rewritten, and both runs
+// are named in it; every figure and ratio still comes from one run),
 // BENCH_OUT (quick: a JSON file to write).
 'use strict';
 
@@ -169,6 +172,17 @@ async function main() {
     }
   }
 
+  // BENCH_MERGE=1 with BENCH_ONLY: the sections run now replace theirs in the last full
+  // run's results, and README's region is rewritten; the report names both runs
+  if (process.env.BENCH_MERGE === '1' && CFG.only && !quick) {
+    const prev = JSON.parse(fs.readFileSync(path.join(__dirname, 'results.json'), 'utf8'));
+    const base = prev.merged ? { ...prev, env: prev.merged.env } : prev;
+    const sections = [...CFG.only];
+    for (const part of ['accuracy', 'scale', 'overhead']) res[part] = { ...(base[part] || {}), ...res[part] };
+    res.merged = { env: base.env, sections: [...new Set([...(prev.merged?.sections ?? []), ...sections])] };
+    res.mode = 'full';
+    CFG.only = null;
+  }
   res.targets = R.targets(res);
   const text = R.report(res);
   process.stdout.write(text + '\n');

@@ -345,9 +345,15 @@ function scaleSection(sc) {
   return out;
 }
 
+function envLine(e, mode) {
+  return `${e.date} · Linux ${e.kernel} · ${e.ncpu} CPUs (${e.cpuModel.trim()}) · ${e.memGiB.toFixed(0)} GiB · Node ${e.node} · ebtop ${e.git ?? ''} · ${e.procs} processes at start, load ${e.loadavg.map((x) => x.toFixed(2)).join(' ')} · ${mode} run`;
+}
+
 function header(res) {
-  const e = res.env;
-  return `${e.date} · Linux ${e.kernel} · ${e.ncpu} CPUs (${e.cpuModel.trim()}) · ${e.memGiB.toFixed(0)} GiB · Node ${e.node} · ebtop ${e.git ?? ''} · ${e.procs} processes at start, load ${e.loadavg.map((x) => x.toFixed(2)).join(' ')} · ${res.mode} run`;
+  const line = envLine(res.env, res.mode);
+  if (!res.merged) return line;
+  // BENCH_MERGE: these sections from this run, the rest from the earlier one (each figure within one run)
+  return `${line} (sections ${res.merged.sections.join(', ')}); the other sections from ${envLine(res.merged.env, 'full')}`;
 }
 
 function report(res) {
