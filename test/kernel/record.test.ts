@@ -16,7 +16,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let children: ChildProcess[] = [];
 const dirs: string[] = [];
 afterEach(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const c of children) {
+    try {
+      process.kill(-c.pid!, 'SIGKILL'); // its group, where it leads one (the reader's shell)
+    } catch {
+      /* not a group leader, or gone */
+    }
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  }
   children = [];
   for (const d of dirs.splice(0)) {
     fs.rmSync(d, { recursive: true, force: true });
@@ -69,9 +76,12 @@ describe.skipIf(skip)('ebtop record and replay (kernel)', () => {
     const dir = tmpDir();
     const rec = recorder(dir, ['-d', '0.5']);
     await waitFrames(dir, 2, rec.child);
-    // blocked reading a pipe nobody writes, from now to the end
-    const reader = spawn('cat', [], { stdio: ['pipe', 'ignore', 'ignore'] });
-    children.push(reader);
+    // blocked reading a pipe nobody writes, from now to the end (a pipe(2): node's
+    // stdio 'pipe' is a unix socketpair); the shell prints the reader's pid
+    const readerSh = spawn('sh', ['-c', 'sleep 600 | cat & echo $!; wait'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    children.push(readerSh);
+    const reader = { pid: Number(await new Promise<string>((r) => readerSh.stdout!.once('data', (d) => r(String(d).trim())))) };
+    expect(reader.pid).toBeGreaterThan(0);
     const burner = await run(WORKLOAD('reap'), [WORKLOAD('burn'), '700']);
     const spawner = await run(WORKLOAD('spawner'), ['100', '20', WORKLOAD('burn')]);
     const pair = await run(WORKLOAD('sockpair'), []);
@@ -81,7 +91,7 @@ describe.skipIf(skip)('ebtop record and replay (kernel)', () => {
     rec.child.kill('SIGTERM');
     expect(await rec.exited, rec.stderr()).toBe(0);
     expect(rec.stderr(), 'the recorder prints nothing').toBe('');
-    reader.kill('SIGKILL');
+    process.kill(-readerSh.pid!, 'SIGKILL'); // sh, sleep and the reader
 
     const { code, samples, stderr } = await replayJson(dir);
     expect(code, stderr).toBe(0);
@@ -122,7 +132,7 @@ describe.skipIf(skip)('ebtop record and replay (kernel)', () => {
     expect(whole.length).toBeGreaterThanOrEqual(2);
     for (const { s, p } of whole) {
       expect(Object.values(p.wait).reduce((a, c) => a + c, 0)).toBe(p.offcpu_ns);
-      expect(Math.abs(p.wait.pipe_ns - s.interval_ns) / s.interval_ns).toBeLessThan(0.02);
+      expect(Math.abs(p.wait.pipe_ns - s.interval_ns) / s.interval_ns, `the reader's waits ${JSON.stringify(p.wait)} over ${s.interval_ns} ns`).toBeLessThan(0.02);
     }
     // the command line the live model read is the one replayed
     expect(samples.flatMap((s) => s.processes).find((p) => p.pid === b.pid)?.cmdline).toBe(`${WORKLOAD('burn')} 700`);
