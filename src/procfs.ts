@@ -189,16 +189,16 @@ export function pageSize(): number {
 }
 
 /**
- * cgroup v2 id (kernfs node id: the cgroup directory's inode number) -> the
- * last part of its path, from a walk of /sys/fs/cgroup; walked again for an
- * unknown id, at most every 5 s.
+ * cgroup v2 id (kernfs node id: the cgroup directory's inode number) -> its
+ * path below the v2 mount ("/system.slice/nginx.service"), from a walk of
+ * the mount; walked again for an unknown id, at most every 5 s.
  */
 export class CgroupNames {
   private names = new Map<number, string>();
   /** performance.now() of the last walk (monotonic: a wall-clock step back must not stop walks) */
   private walkedAt = -Infinity;
 
-  name(id: number): string {
+  path(id: number): string {
     let n = this.names.get(id);
     if (n === undefined && performance.now() - this.walkedAt > 5000) {
       this.walk();
@@ -213,7 +213,7 @@ export class CgroupNames {
     const root = cgroup2Mount();
     if (!root) return;
     let dev = -1;
-    const visit = (dir: string, name: string, depth: number) => {
+    const visit = (dir: string, rel: string, depth: number) => {
       let st: fs.Stats;
       try {
         st = fs.statSync(dir);
@@ -222,7 +222,7 @@ export class CgroupNames {
       }
       if (dev < 0) dev = st.dev;
       if (st.dev !== dev) return; // another file system mounted inside
-      this.names.set(st.ino, name);
+      this.names.set(st.ino, rel);
       if (depth > 12) return;
       let ents: fs.Dirent[] = [];
       try {
@@ -230,7 +230,7 @@ export class CgroupNames {
       } catch {
         return;
       }
-      for (const e of ents) if (e.isDirectory()) visit(`${dir}/${e.name}`, e.name, depth + 1);
+      for (const e of ents) if (e.isDirectory()) visit(`${dir}/${e.name}`, `${rel === '/' ? '' : rel}/${e.name}`, depth + 1);
     };
     visit(root, '/', 0);
   }
