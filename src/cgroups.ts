@@ -160,7 +160,7 @@ export function hierarchies(mountinfo: string): Hierarchies {
     mode: 'hybrid',
     v1: pick,
     why: pick
-      ? `hybrid (v2 at ${v2}, ${v1.length} v1 hierarchies): a process is grouped by its v2 path, or by its v1 ${pick.controllers} path (${pick.mount}) where that one is deeper: a runtime using v1 only leaves its processes in an ancestor in v2`
+      ? `hybrid (v2 at ${v2}, ${v1.length} v1 hierarchies): a process is grouped by its v2 path, or by its v1 ${pick.controllers} path (${pick.mount}) where the v2 path is the root or the v1 path names a container or pod the v2 one does not (a runtime using v1 only leaves its processes where their parent was in v2)`
       : `hybrid (v2 at ${v2}) without a v1 controller hierarchy: v2 paths`,
   };
 }
@@ -178,15 +178,19 @@ export function procCgroupPath(text: string, controllers: string | null): string
 }
 
 /**
- * Which path identifies a process's group: its v2 path, unless its v1 path
- * in the chosen hierarchy goes deeper somewhere else (a runtime that places
- * its containers only in v1 controllers leaves them at an ancestor in v2,
- * here the root). Equal or an ancestor of the v2 path: v2 says as much.
+ * Which path identifies a process's group on a hybrid host: its v2 path,
+ * unless the v2 path says nothing (the root) or its v1 path in the chosen
+ * hierarchy names a container or pod the v2 path does not (a runtime that
+ * places its containers only in v1 controllers leaves them where their
+ * parent was in v2: the root, or the runtime's own service). A v1 path equal
+ * to the v2 one or an ancestor of it says no more than v2.
  */
 export function identifyingPath(v2Path: string, v1Path: string | null, v1Controllers: string | null): string {
   if (!v1Path || !v1Controllers || v1Path === '/') return v2Path;
-  if (v1Path === v2Path || v2Path.startsWith(v1Path.endsWith('/') ? v1Path : `${v1Path}/`)) return v2Path;
-  return `${v1Controllers}:${v1Path}`;
+  if (v1Path === v2Path || v2Path.startsWith(`${v1Path}/`)) return v2Path;
+  const names = (p: string) => containerOf(p)?.id ?? podOf(p)?.uid ?? null;
+  if (v2Path === '/' || (names(v1Path) !== null && names(v1Path) !== names(v2Path))) return `${v1Controllers}:${v1Path}`;
+  return v2Path;
 }
 
 // ------------------------------------------------------------ pressure (PSI)

@@ -140,8 +140,8 @@ export interface ModelOptions {
   userName?: (uid: number) => string;
   /** argv of a live process (read once per process), or null */
   cmdline?: (pid: number) => string[] | null;
-  /** cgroup v2 id -> its path below the v2 mount ("/system.slice/nginx.service"; '' unknown) */
-  cgroupPath?: (id: number) => string;
+  /** cgroup v2 id (of process pid) -> its path below the v2 mount ("/system.slice/nginx.service"; '' unknown) */
+  cgroupPath?: (id: number, pid: number) => string;
   /** bytes per page (resident memory) */
   pageSize?: number;
   /** build ProcessRow.threadsDetail (otherwise it is empty) */
@@ -689,7 +689,7 @@ export class Model {
       r.exitCode = isExited ? p.exitCode : null;
       r.rssBytes = p.rss * (this.opts.pageSize ?? 4096);
       r.memPct = t.memTotal > 0 ? (r.rssBytes / t.memTotal) * 100 : 0;
-      r.cgroupPath = p.cgroupId && this.opts.cgroupPath ? this.opts.cgroupPath(p.cgroupId) : '';
+      r.cgroupPath = p.cgroupId && this.opts.cgroupPath ? this.opts.cgroupPath(p.cgroupId, p.pid) : '';
       // a recording made before paths were kept holds the last part only: the same then
       r.cgroup = r.cgroupPath.slice(r.cgroupPath.lastIndexOf('/') + 1) || (r.cgroupPath ? '/' : '');
       r.v = this.opts.cumulative ? p.total : p.v;

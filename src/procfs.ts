@@ -190,22 +190,34 @@ export function pageSize(): number {
 
 /**
  * cgroup v2 id (kernfs node id: the cgroup directory's inode number) -> its
- * path below the v2 mount ("/system.slice/nginx.service"), from a walk of
- * the mount; walked again for an unknown id, at most every 5 s.
+ * path below the v2 mount ("/system.slice/nginx.service"). An unknown id is
+ * looked up first where the process says it is (/proc/<pid>/cgroup, the
+ * directory's inode checked against the id: a cgroup made a moment ago is
+ * named at once), else by a walk of the mount, at most every 5 s; a miss is
+ * asked again next time, not remembered.
  */
 export class CgroupNames {
   private names = new Map<number, string>();
   /** performance.now() of the last walk (monotonic: a wall-clock step back must not stop walks) */
   private walkedAt = -Infinity;
+  private readonly root = cgroup2Mount();
 
-  path(id: number): string {
+  path(id: number, pid?: number): string {
     let n = this.names.get(id);
+    if (n === undefined && pid !== undefined && this.root) {
+      const p = /^0::(.*)$/m.exec(readText(`/proc/${pid}/cgroup`) ?? '')?.[1];
+      try {
+        if (p && fs.statSync(`${this.root}${p}`).ino === id) this.names.set(id, (n = p));
+      } catch {
+        /* moved or gone since */
+      }
+    }
     if (n === undefined && performance.now() - this.walkedAt > 5000) {
       this.walk();
       n = this.names.get(id);
     }
-    if (n === undefined) this.names.set(id, (n = ''));
-    return n;
+    if (this.names.size > 65536) this.names.clear();
+    return n ?? '';
   }
 
   private walk(): void {
