@@ -273,7 +273,7 @@ function makeRow(path: string, name: string, members: ProcessRow[], g: GroupRow 
     cgroup: name,
     cgroupPath: path,
     v,
-    delta: g ? g.delta : v,
+    delta: g ? g.delta : new Float64Array(SCHEMA.slots),
     spanNs: like?.spanNs ?? 0,
     avail: like?.avail ?? new Set(),
     totals: like?.totals ?? false,

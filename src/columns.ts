@@ -120,15 +120,14 @@ const PSI: Column = meta({
 /**
  * The columns of the cgroup view (and `--group-by cgroup`): the same counter
  * columns; PID is the cgroup's live processes, CMD its name (the tree drawn
- * before it), the process-only ones blank, and its pressure before the name.
+ * before it), its pressure before the name; the process-only ones left out.
  */
 export function cgroupColumns(cols: Column[]): Column[] {
   const out: Column[] = [];
   for (const c of cols) {
     if (c.id === 'pid') out.push({ ...c, title: 'PROCS', help: 'live processes in the cgroup (its subtree in the tree view)' });
     else if (c.id === 'cmd') out.push(PSI, { ...c, title: 'CGROUP', help: 'the cgroup: unit, container or pod, else its last path part' });
-    else if (c.id === 'ppid' || c.id === 'user' || c.id === 'state' || c.id === 'cgroup') out.push({ ...c, text: () => '', value: () => 0 });
-    else out.push(c);
+    else if (c.id !== 'ppid' && c.id !== 'user' && c.id !== 'state' && c.id !== 'cgroup') out.push(c);
   }
   return out;
 }

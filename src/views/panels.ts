@@ -3,7 +3,7 @@
 // family totals, 60 s sparklines) and of one cgroup (its pressure, its
 // processes and their threads). Tagged lines, each at most screen-wide.
 import { PSI_RESOURCES, type CgroupRow } from '../cgroups';
-import { column, fitColumns, sortRows } from '../columns';
+import { column, fitColumns, headerLine, rowLine, sortRows } from '../columns';
 import { fit, fmtBytes, fmtPct, printable } from '../format';
 import type { Interval, ProcessRow } from '../model';
 import { startedText } from '../procstart';
@@ -205,9 +205,9 @@ export function cgroupDrillLines(c: CgroupRow, iv: Interval, columnIds: string[]
         PSI_RESOURCES.map((k) => `${k} ${p[k] ? `${fmtPct(p[k]!.somePct)}%/${p[k]!.fullPct === null ? '-' : `${fmtPct(p[k]!.fullPct!)}%`}` : '-'}`).join('  '),
     );
   const cols = fitColumns(columnIds.filter(has).map(column), width);
-  const rowText = (r: RowLike) => escapeTags(fit(cols.map((col) => fit(col.needs === null || r.avail.has(col.needs) ? col.text(r) : 'n/a', col.width || 20, col.align)).join(' '), width, 'left'));
+  const rowText = (r: RowLike) => escapeTags(printable(rowLine(cols, r, width)));
   head(`Processes (${c.members.length}) and their threads`);
-  out.push(`{bold}${escapeTags(fit(cols.map((col) => fit(col.title, col.width || 20, col.align)).join(' '), width, 'left'))}{/bold}`);
+  out.push(`{bold}${escapeTags(headerLine(cols, width))}{/bold}`);
   for (const r of sortRows(c.members, column(sortId), invert)) {
     if (out.length >= height) break;
     out.push(rowText(r));
