@@ -197,17 +197,22 @@ export class CgroupResolver {
     this.pressure = new PressureReader(this.h.v2);
   }
 
-  /** A key function for this interval's rows: v2 path, or the v1 one where that identifies the group (hybrid hosts). */
-  pathOf(rows: readonly ProcessRow[]): (r: ProcessRow) => string | null {
+  /**
+   * A key function for this interval's rows: v2 path, or the v1 one where
+   * that identifies the group (hybrid hosts); '' for a process whose cgroup
+   * could not be named (removed before it was looked up): a group of its
+   * own, so that the cgroups still add up to the processes.
+   */
+  pathOf(rows: readonly ProcessRow[]): (r: ProcessRow) => string {
     this.v1?.sweep();
     const v1 = this.v1;
-    if (!v1) return (r) => r.cgroupPath || null;
+    if (!v1) return (r) => r.cgroupPath;
     const byPid = new Map<number, ProcessRow>();
     for (const r of rows) if (!byPid.has(r.pid) || !r.exited) byPid.set(r.pid, r);
     const ctl = this.h.v1!.controllers;
     return (r) => {
       const v1Path = v1.path(r, byPid);
-      if (!r.cgroupPath) return v1Path ? `${ctl}:${v1Path}` : null;
+      if (!r.cgroupPath) return v1Path ? `${ctl}:${v1Path}` : '';
       return identifyingPath(r.cgroupPath, v1Path, ctl);
     };
   }

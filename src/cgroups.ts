@@ -75,7 +75,9 @@ export function podOf(path: string): { uid: string; qos: string } | null {
 export function cgroupName(fullPath: string, known: ContainerNames = NO_NAMES): string {
   const colon = fullPath.indexOf(':/');
   const path = colon >= 0 ? fullPath.slice(colon + 1) : fullPath;
-  if (path === '/' || path === '') return colon >= 0 ? fullPath.slice(0, colon + 2) : '/';
+  // '': a cgroup removed before its id was named (its processes still count, under "?")
+  if (path === '') return '?';
+  if (path === '/') return colon >= 0 ? fullPath.slice(0, colon + 2) : '/';
   const leaf = path.slice(path.lastIndexOf('/') + 1);
   const c = containerOf(path);
   // a container is named only by the cgroup that is it, not by its sub-cgroups' parents

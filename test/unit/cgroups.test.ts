@@ -26,6 +26,7 @@ describe('cgroup names', () => {
     expect(cgroupName('/user.slice/user-1000.slice/session-3.scope')).toBe('session-3.scope');
     expect(cgroupName('/system.slice')).toBe('system.slice');
     expect(cgroupName('/')).toBe('/');
+    expect(cgroupName('')).toBe('?');
   });
 
   it('docker: systemd driver (docker-<id>.scope) and cgroupfs driver (/docker/<id>), name from its state', () => {
