@@ -248,10 +248,16 @@ export interface CgroupNode {
 function mergeExt(members: ProcessRow[]): Record<string, unknown> {
   const out: Record<string, Record<string, number>> = {};
   for (const r of members) {
-    for (const [name, e] of Object.entries(r.ext ?? {})) {
+    const ext = r.ext;
+    if (!ext) continue;
+    for (const name in ext) {
+      const e = ext[name] as Record<string, unknown> | undefined;
       if (!e || typeof e !== 'object') continue;
       const o = (out[name] ??= {});
-      for (const [k, x] of Object.entries(e)) if (typeof x === 'number') o[k] = (o[k] ?? 0) + x;
+      for (const k in e) {
+        const x = e[k];
+        if (typeof x === 'number') o[k] = (o[k] ?? 0) + x;
+      }
     }
   }
   return out;

@@ -25,7 +25,7 @@ export const COLUMNS: Column[] = [...CORE, ...SUBSYSTEMS.flatMap((s) => s.column
 export const DEFAULT_COLUMNS = ['pid', 'user', 'cpu', 'oncpu', 'runq', 'offcpu', 'disk_r', 'disk_w', 'io_lat', 'net_tx', 'net_rx', 'retx', 'wait', 'cmd'];
 
 export function column(id: string): Column {
-  const c = COLUMNS.find((x) => x.id === id);
+  const c = COLUMNS.find((x) => x.id === id) ?? CGROUP_ONLY.find((x) => x.id === id);
   if (!c) throw new Error(`unknown column ${id}`);
   return c;
 }
@@ -116,6 +116,9 @@ const PSI: Column = meta({
     return p ? PSI_RESOURCES.reduce((s, k) => s + (p[k]?.somePct ?? 0), 0) : -1;
   },
 });
+
+/** Columns only cgroup rows have (sortable by a click on their title; not offered for processes in F2). */
+export const CGROUP_ONLY: Column[] = [PSI];
 
 /**
  * The columns of the cgroup view (and `--group-by cgroup`): the same counter

@@ -97,8 +97,10 @@ describe.skipIf(skip || !MOUNT)('cgroup rows (kernel)', () => {
       `cgroups: busy ebtop ${(sum.busy / 1e6).toFixed(3)} ms, cpu.stat ${(truth.busy / 1e6).toFixed(3)} ms (${(relErr(sum.busy, truth.busy) * 100).toFixed(3)}%); ` +
         `short ebtop ${(sum.short / 1e6).toFixed(3)} ms, cpu.stat ${(truth.short / 1e6).toFixed(3)} ms (${(relErr(sum.short, truth.short) * 100).toFixed(3)}%), ${exited.short} exits; ${psi} readings with pressure`,
     );
-    expect(truth.busy).toBeGreaterThan(1.4e9);
-    expect(truth.short).toBeGreaterThan(40 * 19e6);
+    // the workloads ran in their cgroups (half of what they asked for: under
+    // qemu's emulation the clock burn times itself by and the scheduler's differ, by 20% seen)
+    expect(truth.busy).toBeGreaterThan(0.75e9);
+    expect(truth.short).toBeGreaterThan(40 * 10e6);
     expect(relErr(sum.busy, truth.busy)).toBeLessThan(0.02);
     expect(relErr(sum.short, truth.short)).toBeLessThan(0.02);
     // the 40 children and the spawner itself exited in "short", the burner in "busy"

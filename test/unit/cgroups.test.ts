@@ -216,6 +216,8 @@ describe('cgroup rows', () => {
   it('columns: PROCS for PID, the name for CMD, pressure before it; JSON: path, name, processes and the process counter fields', () => {
     const cols = cgroupColumns(['pid', 'user', 'oncpu', 'cmd'].map(column));
     expect(cols.map((c) => c.title)).toEqual(['PROCS', 'ONCPU', 'PSI cpu/mem/io', 'CGROUP']);
+    // a click on its title sorts by it: the id resolves (not offered for processes)
+    expect(column('psi')).toBe(cols[2]);
     const c: CgroupRow = flat()[0];
     c.pressure = { cpu: { somePct: 12.5, fullPct: 0 }, memory: null, io: { somePct: 0, fullPct: 0 } };
     expect(rowLine(cols, c, 80).trim()).toMatch(/^1\s+150\.0ms\s+12\.5\/-\/0\.0 nginx\.service$/);
