@@ -1,5 +1,6 @@
 // The few things ebtop reads from /proc: metadata of processes seen for the
-// first time (cmdline), tasks BPF cannot see, and per-CPU idle time.
+// first time (cmdline), tasks BPF cannot see, per-CPU idle time, and the
+// names behind ids (users; cgroup paths, from the v2 mount).
 import fs from 'node:fs';
 import type { TaskRecord } from './abi';
 import { readProcText as readText } from './procread';
