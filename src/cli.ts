@@ -2,7 +2,10 @@
 // of view. User errors print one line and exit 2; nothing leaves a stack trace
 // on the terminal.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { COLUMNS, DEFAULT_COLUMNS, column, sourcesFor } from './columns';
+import { cgroupRows, type CgroupRow } from './cgroups';
+import { CgroupResolver } from './cgroupfs';
+import { cgroupColumns, COLUMNS, DEFAULT_COLUMNS, column, sourcesFor } from './columns';
+import type { ProcessRow } from './model';
 import { Collector, describe } from './collector';
 import { LoadError } from './loader';
 import type { Source } from './probe';
@@ -35,6 +38,8 @@ interface Flags {
   batch: boolean;
   caps: boolean;
   connections: boolean;
+  /** --group-by: 'cgroup' (batch: one row per cgroup) */
+  groupBy?: string;
   sort: string;
   log: string;
   color: boolean;
@@ -169,6 +174,7 @@ export function buildProgram(): Command {
     .option('-b, --batch', 'print a text table per interval, like top -b', false)
     .option('--connections', 'with --json: each process\'s TCP connections (addresses, ports, state, bytes, retransmits)', false)
     .option('--caps', 'list every data source: attached / fallback / missing, and why', false)
+    .addOption(new Option('--group-by <key>', 'one row per cgroup, its processes summed (exited ones included): --batch rows, the TUI starting in its cgroup view (v); --json always has "cgroups"').choices(['cgroup']))
     .addOption(
       new Option('--budget <pct>', `ebtop's own cost (BPF + its process) held under this % of all CPU by shedding optional sources while above it (${BUDGET_RANGE})`)
         .argParser(budget)
@@ -265,6 +271,7 @@ function printCaps(flags: Flags, log: Logger): void {
       process.stdout.write(`  ${u.name.padEnd(13)} ${state.padEnd(12)} ${u.sources.join(', ')}${u.gate ? ' + its code inline in sched_switch and the iterator' : ''}\n`);
     }
     process.stdout.write(`never shed: ${NEVER_SHED.join(', ')}, and sources whose state spans events (net.tcp, disk.bio, disk.lat)\n`);
+    process.stdout.write(`\ncgroups (v, --json "cgroups", --group-by cgroup): ${new CgroupResolver().h.why}\n`);
   } finally {
     c.close();
   }
@@ -284,6 +291,15 @@ async function runStream(flags: Flags, log: Logger): Promise<void> {
     budgetPct: flags.budget,
   });
   const outputs = new Set(flags.connections ? ['connections'] : []);
+  // cgroups: always in the JSON; in a batch table with --group-by cgroup
+  const cgroups = flags.json || flags.groupBy === 'cgroup' ? new CgroupResolver() : null;
+  const groupOf = (rows: ProcessRow[]): CgroupRow[] | undefined => {
+    if (!cgroups) return undefined;
+    const flat = cgroupRows(rows, cgroups.pathOf(rows), cgroups.nameOf);
+    const psi = cgroups.pressure.read(flat.map((c) => c.path));
+    for (const c of flat) c.pressure = psi.get(c.path);
+    return flat;
+  };
   // only the output this mode prints is loaded (start-up: less to compile)
   const { intervalJson } = flags.json ? await import('./views/json') : { intervalJson: null };
   const { renderBatch } = flags.json ? { renderBatch: null } : await import('./views/batch');
@@ -299,9 +315,12 @@ async function runStream(flags: Flags, log: Logger): Promise<void> {
   process.stdout.on('error', () => stop(0)); // reader went away (| head)
   session.start(
     (iv, rows) => {
+      const groups = groupOf(rows);
       const text = intervalJson
-        ? intervalJson(iv, rows, { threads: flags.threads, flags: outputs }) + '\n'
-        : renderBatch!(iv, rows, { columns: cols, sortBy: column(flags.sort), threads: flags.threads, width });
+        ? intervalJson(iv, rows, { threads: flags.threads, flags: outputs, cgroups: groups }) + '\n'
+        : groups
+          ? renderBatch!(iv, groups, { columns: cgroupColumns(cols), sortBy: column(flags.sort), threads: false, width })
+          : renderBatch!(iv, rows, { columns: cols, sortBy: column(flags.sort), threads: flags.threads, width });
       process.stdout.write(text);
       if (--left <= 0) stop(0);
     },
@@ -338,6 +357,7 @@ async function runInteractive(program: Command, flags: Flags, log: Logger): Prom
       warning,
       save: (c) => saveConfig(file, c),
       threads: flags.threads,
+      cgroups: flags.groupBy === 'cgroup',
       describe,
     },
     session,
@@ -424,6 +444,8 @@ async function runReplay(program: Command, dir: string, flags: ReplayFlags, log:
     const to = time('to', flags.to) ?? Infinity;
     const player = new Replayer(rec, { cumulative: flags.cumulative, threads: flags.threads });
     const outputs = new Set(flags.connections ? ['connections'] : []);
+    // a recording's cgroups are its v2 paths (this host's v1 hierarchies are not its), without pressure (not recorded)
+    const cgroups = new CgroupResolver('');
     let stopped = false;
     process.stdout.on('error', () => (stopped = true)); // reader went away (| head)
     for (let i = rec.first; i >= 0 && !stopped; ) {
@@ -432,7 +454,7 @@ async function runReplay(program: Command, dir: string, flags: ReplayFlags, log:
       if (f.wallMs >= from) {
         const iv = player.at(i);
         const rows = flags.pid ? iv.processes.filter((r) => flags.pid!.has(r.pid)) : iv.processes;
-        const text = intervalJson(iv, rows, { threads: flags.threads, flags: outputs, replay: true }) + '\n';
+        const text = intervalJson(iv, rows, { threads: flags.threads, flags: outputs, replay: true, cgroups: cgroupRows(rows, cgroups.pathOf(rows), cgroups.nameOf) }) + '\n';
         if (!process.stdout.write(text)) await new Promise((r) => process.stdout.once('drain', r));
       }
       const next = rec.step(i, 1);

@@ -1,7 +1,8 @@
 // Every process-table column, declared once: the process identity columns
 // here, the counter columns in their subsystems (src/subsystems). Views only
 // pick ids; a column whose group's source is not attached shows n/a.
-import { fit, fmtCount, printable } from './format';
+import { PSI_RESOURCES, type Pressure } from './cgroups';
+import { fit, fmtCount, fmtPct, printable } from './format';
 import type { ProcessRow, ThreadRow } from './model';
 import { SCHEMA, SUBSYSTEMS } from './subsystems';
 import type { Column, RowLike } from './subsystems/types';
@@ -24,7 +25,7 @@ export const COLUMNS: Column[] = [...CORE, ...SUBSYSTEMS.flatMap((s) => s.column
 export const DEFAULT_COLUMNS = ['pid', 'user', 'cpu', 'oncpu', 'runq', 'offcpu', 'disk_r', 'disk_w', 'io_lat', 'net_tx', 'net_rx', 'retx', 'wait', 'cmd'];
 
 export function column(id: string): Column {
-  const c = COLUMNS.find((x) => x.id === id);
+  const c = COLUMNS.find((x) => x.id === id) ?? CGROUP_ONLY.find((x) => x.id === id);
   if (!c) throw new Error(`unknown column ${id}`);
   return c;
 }
@@ -97,4 +98,39 @@ function renderCells(cols: Column[], width: number, text: (c: Column) => string)
     out += fit(text(c), w, c.align);
   }
   return out.length > width ? out.slice(0, width) : out;
+}
+
+/** A cgroup's pressure over the interval (cgroup rows only): some-stalled % of cpu / memory / io; - where the file is absent or not read before. */
+const PSI: Column = meta({
+  id: 'psi',
+  title: 'PSI cpu/mem/io',
+  width: 14,
+  descending: true,
+  help: "the cgroup's pressure: % of the interval some of its tasks stalled on CPU / memory / I/O (cpu|memory|io.pressure)",
+  text: (r) => {
+    const p = (r as RowLike & { pressure?: Pressure | null }).pressure;
+    return p ? PSI_RESOURCES.map((k) => (p[k] ? fmtPct(p[k]!.somePct) : '-')).join('/') : '-';
+  },
+  value: (r) => {
+    const p = (r as RowLike & { pressure?: Pressure | null }).pressure;
+    return p ? PSI_RESOURCES.reduce((s, k) => s + (p[k]?.somePct ?? 0), 0) : -1;
+  },
+});
+
+/** Columns only cgroup rows have (sortable by a click on their title; not offered for processes in F2). */
+export const CGROUP_ONLY: Column[] = [PSI];
+
+/**
+ * The columns of the cgroup view (and `--group-by cgroup`): the same counter
+ * columns; PID is the cgroup's live processes, CMD its name (the tree drawn
+ * before it), its pressure before the name; the process-only ones left out.
+ */
+export function cgroupColumns(cols: Column[]): Column[] {
+  const out: Column[] = [];
+  for (const c of cols) {
+    if (c.id === 'pid') out.push({ ...c, title: 'PROCS', help: 'live processes in the cgroup (its subtree in the tree view)' });
+    else if (c.id === 'cmd') out.push(PSI, { ...c, title: 'CGROUP', help: 'the cgroup: unit, container or pod, else its last path part' });
+    else if (c.id !== 'ppid' && c.id !== 'user' && c.id !== 'state' && c.id !== 'cgroup') out.push(c);
+  }
+  return out;
 }

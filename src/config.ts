@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { COLUMNS } from './columns';
+import { CGROUP_ONLY, COLUMNS } from './columns';
 import { DELAY_MAX_MS, DELAY_MIN_MS } from './delay';
 import { actingFor, invoker, readPasswd, type Invoker } from './invoker';
 
@@ -85,7 +85,8 @@ export function loadConfig(file: string, defaults: Config, env: NodeJS.ProcessEn
     else bad.push('columns');
   }
   if (r.sort !== undefined) {
-    if (typeof r.sort === 'string' && known.has(r.sort)) c.sort = r.sort;
+    // a cgroup view's own column (PSI) sorts too
+    if (typeof r.sort === 'string' && (known.has(r.sort) || CGROUP_ONLY.some((x) => x.id === r.sort))) c.sort = r.sort;
     else bad.push('sort');
   }
   for (const k of ['invert', 'tree', 'monochrome'] as const) {

@@ -70,6 +70,8 @@ export interface ThreadRow {
 }
 
 export interface ProcessRow extends RowLike {
+  /** its cgroup v2 path below the mount ('' unknown; a recording made before paths were kept: the last part) */
+  cgroupPath: string;
   /** the process's start time (CLOCK_MONOTONIC): with pid, its identity */
   startNs: number;
   /** 'bpf', or 'proc' for processes BPF cannot see */
@@ -138,8 +140,8 @@ export interface ModelOptions {
   userName?: (uid: number) => string;
   /** argv of a live process (read once per process), or null */
   cmdline?: (pid: number) => string[] | null;
-  /** cgroup v2 id -> the last part of its path */
-  cgroupName?: (id: number) => string;
+  /** cgroup v2 id (of process pid) -> its path below the v2 mount ("/system.slice/nginx.service"; '' unknown) */
+  cgroupPath?: (id: number, pid: number) => string;
   /** bytes per page (resident memory) */
   pageSize?: number;
   /** build ProcessRow.threadsDetail (otherwise it is empty) */
@@ -687,7 +689,9 @@ export class Model {
       r.exitCode = isExited ? p.exitCode : null;
       r.rssBytes = p.rss * (this.opts.pageSize ?? 4096);
       r.memPct = t.memTotal > 0 ? (r.rssBytes / t.memTotal) * 100 : 0;
-      r.cgroup = p.cgroupId && this.opts.cgroupName ? this.opts.cgroupName(p.cgroupId) : '';
+      r.cgroupPath = p.cgroupId && this.opts.cgroupPath ? this.opts.cgroupPath(p.cgroupId, p.pid) : '';
+      // a recording made before paths were kept holds the last part only: the same then
+      r.cgroup = r.cgroupPath.slice(r.cgroupPath.lastIndexOf('/') + 1) || (r.cgroupPath ? '/' : '');
       r.v = this.opts.cumulative ? p.total : p.v;
       r.spanNs = spanNs;
       r.totals = Boolean(this.opts.cumulative);
@@ -858,6 +862,7 @@ function newProc(pid: number, startNs: number, source: 'bpf' | 'proc'): Proc {
     rssBytes: 0,
     memPct: 0,
     cgroup: '',
+    cgroupPath: '',
     v,
     spanNs: 0,
     avail: new Set(),

@@ -1,5 +1,6 @@
 // The few things ebtop reads from /proc: metadata of processes seen for the
-// first time (cmdline), tasks BPF cannot see, and per-CPU idle time.
+// first time (cmdline), tasks BPF cannot see, per-CPU idle time, and the
+// names behind ids (users; cgroup paths, from the v2 mount).
 import fs from 'node:fs';
 import type { TaskRecord } from './abi';
 import { readProcText as readText } from './procread';
@@ -189,23 +190,35 @@ export function pageSize(): number {
 }
 
 /**
- * cgroup v2 id (kernfs node id: the cgroup directory's inode number) -> the
- * last part of its path, from a walk of /sys/fs/cgroup; walked again for an
- * unknown id, at most every 5 s.
+ * cgroup v2 id (kernfs node id: the cgroup directory's inode number) -> its
+ * path below the v2 mount ("/system.slice/nginx.service"). An unknown id is
+ * looked up first where the process says it is (/proc/<pid>/cgroup, the
+ * directory's inode checked against the id: a cgroup made a moment ago is
+ * named at once), else by a walk of the mount, at most every 5 s; a miss is
+ * asked again next time, not remembered.
  */
 export class CgroupNames {
   private names = new Map<number, string>();
   /** performance.now() of the last walk (monotonic: a wall-clock step back must not stop walks) */
   private walkedAt = -Infinity;
+  private readonly root = cgroup2Mount();
 
-  name(id: number): string {
+  path(id: number, pid?: number): string {
     let n = this.names.get(id);
+    if (n === undefined && pid !== undefined && this.root) {
+      const p = /^0::(.*)$/m.exec(readText(`/proc/${pid}/cgroup`) ?? '')?.[1];
+      try {
+        if (p && fs.statSync(`${this.root}${p}`).ino === id) this.names.set(id, (n = p));
+      } catch {
+        /* moved or gone since */
+      }
+    }
     if (n === undefined && performance.now() - this.walkedAt > 5000) {
       this.walk();
       n = this.names.get(id);
     }
-    if (n === undefined) this.names.set(id, (n = ''));
-    return n;
+    if (this.names.size > 65536) this.names.clear();
+    return n ?? '';
   }
 
   private walk(): void {
@@ -213,7 +226,7 @@ export class CgroupNames {
     const root = cgroup2Mount();
     if (!root) return;
     let dev = -1;
-    const visit = (dir: string, name: string, depth: number) => {
+    const visit = (dir: string, rel: string, depth: number) => {
       let st: fs.Stats;
       try {
         st = fs.statSync(dir);
@@ -222,7 +235,7 @@ export class CgroupNames {
       }
       if (dev < 0) dev = st.dev;
       if (st.dev !== dev) return; // another file system mounted inside
-      this.names.set(st.ino, name);
+      this.names.set(st.ino, rel);
       if (depth > 12) return;
       let ents: fs.Dirent[] = [];
       try {
@@ -230,7 +243,7 @@ export class CgroupNames {
       } catch {
         return;
       }
-      for (const e of ents) if (e.isDirectory()) visit(`${dir}/${e.name}`, e.name, depth + 1);
+      for (const e of ents) if (e.isDirectory()) visit(`${dir}/${e.name}`, `${rel === '/' ? '' : rel}/${e.name}`, depth + 1);
     };
     visit(root, '/', 0);
   }

@@ -88,7 +88,7 @@ export class Session {
       threads: opts.threads,
       userName: tap ? (uid) => noted(tap, 'user', uid, users.name(uid)) : (uid) => users.name(uid),
       cmdline: tap ? (pid) => noted(tap, 'cmdline', pid, readCmdline(pid)) : readCmdline,
-      cgroupName: tap ? (id) => noted(tap, 'cgroup', id, cgroups.name(id)) : (id) => cgroups.name(id),
+      cgroupPath: tap ? (id, pid) => noted(tap, 'cgroup', id, cgroups.path(id, pid)) : (id, pid) => cgroups.path(id, pid),
       pageSize: pageSize(),
       avail: this.collector.avail,
     });

@@ -21,7 +21,7 @@ import { SCHEMA } from '../subsystems';
 /** Bumped when a line's meaning changes; older versions stay readable (test/unit/recording.test.ts). */
 export const FORMAT_VERSION = 1;
 
-/** What the model asked for during one update, by kind: pid -> argv, uid -> name, cgroup id -> name. */
+/** What the model asked for during one update, by kind: pid -> argv, uid -> name, cgroup id -> its v2 path (recordings made before paths were kept: its last part). */
 export interface Lookups {
   cmdline: [number, string[] | null][];
   user: [number, string][];

@@ -181,7 +181,7 @@ export class Replayer {
       avail: new Set(key.meta.avail),
       userName: (uid) => names.user.get(uid) ?? String(uid),
       cmdline: (pid) => names.cmdline.get(pid) ?? null,
-      cgroupName: (id) => names.cgroup.get(id) ?? '',
+      cgroupPath: (id) => names.cgroup.get(id) ?? '',
     });
     this.model.update(segment[i - 1 - start].sample);
     const { d } = this.rec.decoded(i);

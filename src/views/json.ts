@@ -1,6 +1,7 @@
 // NDJSON: one object per interval; the public contract (README "JSON output"). The
-// process identity fields are declared here; every counter field comes from
-// its subsystem's declaration, null when its source is not attached.
+// process and cgroup identity fields are declared here; every counter field
+// comes from its subsystem's declaration, null when its source is not attached.
+import { PSI_RESOURCES, type CgroupRow } from '../cgroups';
 import type { Interval, ProcessRow, ThreadRow } from '../model';
 import type { JsonField } from '../subsystems/types';
 import { jsonSafe } from '../format';
@@ -11,6 +12,8 @@ export interface JsonOptions {
   flags?: ReadonlySet<string>;
   /** the interval comes from a recording (ebtop replay): said in the sample, the one difference */
   replay?: boolean;
+  /** the interval's cgroups (each one's own processes summed): the sample's "cgroups" array */
+  cgroups?: CgroupRow[];
 }
 
 function put(out: Record<string, unknown>, iv: Interval, r: ProcessRow | ThreadRow, thread: boolean, opts: JsonOptions): void {
@@ -49,6 +52,23 @@ export function processJson(iv: Interval, r: ProcessRow, opts: JsonOptions): Rec
   return out;
 }
 
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/**
+ * A cgroup: its path and name, its processes, then the same counter fields
+ * as a process's (their declarations, process-level; outputs asked for by a
+ * flag, such as connections, stay per process), summed over the processes
+ * grouped in it this interval, exited ones included; its pressure (PSI).
+ */
+export function cgroupJson(iv: Interval, c: CgroupRow): Record<string, unknown> {
+  const exited = c.members.filter((r) => r.exited).length;
+  const out: Record<string, unknown> = { path: c.path, name: c.name, processes: c.members.length - exited, exited, threads: c.threads };
+  put(out, iv, c, false, { threads: false });
+  const p = c.pressure;
+  out.pressure = p ? Object.fromEntries(PSI_RESOURCES.map((k) => [k, p[k] ? { some_pct: round2(p[k]!.somePct), full_pct: p[k]!.fullPct === null ? null : round2(p[k]!.fullPct!) } : null])) : null;
+  return out;
+}
+
 export function intervalJson(iv: Interval, rows: ProcessRow[], opts: JsonOptions): string {
   const system: Record<string, unknown> = {
     busy_ns: iv.system.busyNs === null ? null : Math.round(iv.system.busyNs),
@@ -72,5 +92,6 @@ export function intervalJson(iv: Interval, rows: ProcessRow[], opts: JsonOptions
     shed: iv.shed,
     system,
     processes: rows.map((r) => processJson(iv, r, opts)),
+    ...(opts.cgroups ? { cgroups: opts.cgroups.map((c) => cgroupJson(iv, c)) } : {}),
   }));
 }

@@ -3,7 +3,7 @@
 // save the config). htop's keys where htop has one. Tested without a terminal.
 import { COLUMNS } from '../columns';
 import { DELAY_RANGE, delayMs } from '../delay';
-import { findNext, lineTarget, procKey, signalTargets, toggleTag, type Line, type Target, type ViewState } from './viewstate';
+import { findNext, lineTarget, signalTargets, toggleTag, type Line, type Target, type ViewState } from './viewstate';
 
 export type Mode = 'table' | 'search' | 'filter' | 'delay' | 'jump' | 'user' | 'sort' | 'signal' | 'confirm' | 'help' | 'setup' | 'drill';
 
@@ -261,7 +261,7 @@ export function reduce(ui: UiState, key: Key, ctx: KeyContext): { ui: UiState; e
     case '-': {
       if (!selLine || !ui.view.tree || selLine.thread) return next({});
       const c = new Set(ui.view.collapsed);
-      const key = procKey(selLine.proc);
+      const key = selLine.key; // a process's procKey, a cgroup's path
       if (ch === '-') c.add(key);
       else c.delete(key);
       return next({}, { collapsed: c });
@@ -286,6 +286,9 @@ export function reduce(ui: UiState, key: Key, ctx: KeyContext): { ui: UiState; e
       return next({}, { hideKernel: !ui.view.hideKernel });
     case 'x':
       return next({}, { hideExited: !ui.view.hideExited });
+    case 'v':
+      // processes <-> cgroups; a line's key says which it is, so the selection starts over
+      return next({}, { cgroups: !ui.view.cgroups, sel: null, top: 0 });
     case 'c':
       effects.push({ kind: 'cumulative', on: !ui.cumulative });
       return next({ cumulative: !ui.cumulative });
@@ -294,6 +297,7 @@ export function reduce(ui: UiState, key: Key, ctx: KeyContext): { ui: UiState; e
     case 'd':
       return next({ mode: 'delay', input: String(ui.delayMs / 1000) });
     case ' ': {
+      if (ui.view.cgroups) return next({ message: 'a cgroup line is not a process: Enter lists its processes' });
       if (!selLine || selLine.proc.exited) return moveTo(ctx.sel + 1);
       const i = Math.min(ctx.lines.length - 1, ctx.sel + 1);
       return next({}, { tagged: toggleTag(ui.view.tagged, lineTarget(selLine)), sel: ctx.lines[i]?.key ?? ui.view.sel });
@@ -306,6 +310,8 @@ export function reduce(ui: UiState, key: Key, ctx: KeyContext): { ui: UiState; e
   return next({});
 
   function openSignal() {
+    // a cgroup line's row is no process (its PID column counts processes): only tagged processes
+    if (ui.view.cgroups && !ui.view.tagged.size) return next({ message: 'a cgroup line is not a process: tag processes in the process view (v)' });
     const targets = signalTargets(ctx.lines, ui.view, ctx.sel);
     if (!targets.length) return next({ message: 'no live process selected' });
     return next({ mode: 'signal', menu: 0, targets });

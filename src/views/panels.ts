@@ -1,8 +1,10 @@
-// The TUI's overlays as pure text: menus, help, and the drill-down of one
+// The TUI's overlays as pure text: menus, help, the drill-down of one
 // process (identity, each subsystem's section, threads, children with their
-// family totals, 60 s sparklines). Tagged lines, each at most screen-wide.
-import { column, fitColumns } from '../columns';
-import { fit, fmtBytes, printable } from '../format';
+// family totals, 60 s sparklines) and of one cgroup (its pressure, its
+// processes and their threads). Tagged lines, each at most screen-wide.
+import { PSI_RESOURCES, type CgroupRow } from '../cgroups';
+import { column, fitColumns, headerLine, rowLine, sortRows } from '../columns';
+import { fit, fmtBytes, fmtPct, printable } from '../format';
 import type { Interval, ProcessRow } from '../model';
 import { startedText } from '../procstart';
 import type { RowLike, Values } from '../subsystems/types';
@@ -23,10 +25,11 @@ const HELP: [string, string][] = [
   ['H', 'threads under their process'],
   ['K', 'hide / show kernel threads'],
   ['x', 'hide / show processes that exited this interval'],
+  ['v', 'processes <-> cgroups: one line per service, container or pod (tree: t)'],
   ['c', 'rates <-> totals since ebtop started'],
   ['Space  U', 'tag the selected process / untag all'],
   ['F9  k', 'send a signal to the tagged or selected processes (asks first)'],
-  ['Enter', 'drill into the selected process (Esc returns)'],
+  ['Enter', 'drill into the selected process, or list the cgroup\'s processes (Esc returns)'],
   ['z', 'pause / resume the display (sampling goes on)'],
   ['d', 'refresh interval'],
   ['F2', 'setup: columns, colours, refresh (saved)'],
@@ -179,4 +182,37 @@ function findNode(roots: ReturnType<typeof buildForest>, p: ProcessRow): ReturnT
     stack.push(...n.kids);
   }
   return null;
+}
+
+/**
+ * The drill-down of one cgroup: its path and name, its pressure over the
+ * interval, and its processes (exited ones of the interval included) with
+ * their threads, in the table's sort order and shown columns.
+ */
+export function cgroupDrillLines(c: CgroupRow, iv: Interval, columnIds: string[], sortId: string, invert: boolean, width: number, height: number): string[] {
+  const out: string[] = [];
+  const head = (t: string) => out.push(`{black-fg}{green-bg}${escapeTags(fit(printable(` ${t}`), width, 'left'))}{/green-bg}{/black-fg}`);
+  const text = (t: string) => out.push(escapeTags(fit(printable(t), width, 'left')));
+  const exited = c.members.filter((r) => r.exited).length;
+  head(`cgroup ${c.name}   Esc: back`);
+  text(` ${c.path}`);
+  text(` processes ${c.members.length - exited} live, ${exited} exited this interval  threads ${c.threads}  RES ${fmtBytes(c.rssBytes)}  CPU ${column('cpu').text(c)}%  on-CPU ${column('oncpu').text(c)}`);
+  const p = c.pressure;
+  if (p === undefined || p === null) text(` pressure: ${c.path.includes(':/') ? 'none (a cgroup v1 group has no pressure files)' : 'no pressure files'}`);
+  else
+    text(
+      ` pressure (share of the interval stalled, some / full): ` +
+        PSI_RESOURCES.map((k) => `${k} ${p[k] ? `${fmtPct(p[k]!.somePct)}%/${p[k]!.fullPct === null ? '-' : `${fmtPct(p[k]!.fullPct!)}%`}` : '-'}`).join('  '),
+    );
+  const cols = fitColumns(columnIds.filter(has).map(column), width);
+  const rowText = (r: RowLike) => escapeTags(printable(rowLine(cols, r, width)));
+  head(`Processes (${c.members.length}) and their threads`);
+  out.push(`{bold}${escapeTags(headerLine(cols, width))}{/bold}`);
+  for (const r of sortRows(c.members, column(sortId), invert)) {
+    if (out.length >= height) break;
+    out.push(rowText(r));
+    if (r.threadsDetail.length > 1)
+      for (const t of r.threadsDetail) out.push(rowText({ ...r, pid: t.tid, comm: t.comm, cmdline: `  ${t.comm}`, exited: t.exited, v: t.v, spanNs: t.spanNs }));
+  }
+  return out.slice(0, height);
 }

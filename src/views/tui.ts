@@ -15,18 +15,20 @@
 import blessed from 'blessed';
 import fs from 'node:fs';
 import tty from 'node:tty';
-import { column, COLUMNS, fitColumns, headerLine, type Column } from '../columns';
+import { cgroupRows, type CgroupRow, type Pressure } from '../cgroups';
+import { CgroupResolver, withAncestors } from '../cgroupfs';
+import { cgroupColumns, column, COLUMNS, fitColumns, headerLine, type Column } from '../columns';
 import type { Config } from '../config';
 import { fit, fmtDuration, printable, printableLines } from '../format';
 import type { Logger } from '../log';
 import type { Interval, ProcessRow } from '../model';
 import type { Cue, RowLike } from '../subsystems/types';
-import { drillLines, helpLines, menuLines, Sparks } from './panels';
+import { cgroupDrillLines, drillLines, helpLines, menuLines, Sparks } from './panels';
 import { CHROME_ROWS, escapeTags, headerBlock, headerLayout, replayLines, type ReplayPosition, type TimelinePoint } from './header';
 import { MIN_HEIGHT, MIN_WIDTH } from './terminal';
 import { reduce, setupItems, SIGNALS, type Effect, type Key, type UiState } from './keys';
 import { signalIfSame } from '../signal';
-import { ASCII, buildLines, initialState, isTagged, lineTarget, pruneTags, scrollTop, selectedIndex, UNICODE, type Line } from './viewstate';
+import { ASCII, buildCgroupLines, buildLines, initialState, isTagged, lineTarget, pruneTags, scrollTop, selectedIndex, UNICODE, type Line } from './viewstate';
 
 export { cpuMeter, fmtUptime, headerBlock, headerLayout, infoLines, segments, escapeTags } from './header';
 
@@ -67,6 +69,8 @@ export interface TuiOptions {
   save(c: Config): void;
   /** threads shown under their process from the start (--threads; H toggles) */
   threads: boolean;
+  /** the cgroup view from the start (--group-by cgroup; v toggles) */
+  cgroups?: boolean;
   describe(e: unknown): string;
 }
 
@@ -174,6 +178,7 @@ export function footerLine(ui: UiState, sortTitle: string, width: number, warnin
     (v.threads ? ', threads' : '') +
     (v.hideKernel ? ', kernel hidden' : '') +
     (v.hideExited ? ', exited hidden' : '') +
+    (v.cgroups ? ', cgroups' : '') +
     (v.filter ? `, filter "${v.filter}"` : '') +
     (v.user ? `, user ${v.user}` : '') +
     (v.tagged.size ? `, ${v.tagged.size} tagged` : '') +
@@ -252,7 +257,7 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
 
   const cfg = opts.config;
   let ui: UiState = {
-    view: initialState({ sort: cfg.sort, invert: cfg.invert, tree: cfg.tree, threads: opts.threads }),
+    view: initialState({ sort: cfg.sort, invert: cfg.invert, tree: cfg.tree, threads: opts.threads, cgroups: Boolean(opts.cgroups) }),
     mode: 'table',
     input: '',
     menu: 0,
@@ -276,6 +281,8 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
   let texts = new Map<Line, string>();
   let ncpu = opts.ncpu;
   const sparks = new Sparks();
+  /** the cgroup view's state (v): made on first use; a recording's paths are v2 paths, not this host's */
+  let cg: { resolver: CgroupResolver; flat: CgroupRow[]; pressure: Map<string, Pressure | null> } | null = null;
 
   let header!: blessed.Widgets.BoxElement;
   let titles!: blessed.Widgets.BoxElement;
@@ -339,13 +346,28 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
   const debug = log.isLevelEnabled('debug');
 
   const mono = () => ui.monochrome || Boolean(process.env.NO_COLOR);
-  const shownColumns = (): Column[] => ui.columns.map(column);
+  const shownColumns = (): Column[] => (ui.view.cgroups ? cgroupColumns(ui.columns.map(column)) : ui.columns.map(column));
   const fitted = () => fitColumns(shownColumns(), scr.width as number, ui.view.hscroll);
   const bodyRows = () => Math.max(1, (body.height as number) || 1);
   const tooSmall = () => (scr.width as number) < MIN_WIDTH || (scr.height as number) < MIN_HEIGHT;
 
+  /**
+   * The cgroup view's rows, once per interval (and when toggled on): the
+   * grouping, then the pressure of the cgroups it shows (read only then:
+   * htop's rule, collect what is shown).
+   */
+  const regroup = (readPressure: boolean) => {
+    if (!ui.view.cgroups) return;
+    const resolver = cg?.resolver ?? new CgroupResolver(source.seek ? '' : undefined);
+    const flat = cgroupRows(rows, resolver.pathOf(rows), resolver.nameOf);
+    const paths = ui.view.tree ? withAncestors(flat.map((r) => r.path)) : flat.map((r) => r.path);
+    // a key press regroups the same interval: the pressure read for it stays
+    cg = { resolver, flat, pressure: source.seek ? new Map() : readPressure || !cg ? resolver.pressure.read(paths) : cg.pressure };
+  };
   const rebuild = () => {
-    lines = buildLines(rows, ui.view, unicode ? UNICODE : ASCII, iv?.cumulative ?? false);
+    const glyphs = unicode ? UNICODE : ASCII;
+    if (ui.view.cgroups && cg) lines = buildCgroupLines(cg.flat, ui.view, cg.resolver.nameOf, glyphs, (p) => cg!.pressure.get(p));
+    else lines = buildLines(rows, ui.view, glyphs, iv?.cumulative ?? false);
     texts = new Map();
   };
   const selIndex = () => selectedIndex(lines, ui.view, ui.view.top);
@@ -424,7 +446,10 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
     let boxH = height - 1;
     const sel = selIndex();
     if (ui.mode === 'help') content = helpLines(width);
-    else if (ui.mode === 'drill' && iv) {
+    else if (ui.mode === 'drill' && iv && ui.view.cgroups) {
+      const l = lines.find((x) => x.key === ui.drill);
+      content = l ? cgroupDrillLines(l.proc as CgroupRow, iv, ui.columns, ui.view.sort, ui.view.invert, width, height - 1) : [' the cgroup has no processes any more'];
+    } else if (ui.mode === 'drill' && iv) {
       const l = lines.find((x) => x.key === ui.drill) ?? lines[sel];
       content = l ? drillLines(l, iv, rows, width, height - 1, sparks, unicode) : [' the process is gone'];
     } else if (ui.mode === 'user' || ui.mode === 'sort' || ui.mode === 'signal' || ui.mode === 'setup') {
@@ -520,7 +545,8 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
     apply(r.effects);
     if (v0 !== v1 || before.columns !== ui.columns || r.effects.some((e) => e.kind === 'cumulative')) {
       if (v0.hscroll !== v1.hscroll || before.columns !== ui.columns || before.monochrome !== ui.monochrome) texts = new Map();
-      if (v0.sel !== v1.sel && v0.sort === v1.sort && v0.filter === v1.filter && v0.user === v1.user && v0.tree === v1.tree && v0.threads === v1.threads && v0.collapsed === v1.collapsed && v0.hideKernel === v1.hideKernel && v0.hideExited === v1.hideExited && v0.invert === v1.invert && v0.tagged === v1.tagged) {
+      if (v0.cgroups !== v1.cgroups || (v1.cgroups && v0.tree !== v1.tree) || r.effects.some((e) => e.kind === 'cumulative')) regroup(false);
+      if (v0.sel !== v1.sel && v0.sort === v1.sort && v0.cgroups === v1.cgroups && v0.filter === v1.filter && v0.user === v1.user && v0.tree === v1.tree && v0.threads === v1.threads && v0.collapsed === v1.collapsed && v0.hideKernel === v1.hideKernel && v0.hideExited === v1.hideExited && v0.invert === v1.invert && v0.tagged === v1.tagged) {
         // only the selection moved: no re-sort
       } else rebuild();
     }
@@ -569,6 +595,7 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
         iv = next;
         rows = filtered;
         if (next.ncpu !== ncpu) ncpu = next.ncpu;
+        regroup(true);
         rebuild();
         requestDraw();
       },

@@ -1,6 +1,9 @@
 // The process table's view state and what it shows: sort, filters, tree with
 // family rollups, threads, tags, selection and scroll, as pure functions of
-// (rows, state). No terminal here; the TUI renders the lines this returns.
+// (rows, state); the same for the cgroup view (one line per cgroup, a tree by
+// hierarchy whose nodes sum their subtree). No terminal here; the TUI renders
+// the lines this returns.
+import { cgroupForest, type CgroupNode, type CgroupRow, type Pressure } from '../cgroups';
 import { column, sortRows } from '../columns';
 import type { ProcessRow } from '../model';
 import { SCHEMA } from '../subsystems';
@@ -31,6 +34,8 @@ export interface ViewState {
   top: number;
   /** columns scrolled off to the left (after PID), ← → */
   hscroll: number;
+  /** one line per cgroup instead of per process (v) */
+  cgroups: boolean;
 }
 
 export function initialState(over: Partial<ViewState> = {}): ViewState {
@@ -48,6 +53,7 @@ export function initialState(over: Partial<ViewState> = {}): ViewState {
     sel: null,
     top: 0,
     hscroll: 0,
+    cgroups: false,
     ...over,
   };
 }
@@ -212,6 +218,62 @@ export function buildLines(rows: ProcessRow[], st: ViewState, glyphs: Glyphs = U
     const childIndent = indent + (branch === glyphs.tee ? glyphs.bar : branch ? '   ' : '');
     pushThreads(n.row, childIndent + (n.kids.length ? glyphs.bar : '   '));
     if (collapsed) return;
+    const kids = order(n.kids.filter((k) => keep.has(k)));
+    kids.forEach((k, i) => walk(k, childIndent, i === kids.length - 1 ? glyphs.last : glyphs.tee));
+  };
+  for (const r of order(roots.filter((n) => keep.has(n)))) walk(r, '', '');
+  return out;
+}
+
+/** A cgroup line's key: its path (a process line's starts with p, a thread's with t). */
+export const cgroupKey = (path: string) => `c${path}`;
+
+/**
+ * The cgroup view's lines. Flat: one line per cgroup holding processes, its
+ * own members' sums. Tree: the hierarchy with the ancestors, each line its
+ * subtree's sums (the kernel's files for a cgroup count its descendants too);
+ * a filter (name or path) keeps a match's ancestors; `collapsed` hides a
+ * subtree. Exited processes count in their cgroup's sums (hideExited hides
+ * cgroups whose processes all exited), kernel threads' cgroup too unless hidden.
+ */
+export function buildCgroupLines(flat: CgroupRow[], st: ViewState, nameOf: (path: string) => string, glyphs: Glyphs = UNICODE, pressureOf?: (path: string) => Pressure | null | undefined): Line[] {
+  const by = column(st.sort);
+  const withPressure = (r: CgroupRow) => {
+    if (pressureOf) r.pressure = pressureOf(r.path);
+    return r;
+  };
+  const hit = (r: CgroupRow) => !st.filter || matches(r, st.filter) || r.path.toLowerCase().includes(st.filter.toLowerCase());
+  const shown = (r: CgroupRow) => !(st.hideExited && r.pid === 0 && r.processes > 0);
+  const line = (r: CgroupRow, prefix: string, children: number, collapsed: boolean): Line => ({
+    key: cgroupKey(r.path),
+    row: prefix ? { ...r, cmdline: `${prefix}${r.name}` } : r,
+    proc: r,
+    thread: false,
+    prefix,
+    children,
+    collapsed,
+  });
+  if (!st.tree) return sortRows(flat.map(withPressure), by, st.invert).filter((r) => shown(r) && hit(r)).map((r) => line(r, '', 0, false));
+  const out: Line[] = [];
+  const keep = new Set<CgroupNode>();
+  const mark = (n: CgroupNode): boolean => {
+    withPressure(n.row);
+    let any = hit(n.row) && shown(n.row);
+    for (const k of n.kids) if (mark(k)) any = true;
+    if (any) keep.add(n);
+    return any;
+  };
+  const roots = cgroupForest(flat, nameOf);
+  for (const r of roots) mark(r);
+  const order = (ns: CgroupNode[]) => {
+    const byRow = new Map(ns.map((n) => [n.row, n] as const));
+    return sortRows(ns.map((n) => n.row), by, st.invert).map((r) => byRow.get(r)!);
+  };
+  const walk = (n: CgroupNode, indent: string, branch: string) => {
+    const collapsed = n.kids.length > 0 && st.collapsed.has(cgroupKey(n.row.path));
+    out.push(line(n.row, indent + branch, n.kids.length, collapsed));
+    if (collapsed) return;
+    const childIndent = indent + (branch === glyphs.tee ? glyphs.bar : branch ? '   ' : '');
     const kids = order(n.kids.filter((k) => keep.has(k)));
     kids.forEach((k, i) => walk(k, childIndent, i === kids.length - 1 ? glyphs.last : glyphs.tee));
   };

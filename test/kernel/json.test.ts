@@ -43,6 +43,13 @@ const THREAD: Record<string, (v: unknown) => boolean> = {
 const DEVICE: Record<string, (v: unknown) => boolean> = {
   name: str, read_bytes: intOrNull, write_bytes: intOrNull, reads: intOrNull, writes: intOrNull, io_lat_avg_ns: intOrNull, io_lat_p99_ns: intOrNull,
 };
+/** Every field of a cgroups entry: identity, then the process's counter fields (cpu_pct to steal_ns, in their order), then its pressure. */
+const PSI = (v: unknown) => v === null || (typeof v === 'object' && Object.keys(v as object).join() === 'some_pct,full_pct' && Object.values(v as object).every(numOrNull));
+const CGROUP: Record<string, (v: unknown) => boolean> = {
+  path: str, name: str, processes: int, exited: int, threads: int,
+  ...Object.fromEntries(Object.entries(PROCESS).slice(Object.keys(PROCESS).indexOf('cpu_pct'), Object.keys(PROCESS).indexOf('steal_ns') + 1)),
+  pressure: (v) => v === null || (typeof v === 'object' && Object.keys(v as object).join() === 'cpu,memory,io' && Object.values(v as object).every(PSI)),
+};
 const SYSTEM: Record<string, (v: unknown) => boolean> = {
   busy_ns: intOrNull, idle_ns: intOrNull, exited: int, bpf: (v) => v !== null && typeof v === 'object', forks: int, execs: int, lost_threads: int,
   loadavg: (v) => Array.isArray(v) && v.length === 3 && v.every(num), disk: (v) => v !== null && typeof v === 'object',
@@ -72,7 +79,7 @@ describe.skipIf(skip)('--json contract (kernel)', () => {
       if (prevTime !== null) expect(Math.abs(s.interval_ns / 1e6 - (at - prevTime))).toBeLessThanOrEqual(2);
       prevTime = at;
       expect(s.interval_ns).toBeGreaterThan(0);
-      expect(Object.keys(top)).toEqual(['type', 'time', 'interval_ns', 'ncpu', 'shed', 'system', 'processes']);
+      expect(Object.keys(top)).toEqual(['type', 'time', 'interval_ns', 'ncpu', 'shed', 'system', 'processes', 'cgroups']);
       expect(s.type).toBe('sample');
       // units the budget shed in the interval (none here: the helper runs without a budget)
       expect(top.shed).toEqual([]);
@@ -100,6 +107,14 @@ describe.skipIf(skip)('--json contract (kernel)', () => {
         for (const t of detail as Record<string, unknown>[]) checkShape(t, THREAD, `thread ${t.tid} of ${p.pid}`);
         if (!p.exited) expect((detail as unknown[]).length).toBeGreaterThanOrEqual(p.threads as number);
       }
+      // cgroups: each process in exactly one, so they add up to the processes
+      const cgroups = (s as unknown as { cgroups: Record<string, unknown>[] }).cgroups;
+      expect(cgroups.length).toBeGreaterThan(0);
+      for (const c of cgroups) checkShape(c, CGROUP, `cgroup ${c.path}`);
+      const total = (xs: Record<string, unknown>[], k: string) => xs.reduce((t, x) => t + (x[k] as number), 0);
+      for (const k of ['oncpu_ns', 'runq_ns', 'offcpu_ns', 'nvcsw']) expect(total(cgroups, k), `cgroups' ${k}`).toBe(total(s.processes as unknown as Record<string, unknown>[], k));
+      expect(total(cgroups, 'processes') + total(cgroups, 'exited')).toBe(s.processes.length);
+      expect(new Set(cgroups.map((c) => c.path)).size).toBe(cgroups.length);
     }
   });
 

@@ -2,7 +2,8 @@
 # test-kernels.sh — `make test-kernels`: boots each of Debian's kernels under
 # qemu (run.sh) and runs, inside it, ebtop's `--caps` and the kernel tests that
 # say the most about an older kernel: exact CPU and short-lived exits, the JSON
-# contract, a refused program, one disk, two network and the wait tests. The
+# contract, a refused program, one disk, two network and the wait tests, and
+# cgroup rows against cpu.stat. The
 # same checkout and the same built object as on the host: what a user builds
 # is what each kernel loads.
 #
@@ -17,7 +18,8 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # Emulation (TCG) runs kernel code ~5-10x slower than the host: these are the
 # tests that cover each subsystem once, not the whole suite (README "Kernels").
 FILES=(test/kernel/cpu.test.ts test/kernel/json.test.ts test/kernel/refused.test.ts
-	test/kernel/disk.test.ts test/kernel/net.test.ts test/kernel/wait.test.ts test/kernel/record.test.ts)
+	test/kernel/disk.test.ts test/kernel/net.test.ts test/kernel/wait.test.ts test/kernel/record.test.ts
+	test/kernel/cgroups.test.ts)
 TESTS=(
 	'on-CPU total of a CPU burner'
 	'300 processes of 20 ms'
@@ -30,10 +32,11 @@ TESTS=(
 	'wait reasons'
 	'a thread that exits while blocked'
 	'a replay of a recording gives every figure'
+	"each cgroup's on-CPU time over the run equals its cpu.stat usage"
 )
 # --quick (CI): one test per subsystem, the ones that hold under emulation:
 # the core exact (a burner, 300 short-lived processes), the JSON contract, a
-# refused program, one disk, one network and one wait test.
+# refused program, one disk, one network and one wait test, the cgroup rows.
 if [ "${1:-}" = --quick ]; then
 	shift
 	TESTS=(
@@ -45,6 +48,7 @@ if [ "${1:-}" = --quick ]; then
 		'iperf3 TCP over 127.0.0.1'
 		'read on a pipe fed by another process'
 		'a replay of a recording gives every figure'
+		"each cgroup's on-CPU time over the run equals its cpu.stat usage"
 	)
 fi
 pattern=$(printf '%s|' "${TESTS[@]}")
