@@ -6,8 +6,9 @@
 // where the per-request hooks dominate ebtop's cost. No assertions; a markdown
 // table on stdout. Run as root after `make build`:
 //
-//   sudo node bench/disk-cost.js      (BENCH_DISK_RUNS=3 runs of BENCH_DISK_SECONDS=15;
-//                                      BENCH_DISK_DIR: a directory on the disk, default /var/tmp)
+//   sudo make bench-disk   (or node bench/disk-cost.js; BENCH_DISK_RUNS=3 runs of
+//                           BENCH_DISK_SECONDS=15; BENCH_DISK_DIR: a directory on
+//                           the disk, default /var/tmp)
 //
 // BENCH_DISK_OTHER=<another build's bin/ebtop> alternates the two builds run
 // by run (a fresh ebtop for each run): on a shared machine the load moves

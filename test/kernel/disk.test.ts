@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector } from '../../src/collector';
 import { Model, type Interval, type ProcessRow } from '../../src/model';
 import { DISK, DISK_LIMITS, disk, WRITEBACK, cacheHitPct, rowLatency, seqPct, type DiskSystem } from '../../src/subsystems/disk';
-import type { BpfObject, Native } from '../../src/native';
+import { loadNative, type BpfObject, type Native } from '../../src/native';
 import type { Features } from '../../src/probe';
 import { intervalJson } from '../../src/views/json';
 import { EBTOP, EbtopRun, kernelSkipReason, relErr, run, WORKLOAD } from '../helpers/kernel';
@@ -402,8 +402,10 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
     expect(d.count + d.overflow).toBeLessThan(d.completed * 1.05);
   });
 
+  // before 5.12 block_rq_issue's first variant (with slots) cannot load: its *_hash build is a fallback
+  const issue = skip || loadNative().probeCmpxchg() ? 'attached' : 'fallback';
   const FALLBACKS: [string, Partial<Features>, string[]][] = [
-    ['pre-6.5 tp_btf: block_rq_insert/issue/complete', { hasType: (n) => n !== 'btf_trace_block_io_start' && n !== 'btf_trace_block_io_done' }, ['tp_btf/block_rq_insert fallback', 'tp_btf/block_rq_issue attached', 'tp_btf/block_rq_complete fallback']],
+    ['pre-6.5 tp_btf: block_rq_insert/issue/complete', { hasType: (n) => n !== 'btf_trace_block_io_start' && n !== 'btf_trace_block_io_done' }, ['tp_btf/block_rq_insert fallback', `tp_btf/block_rq_issue ${issue}`, 'tp_btf/block_rq_complete fallback']],
     ['raw_tp everywhere (per-thread state in the tid hash)', { hasType: (n) => !n.startsWith('btf_trace_') }, ['raw_tp/block_rq_insert fallback', 'raw_tp/block_rq_issue fallback', 'raw_tp/block_rq_complete fallback']],
     ['before 5.12 (no BPF cmpxchg): block_rq_* with the in-flight hash alone', { hasType: (n) => n !== 'btf_trace_block_io_start' && n !== 'btf_trace_block_io_done', cmpxchg: false }, ['tp_btf/block_rq_insert fallback', 'tp_btf/block_rq_issue fallback', 'tp_btf/block_rq_complete fallback']],
   ];
