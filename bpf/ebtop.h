@@ -310,7 +310,7 @@ struct ebtop_disk_slot {
 
 /* Per-CPU counters of the disk subsystem. */
 struct ebtop_disk_stats {
-	__u64 req_full; /* requests whose latency was lost, each once: the in-flight map was full at their start */
+	__u64 req_full; /* requests whose latency was lost, each once: their slot was another's and the in-flight hash full at their start */
 };
 
 /* Net charges, per owner process of a TCP socket (charge map values): what

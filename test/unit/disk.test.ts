@@ -139,7 +139,7 @@ describe('per-device folder', () => {
     expect(fold(f, [a2], { cumulative: true }).devices[0].readBytes).toBe(75);
   });
 
-  it('reports the requests the full in-flight map refused: per interval, or since the baseline with --cumulative', () => {
+  it('reports the requests the full in-flight hash refused: per interval, or since the baseline with --cumulative', () => {
     const a = dev('vda', 0, {});
     const f = new DeviceFolder();
     expect(fold(f, [a], { baseline: true }, 5).reqOverflow).toBe(0);
