@@ -19,7 +19,7 @@ DEBIAN_PKGS := clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool pkg-config ma
 # workloads' servers and load generators (PostgreSQL and pgbench, nginx and wrk).
 BENCH_PKGS := sysstat nethogs iotop-c linux-perf postgresql nginx wrk
 
-.PHONY: vmlinux all build deps bench-deps run test test-unit test-kernels test-kernels-quick bench bench-quick bench-wait screenshots install uninstall clean
+.PHONY: vmlinux all build deps bench-deps run test test-unit test-kernels test-kernels-quick bench bench-quick bench-wait bench-disk screenshots install uninstall clean
 
 all: build
 
@@ -129,6 +129,11 @@ screenshots: deps build $(WORKLOADS)
 # BPF run time per context switch with and without the wait subsystem (needs perf, stress-ng).
 bench-wait: deps build
 	node bench/wait-cost.js
+
+# BPF run time per block request under fio 4 KiB random direct reads (needs fio, bpftool);
+# BENCH_DISK_OTHER=<another checkout>/bin/ebtop alternates that build with this one.
+bench-disk: deps build
+	node bench/disk-cost.js
 
 # A root-owned copy, not a link into this checkout: ebtop runs as root, and a
 # link would let anyone who can write the checkout change what root runs. The

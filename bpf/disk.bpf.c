@@ -7,12 +7,13 @@
  * owner process outside its context: writeback of pages it dirtied (written
  * later by a flusher, or by sync in another process, found through the
  * page's inode), and the latency of its requests (completed in softirq on
- * whatever task was running, found through the request's in-flight entry). Per
- * device: the same bios and latencies, for system.disk.
+ * whatever task was running, found through the request's in-flight record,
+ * bpf/inflight.bpf.h). Per device: the same bios and latencies, for system.disk.
  */
 #include "common.bpf.h"
 #include "syscalls.bpf.h"
 #include "latency.bpf.h"
+#include "inflight.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -106,20 +107,6 @@ struct {
 	__type(key, struct seq_key);
 	__type(value, __u64);
 } disk_seq SEC(".maps");
-
-/* A request in flight, keyed by its struct request (as libbpf-tools
- * biolatency keys them): who started it, and when. A struct belongs to its
- * tag for good, so the start of its next life replaces an entry io_done never
- * saw (a request merged away): entries are bounded by the requests the block
- * layer holds, whatever its queue count or tag depth. A start the full map
- * refuses loses that request's latency, and is counted (disk_stats.req_full);
- * userspace deletes entries older than any request lives (a device gone). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, struct ebtop_disk_req);
-} disk_inflight SEC(".maps");
 
 /* Per-CPU counters of the disk subsystem. */
 struct {
@@ -352,24 +339,21 @@ static __always_inline bool data_request(struct request *rq)
  * them, and are charged to that worker. `only_new`: keep an owner already
  * recorded for this life of the request (a requeued request is inserted
  * again, by a kernel worker). `last`: the request's last chance to start
- * (block_io_start, block_rq_issue), where a full map loses its latency; one
- * refused at insert may still find room at issue, or be merged away. */
-static __always_inline int on_req_start(struct request *rq, bool only_new, bool last)
+ * (block_io_start, block_rq_issue), where a full hash loses its latency; one
+ * refused at insert may still find room at issue, or be merged away.
+ * `slots`: the in-flight slots (5.12+), else the hash alone. */
+static __always_inline int on_req_start(struct request *rq, bool only_new, bool last, bool slots)
 {
 	if (!data_request(rq))
 		return 0;
 	__u64 key = (__u64)rq;
 	__u64 born = BPF_CORE_READ(rq, start_time_ns);
-	if (only_new) {
-		struct ebtop_disk_req *s = bpf_map_lookup_elem(&disk_inflight, &key);
-		if (s && born && s->born == born)
-			return 0;
-	}
+	if (only_new && inflight_started(key, born, slots))
+		return 0;
 	struct ebtop_disk_req v = { .born = born, .start_ns = bpf_ktime_get_ns() };
 	owner_of(current_task(), &v.owner);
-	/* replacing an entry never fails: only a new key can find the map full */
 	/* once per life of the request (a requeued one is issued again) */
-	if (bpf_map_update_elem(&disk_inflight, &key, &v, BPF_ANY) == -E2BIG && last && count_map_full(LOST_DISK_REQ, key, born)) {
+	if (inflight_put(key, &v, slots) == -E2BIG && last && count_map_full(LOST_DISK_REQ, key, born)) {
 		__u32 zero = 0;
 		struct ebtop_disk_stats *st = bpf_map_lookup_elem(&disk_stats, &zero);
 		if (st)
@@ -381,21 +365,19 @@ static __always_inline int on_req_start(struct request *rq, bool only_new, bool 
 /* A request is done (softirq, on any task): its latency goes to its owner
  * and its device. The start is the block layer's own (what /sys/block/<dev>/
  * stat accounts) where it keeps one, else ours. */
-static __always_inline int on_req_done(struct request *rq)
+static __always_inline int on_req_done(struct request *rq, bool slots)
 {
 	if (!data_request(rq))
 		return 0;
-	__u64 key = (__u64)rq;
-	struct ebtop_disk_req *s = bpf_map_lookup_elem(&disk_inflight, &key);
-	if (!s)
+	struct ebtop_disk_req s;
+	if (!inflight_take((__u64)rq, &s, slots))
 		return 0;
 	__u64 now = bpf_ktime_get_ns();
 	__u64 start = BPF_CORE_READ(rq, start_time_ns);
 	if (!start || start > now)
-		start = s->start_ns;
+		start = s.start_ns;
 	__u64 ns = now - start;
-	struct ebtop_owner o = s->owner;
-	bpf_map_delete_elem(&disk_inflight, &key);
+	struct ebtop_owner o = s.owner;
 
 	struct ebtop_disk_dev d;
 	disk_dev(rq_disk(rq), &d);
@@ -409,68 +391,73 @@ static __always_inline int on_req_done(struct request *rq)
 	return 0;
 }
 
+/* 6.5+: kernels with BPF compare-and-exchange, so slots always. */
 SEC("tp_btf/block_io_start")
 int BPF_PROG(io_start_btf, struct request *rq)
 {
-	return on_req_start(rq, false, true);
+	return on_req_start(rq, false, true, true);
 }
 
 SEC("raw_tp/block_io_start")
 int BPF_PROG(io_start_raw, struct request *rq)
 {
-	return on_req_start(rq, false, true);
+	return on_req_start(rq, false, true, true);
 }
 
 SEC("tp_btf/block_io_done")
 int BPF_PROG(io_done_btf, struct request *rq)
 {
-	return on_req_done(rq);
+	return on_req_done(rq, true);
 }
 
 SEC("raw_tp/block_io_done")
 int BPF_PROG(io_done_raw, struct request *rq)
 {
-	return on_req_done(rq);
+	return on_req_done(rq, true);
 }
 
 /* Before 6.5 (no block_io_start/done): a request starts when it is first
  * inserted into the scheduler, or when it is issued to the driver without
  * having been inserted (direct issue); it is done at block_rq_complete. Before 5.11
- * insert and issue passed the queue first (rq_has_queue_arg). */
-SEC("tp_btf/block_rq_insert")
-int rq_insert_btf(__u64 *ctx)
-{
-	return on_req_start((struct request *)arg_after_queue(ctx, rq_has_queue_arg), true, false);
-}
+ * insert and issue passed the queue first (rq_has_queue_arg). Each program in
+ * two builds: with slots (5.12+), and *_hash with the hash alone (5.10, 5.11). */
+#define RQ_START(name, sec, only_new, last)                                                               \
+	SEC(sec) int name(__u64 *ctx)                                                                      \
+	{                                                                                                   \
+		return on_req_start((struct request *)arg_after_queue(ctx, rq_has_queue_arg), only_new, last, true); \
+	}                                                                                                   \
+	SEC(sec) int name##_hash(__u64 *ctx)                                                               \
+	{                                                                                                   \
+		return on_req_start((struct request *)arg_after_queue(ctx, rq_has_queue_arg), only_new, last, false); \
+	}
 
-SEC("raw_tp/block_rq_insert")
-int rq_insert_raw(__u64 *ctx)
-{
-	return on_req_start((struct request *)arg_after_queue(ctx, rq_has_queue_arg), true, false);
-}
-
-SEC("tp_btf/block_rq_issue")
-int rq_issue_btf(__u64 *ctx)
-{
-	return on_req_start((struct request *)arg_after_queue(ctx, rq_has_queue_arg), true, true);
-}
-
-SEC("raw_tp/block_rq_issue")
-int rq_issue_raw(__u64 *ctx)
-{
-	return on_req_start((struct request *)arg_after_queue(ctx, rq_has_queue_arg), true, true);
-}
+RQ_START(rq_insert_btf, "tp_btf/block_rq_insert", true, false)
+RQ_START(rq_insert_raw, "raw_tp/block_rq_insert", true, false)
+RQ_START(rq_issue_btf, "tp_btf/block_rq_issue", true, true)
+RQ_START(rq_issue_raw, "raw_tp/block_rq_issue", true, true)
 
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(rq_complete_btf, struct request *rq)
 {
-	return on_req_done(rq);
+	return on_req_done(rq, true);
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(rq_complete_btf_hash, struct request *rq)
+{
+	return on_req_done(rq, false);
 }
 
 SEC("raw_tp/block_rq_complete")
 int BPF_PROG(rq_complete_raw, struct request *rq)
 {
-	return on_req_done(rq);
+	return on_req_done(rq, true);
+}
+
+SEC("raw_tp/block_rq_complete")
+int BPF_PROG(rq_complete_raw_hash, struct request *rq)
+{
+	return on_req_done(rq, false);
 }
 
 /* ---------- page cache: dirtied folios, fs reads and writes ---------- */

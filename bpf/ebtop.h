@@ -298,17 +298,23 @@ struct ebtop_stats {
 };
 
 /* A block request in flight (value of disk_inflight, keyed by the struct
- * request's address): userspace reads start_ns to delete entries older than
- * any request lives. */
+ * request's address, and of a disk_slots slot): userspace reads start_ns to
+ * delete hash entries older than any request lives. */
 struct ebtop_disk_req {
 	__u64 born;     /* rq->start_time_ns: tells this life of the struct from an earlier one */
 	__u64 start_ns; /* when it started, CLOCK_MONOTONIC */
 	struct ebtop_owner owner;
 };
 
+/* A slot of disk_slots (bpf/inflight.bpf.h): the request that holds it. */
+struct ebtop_disk_slot {
+	__u64 rq; /* the struct request's address; 0: free; 1: being written */
+	struct ebtop_disk_req req;
+};
+
 /* Per-CPU counters of the disk subsystem. */
 struct ebtop_disk_stats {
-	__u64 req_full; /* requests whose latency was lost, each once: the in-flight map was full at their start */
+	__u64 req_full; /* requests whose latency was lost, each once: their slot was another's and the in-flight hash full at their start */
 };
 
 /* Net charges, per owner process of a TCP socket (charge map values): what
@@ -374,6 +380,7 @@ EBTOP_ASSERT_SIZE(ebtop_net_counters, 64);
 EBTOP_ASSERT_SIZE(ebtop_net_tcp, 32);
 EBTOP_ASSERT_SIZE(ebtop_disk_stats, 8);
 EBTOP_ASSERT_SIZE(ebtop_disk_req, 32);
+EBTOP_ASSERT_SIZE(ebtop_disk_slot, 40);
 EBTOP_ASSERT_SIZE(ebtop_conn, 120);
 _Static_assert(sizeof(struct ebtop_task) % 8 == 0, "ebtop_task: counter groups must stay 8-aligned");
 

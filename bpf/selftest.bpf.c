@@ -44,3 +44,32 @@ int irq_level_of(__u64 *ctx)
 {
 	return irq_level();
 }
+
+/* bpf/inflight.bpf.h, the table of requests in flight, with slots (5.12+:
+ * the test helper leaves these programs out where the kernel has no BPF
+ * cmpxchg). ctx: key (a request's address), born, start_ns, owner pid. */
+#include "inflight.bpf.h"
+
+/* 0: recorded in its slot, 1: in the hash, 2: refused */
+SEC("raw_tp")
+int inflight_put_of(__u64 *ctx)
+{
+	struct ebtop_disk_req v = { .born = ctx[1], .start_ns = ctx[2], .owner = { .pid = ctx[3] } };
+	int r = inflight_put(ctx[0], &v, true);
+	return r < 0 ? 2 : r;
+}
+
+/* the owner pid of the request's record, removed; 0xffff: none */
+SEC("raw_tp")
+int inflight_take_of(__u64 *ctx)
+{
+	struct ebtop_disk_req v;
+	return inflight_take(ctx[0], &v, true) ? v.owner.pid : 0xffff;
+}
+
+/* 1: this life (born) of the request is recorded */
+SEC("raw_tp")
+int inflight_started_of(__u64 *ctx)
+{
+	return inflight_started(ctx[0], ctx[1], true);
+}

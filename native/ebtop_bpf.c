@@ -1261,6 +1261,29 @@ static napi_value js_probe_prog_type(napi_env env, napi_callback_info info)
 	return probe_type(env, info, 1);
 }
 
+/* probeCmpxchg() -> does the verifier accept BPF compare-and-exchange (BPF
+ * atomics, 5.12)? Before, it refuses a program holding one anywhere, even
+ * where it never walks. Loads r0 = 0; *(u64 *)(r10 - 8) = 0;
+ * r0 = cmpxchg(r10 - 8, r0, r1 = 1); r0 = 0; exit. */
+static napi_value js_probe_cmpxchg(napi_env env, napi_callback_info info)
+{
+	napi_value out;
+	const struct bpf_insn insns[] = {
+		{.code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -8, .imm = 0},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_1, .imm = 1},
+		{.code = BPF_STX | BPF_ATOMIC | BPF_DW, .dst_reg = BPF_REG_10, .src_reg = BPF_REG_1, .off = -8, .imm = BPF_CMPXCHG},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	(void)info;
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, NULL, "GPL", insns, sizeof(insns) / sizeof(insns[0]), NULL);
+	if (fd >= 0)
+		close(fd);
+	napi_get_boolean(env, fd >= 0, &out);
+	return out;
+}
+
 static napi_value js_num_possible_cpus(napi_env env, napi_callback_info info)
 {
 	int n = libbpf_num_possible_cpus();
@@ -1283,7 +1306,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{"ringOpen", js_ring_open}, {"ringDrain", js_ring_drain},
 		{"enableStats", js_enable_stats}, {"disableStats", js_disable_stats}, {"progStats", js_prog_stats},
 		{"btfHasType", js_btf_has_type}, {"btfRelease", js_btf_release}, {"takeLog", js_take_log}, {"btfStructs", js_btf_structs},
-		{"probeMapType", js_probe_map_type}, {"probeProgType", js_probe_prog_type},
+		{"probeMapType", js_probe_map_type}, {"probeProgType", js_probe_prog_type}, {"probeCmpxchg", js_probe_cmpxchg},
 		{"btfTracepointArgs", js_btf_tracepoint_args},
 		{"numPossibleCpus", js_num_possible_cpus}, {"testRun", js_test_run},
 	};

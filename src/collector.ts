@@ -41,10 +41,14 @@ export interface CollectorOptions {
 /** The kernel's features, probed once through the addon. */
 export function probeFeatures(native: Native): Features {
   let raw: boolean | undefined;
+  let cmpxchg: boolean | undefined;
   return {
     hasType: (n) => native.btfHasType(n),
     get rawTracepoints() {
       return (raw ??= native.probeProgType('raw_tracepoint'));
+    },
+    get cmpxchg() {
+      return (cmpxchg ??= native.probeCmpxchg());
     },
     tracepointArgs: (n) => native.btfTracepointArgs(n),
     hasMapType: (n) => native.probeMapType(n),

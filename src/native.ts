@@ -97,6 +97,8 @@ export interface Native {
   probeMapType(name: string): boolean;
   /** Whether the kernel loads a program type; libbpf's name ('raw_tracepoint', ...). Unknown name: EINVAL. */
   probeProgType(name: string): boolean;
+  /** Whether the verifier accepts BPF compare-and-exchange (BPF atomics, 5.12+). */
+  probeCmpxchg(): boolean;
   numPossibleCpus(): number;
   /**
    * Run a loaded program once (BPF_PROG_TEST_RUN) on `ctx` (raw_tp: its u64 arguments); its return value. Tests only.

@@ -12,6 +12,8 @@ export interface Variant {
   needsType?: string;
   /** a raw tracepoint (BPF_PROG_TYPE_RAW_TRACEPOINT): needs the kernel to support that program type */
   needsRawTp?: boolean;
+  /** holds a BPF compare-and-exchange: the kernel refuses it before 5.12 (Features.cmpxchg) */
+  needsCmpxchg?: boolean;
   /** `const volatile` settings this variant needs when chosen (they win over the hooks' config) */
   consts?: Record<string, number>;
 }
@@ -74,6 +76,8 @@ export interface Features {
   tracepointArgs(name: string): number;
   /** the kernel supports this BPF map type (libbpf's name: 'task_storage', ...) */
   hasMapType(name: string): boolean;
+  /** the verifier accepts BPF compare-and-exchange (atomics, 5.12), probed with a tiny program */
+  cmpxchg: boolean;
   /** programs the kernel refused at an earlier load, with its reason (src/loader.ts) */
   refused?: ReadonlyMap<string, string>;
 }
@@ -87,7 +91,7 @@ export interface Features {
 export function planPrograms(features: Features, hooks: HookSpec[], wanted?: ReadonlySet<string>): Plan {
   const plan: Plan = { load: [], disable: [], sources: [], consts: {} };
   const usable = (v: Variant) =>
-    (!v.needsType || features.hasType(v.needsType)) && (!v.needsRawTp || features.rawTracepoints) && !features.refused?.has(v.program);
+    (!v.needsType || features.hasType(v.needsType)) && (!v.needsRawTp || features.rawTracepoints) && (!v.needsCmpxchg || features.cmpxchg) && !features.refused?.has(v.program);
   const off = (spec: HookSpec) =>
     (spec.onlyWithout !== undefined && features.hasType(spec.onlyWithout)) || (wanted !== undefined && !wanted.has(spec.source));
   const incomplete = new Map<string, { hook: string; why: string }>();
@@ -136,7 +140,7 @@ function missingWhy(spec: HookSpec, f: Features): string {
     for (const v of refused) byReason.set(f.refused!.get(v.program)!, [...(byReason.get(f.refused!.get(v.program)!) ?? []), v.program]);
     return [...byReason].map(([why, programs]) => `the kernel refused ${programs.join(', ')}: ${why}`).join('; ');
   }
-  const needs = spec.variants.map((v) => [v.needsType, v.needsRawTp ? 'raw tracepoints' : undefined].filter(Boolean).join(' + ')).join(' or ');
+  const needs = spec.variants.map((v) => [v.needsType, v.needsRawTp ? 'raw tracepoints' : undefined, v.needsCmpxchg ? 'BPF cmpxchg' : undefined].filter(Boolean).join(' + ')).join(' or ');
   return `kernel lacks ${needs}`;
 }
 
@@ -145,6 +149,7 @@ function whyNot(v: Variant, f: Features): string {
   if (refused !== undefined) return `the kernel refused ${v.program}: ${refused}`;
   if (v.needsType && !f.hasType(v.needsType)) return `no ${v.needsType} in kernel BTF`;
   if (v.needsRawTp && !f.rawTracepoints) return 'kernel refuses raw tracepoint programs';
+  if (v.needsCmpxchg && !f.cmpxchg) return 'kernel refuses BPF cmpxchg (before 5.12)';
   return 'usable';
 }
 

@@ -3,7 +3,7 @@
 // writes (fs level), writeback charged to the process that dirtied the pages,
 // request latency per process (a log-linear histogram), per-device totals;
 // their columns and JSON fields.
-import { onTracepoint, type Variant } from '../probe';
+import { onTracepoint, type Features, type Variant } from '../probe';
 import fs from 'node:fs';
 import { fmtBytes, fmtCount, fmtDuration, fmtPct } from '../format';
 import type { Interval } from '../model';
@@ -149,24 +149,34 @@ export interface DiskSystem {
   devices: DeviceRow[];
   /** p99 over every device's requests of the last RECENT intervals, or null */
   recentP99Ns: number | null;
-  /** requests whose latency was lost (the in-flight map was full): this interval's, or with --cumulative since the baseline */
+  /** requests whose latency was lost (their slot was held by another and the in-flight hash was full): this interval's, or with --cumulative since the baseline */
   reqOverflow: number;
 }
 
 /** What collect() reads each refresh. */
 export interface DiskCollected {
   devices: DeviceSample[];
-  /** requests the full in-flight map refused since load (cumulative) */
+  /** requests the full in-flight hash refused since load (cumulative) */
   reqFull: number;
 }
 
-/** Bounds set before load; tests shrink them to see overflow counted. */
-export const DISK_LIMITS = { inflight: 16384 };
+/**
+ * Bounds set before load; tests shrink them to see collisions and overflow
+ * counted. `slots`: the in-flight slots (a power of two, 40 bytes each),
+ * `inflight`: the hash that takes a request whose slot another holds.
+ */
+export const DISK_LIMITS = { slots: 16384, inflight: 16384 };
 
 /** struct ebtop_disk_req: a request in flight (test/unit/disk.test.ts holds it to the object's BTF). */
 export const DISK_REQ_LAYOUT = { size: 32, startNs: 8 };
-/** No request lives this long (the block layer times them out after 30 s): its in-flight entry is a device's that went away. */
-const STALE_REQ_NS = 600e9;
+/**
+ * No request lives this long (the block layer times them out after 30 s): its
+ * in-flight record is one whose completion was never seen (a device that went
+ * away). A slot this old is taken over in the kernel (bpf/inflight.bpf.h
+ * req_stale_s); a hash entry is swept here.
+ */
+const STALE_REQ_S = 600;
+const STALE_REQ_NS = STALE_REQ_S * 1e9;
 const SWEEP_EVERY_NS = 60e9;
 
 /** u64 as a JS number (exact below 2^53). */
@@ -205,9 +215,9 @@ const names = new Map<string, string>();
 const lastSweep = new WeakMap<object, number>();
 
 /**
- * Deletes in-flight entries older than any request lives: a request merged
- * away leaves its entry until its struct starts again, which a device that
- * went away never does. Keeps the map to the requests that exist.
+ * Deletes in-flight hash entries older than any request lives: a request
+ * merged away leaves its entry until its struct starts again, which a device
+ * that went away never does. Keeps the hash to the requests that exist.
  */
 export function sweepInflight(io: CollectIO, nowNs: number): number {
   const d = io.native.mapDump(io.obj, 'disk_inflight');
@@ -459,6 +469,27 @@ function perCpuEntries(m: Machine, valueBytes: number, budget: number, min: numb
 /** A request's start hook, by kernel: block_io_start (6.5+), else block_rq_insert. */
 const NO_IO_START = 'btf_trace_block_io_start';
 
+/**
+ * A request hook's variants: with the in-flight slots (BPF cmpxchg, 5.12+)
+ * first, then `<program>_hash`, the same with the hash alone (5.10, 5.11).
+ * One kernel feature decides for every request hook, so a request's start and
+ * its completion agree on where it is recorded.
+ */
+function slotsOrHash(variants: Variant[]): Variant[] {
+  return [...variants.map((v) => ({ ...v, needsCmpxchg: true })), ...variants.map((v) => ({ ...v, program: `${v.program}_hash` }))];
+}
+
+/**
+ * The in-flight slots' settings: their index mask (slots - 1; 0 where the
+ * kernel has no BPF cmpxchg and the programs use the hash alone: one slot
+ * allocated), and the age at which a slot is taken over.
+ */
+function slotConsts(f: Features): Record<string, number> {
+  const n = DISK_LIMITS.slots;
+  if (!Number.isInteger(Math.log2(n))) throw new Error(`DISK_LIMITS.slots must be a power of two, not ${n}`);
+  return { req_slot_mask: f.cmpxchg ? n - 1 : 0, req_stale_s: STALE_REQ_S };
+}
+
 /** Two tracepoints' variant pairs as [btf a, btf b, raw a, raw b]: every tp_btf variant before any raw_tp one. */
 function interleave(a: Variant[], b: Variant[]): Variant[] {
   return [a[0], b[0], a[1], b[1]];
@@ -541,27 +572,26 @@ export const disk: Subsystem = {
       source: 'disk.lat',
       what: 'request start and its owner (the submitter)',
       variants: [
-        // the raw_tp variants of the 6.5 pair still need its BTF type: it tells the pair exists
-        ...onTracepoint('io_start', 'block_io_start', { needsType: NO_IO_START }),
-        ...onTracepoint('rq_insert', 'block_rq_insert'),
+        // the raw_tp variants of the 6.5 pair still need its BTF type: it tells the pair exists;
+        // 6.5 has BPF cmpxchg: slots only
+        ...onTracepoint('io_start', 'block_io_start', { needsType: NO_IO_START, needsCmpxchg: true }, { needsCmpxchg: true }),
+        ...slotsOrHash(onTracepoint('rq_insert', 'block_rq_insert')),
       ],
       // before 5.11 block_rq_insert/issue passed the request queue first
-      config: (f) => ({ rq_has_queue_arg: f.tracepointArgs('block_rq_insert') >= 2 ? 1 : 0 }),
+      config: (f) => ({ rq_has_queue_arg: f.tracepointArgs('block_rq_insert') >= 2 ? 1 : 0, ...slotConsts(f) }),
     },
     {
       source: 'disk.lat',
       what: 'request start where it was issued without being inserted (kernels before 6.5)',
       onlyWithout: NO_IO_START,
-      variants: [
-        ...onTracepoint('rq_issue', 'block_rq_issue'),
-      ],
+      variants: slotsOrHash(onTracepoint('rq_issue', 'block_rq_issue')),
     },
     {
       source: 'disk.lat',
       what: 'request completion (softirq): latency to its owner and its device',
       variants: [
-        ...onTracepoint('io_done', 'block_io_done', { needsType: 'btf_trace_block_io_done' }),
-        ...onTracepoint('rq_complete', 'block_rq_complete'),
+        ...onTracepoint('io_done', 'block_io_done', { needsType: 'btf_trace_block_io_done', needsCmpxchg: true }, { needsCmpxchg: true }),
+        ...slotsOrHash(onTracepoint('rq_complete', 'block_rq_complete')),
       ],
     },
     {
@@ -588,7 +618,8 @@ export const disk: Subsystem = {
     { name: 'disk_devices', entries: (m) => perCpuEntries(m, DEVICE_SIZE * 8, 4 << 20, 32, 256) },
     { name: 'disk_dirtier', entries: () => 65536 },
     { name: 'disk_seq', entries: (m) => Math.min(m.pidMax * 2, 16384) },
-    // preallocated (~1.5 MiB): a start must never wait for memory
+    // preallocated (~640 KiB and ~1.5 MiB): a start must never wait for memory
+    { name: 'disk_slots', entries: (_m, consts) => (consts.req_slot_mask ?? 0) + 1 },
     { name: 'disk_inflight', entries: () => DISK_LIMITS.inflight },
   ],
   groups: [DISK, WRITEBACK, LATENCY],

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Collector } from '../../src/collector';
 import { Model, type Interval, type ProcessRow } from '../../src/model';
 import { DISK, DISK_LIMITS, disk, WRITEBACK, cacheHitPct, rowLatency, seqPct, type DiskSystem } from '../../src/subsystems/disk';
-import type { BpfObject, Native } from '../../src/native';
+import { loadNative, type BpfObject, type Native } from '../../src/native';
 import type { Features } from '../../src/probe';
 import { intervalJson } from '../../src/views/json';
 import { EBTOP, EbtopRun, kernelSkipReason, relErr, run, WORKLOAD } from '../helpers/kernel';
@@ -327,21 +327,23 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
   /**
    * A loop device whose scheduler holds 2048 requests (mq-deadline's own tags
    * go to 2047: past the 1024 a tag-indexed slot table could tell apart),
-   * filled by fio at depth 2048; `limit` shrinks the in-flight map first.
+   * filled by fio at depth 2048; `limit` shrinks the in-flight hash first,
+   * `slots` the in-flight slots (nearly every request then collides into the hash).
    */
-  async function deepQueue(limit?: number, features?: Partial<Features>) {
+  async function deepQueue(limit?: number, features?: Partial<Features>, slots?: number) {
     const back = path.join(dir, 'deep.img');
     fs.writeFileSync(back, '');
     fs.truncateSync(back, 256 * MiB);
     const loop = execFileSync('losetup', ['--find', '--show', back], { encoding: 'utf8' }).trim();
     const name = path.basename(loop);
-    const was = DISK_LIMITS.inflight;
+    const was = { ...DISK_LIMITS };
     try {
       fs.writeFileSync(`/sys/block/${name}/queue/scheduler`, 'mq-deadline');
       fs.writeFileSync(`/sys/block/${name}/queue/nr_requests`, '2048');
       if (limit) DISK_LIMITS.inflight = limit;
+      if (slots) DISK_LIMITS.slots = slots;
       const s = new Sampler(features);
-      DISK_LIMITS.inflight = was;
+      Object.assign(DISK_LIMITS, was);
       try {
         const before = blockStat(name);
         const r = await fio(['--name=deep', `--filename=${loop}`, '--direct=1', '--ioengine=io_uring', '--iodepth=2048', '--iodepth_batch_submit=512', '--rw=randread', '--bs=4k', '--io_size=64M', '--size=256M']);
@@ -354,7 +356,7 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
         s.close();
       }
     } finally {
-      DISK_LIMITS.inflight = was;
+      Object.assign(DISK_LIMITS, was);
       execFileSync('losetup', ['-d', loop]);
     }
   }
@@ -372,9 +374,17 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
     expect(d.overflow).toBe(0);
   });
 
-  it('a full in-flight map: the requests it refused are counted (requests_overflow, bpf lost), the others still get their latency', async () => {
-    const d = await deepQueue(64);
-    console.log(`in-flight map of 64: ${d.completed} reads completed, ${d.count} latencies, overflow ${d.overflow}, bpf lost ${d.lost}`);
+  it('16 in-flight slots for 2048 requests: nearly all collide into the hash, from both CPUs at once; every request still gets its latency, once', async () => {
+    const d = await deepQueue(undefined, undefined, 16);
+    console.log(`deep queue, 16 slots: ${d.completed} reads completed (fio ${d.fioIos}), ${d.count} latencies, overflow ${d.overflow}, bpf lost ${d.lost}`);
+    expect(d.count).toBeLessThanOrEqual(d.completed);
+    expect(d.count).toBeGreaterThanOrEqual(0.98 * d.completed);
+    expect(d.overflow).toBe(0);
+  });
+
+  it('a full in-flight hash: the requests it refused are counted (requests_overflow, bpf lost), the others still get their latency', async () => {
+    const d = await deepQueue(64, undefined, 16);
+    console.log(`16 slots, in-flight hash of 64: ${d.completed} reads completed, ${d.count} latencies, overflow ${d.overflow}, bpf lost ${d.lost}`);
     expect(d.overflow).toBeGreaterThan(0);
     expect(d.count).toBeGreaterThan(0);
     // other devices' requests may be refused too: at least the loop device's
@@ -383,8 +393,8 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
   });
 
   it('before 6.5 (insert, then issue: two starts per request), a refused request is still counted once', async () => {
-    const d = await deepQueue(64, { hasType: (n) => n !== 'btf_trace_block_io_start' && n !== 'btf_trace_block_io_done' });
-    console.log(`in-flight map of 64, block_rq_insert/issue: ${d.completed} reads completed, ${d.count} latencies, overflow ${d.overflow}, bpf lost ${d.lost}`);
+    const d = await deepQueue(64, { hasType: (n) => n !== 'btf_trace_block_io_start' && n !== 'btf_trace_block_io_done' }, 16);
+    console.log(`16 slots, in-flight hash of 64, block_rq_insert/issue: ${d.completed} reads completed, ${d.count} latencies, overflow ${d.overflow}, bpf lost ${d.lost}`);
     expect(d.overflow).toBeGreaterThan(0);
     // refused at insert, it may still find room at issue: counted only where its latency is lost
     expect(d.count + d.overflow).toBeGreaterThanOrEqual(0.98 * d.completed);
@@ -392,9 +402,12 @@ describe.skipIf(skip)('disk accounting (kernel)', () => {
     expect(d.count + d.overflow).toBeLessThan(d.completed * 1.05);
   });
 
+  // before 5.12 block_rq_issue's first variant (with slots) cannot load: its *_hash build is a fallback
+  const issue = skip || loadNative().probeCmpxchg() ? 'attached' : 'fallback';
   const FALLBACKS: [string, Partial<Features>, string[]][] = [
-    ['pre-6.5 tp_btf: block_rq_insert/issue/complete', { hasType: (n) => n !== 'btf_trace_block_io_start' && n !== 'btf_trace_block_io_done' }, ['tp_btf/block_rq_insert fallback', 'tp_btf/block_rq_issue attached', 'tp_btf/block_rq_complete fallback']],
+    ['pre-6.5 tp_btf: block_rq_insert/issue/complete', { hasType: (n) => n !== 'btf_trace_block_io_start' && n !== 'btf_trace_block_io_done' }, ['tp_btf/block_rq_insert fallback', `tp_btf/block_rq_issue ${issue}`, 'tp_btf/block_rq_complete fallback']],
     ['raw_tp everywhere (per-thread state in the tid hash)', { hasType: (n) => !n.startsWith('btf_trace_') }, ['raw_tp/block_rq_insert fallback', 'raw_tp/block_rq_issue fallback', 'raw_tp/block_rq_complete fallback']],
+    ['before 5.12 (no BPF cmpxchg): block_rq_* with the in-flight hash alone', { hasType: (n) => n !== 'btf_trace_block_io_start' && n !== 'btf_trace_block_io_done', cmpxchg: false }, ['tp_btf/block_rq_insert fallback', 'tp_btf/block_rq_issue fallback', 'tp_btf/block_rq_complete fallback']],
   ];
   for (const [label, features, hooks] of FALLBACKS) {
     it(`the forced fallback (${label}) counts fio's bytes and bios exactly, its latencies, and fs reads`, async () => {

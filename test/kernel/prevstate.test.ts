@@ -14,7 +14,7 @@ const skip = kernelSkipReason();
 describe.skipIf(skip)('sched_switch without prev_state (kernel)', () => {
   it('reads prev->__state and still reports exact final counters', async () => {
     const features = { tracepointArgs: () => 3 };
-    expect(planPrograms({ hasType: () => true, rawTracepoints: true, hasMapType: () => true, ...features } as Features, SUBSYSTEMS.flatMap((s) => s.hooks)).consts.switch_has_prev_state).toBe(0);
+    expect(planPrograms({ hasType: () => true, rawTracepoints: true, hasMapType: () => true, cmpxchg: true, ...features } as Features, SUBSYSTEMS.flatMap((s) => s.hooks)).consts.switch_has_prev_state).toBe(0);
     const c = Collector.open({ log: pino({ level: 'silent' }), features });
     try {
       const model = new Model({ ncpu: 2 });

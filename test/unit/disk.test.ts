@@ -139,7 +139,7 @@ describe('per-device folder', () => {
     expect(fold(f, [a2], { cumulative: true }).devices[0].readBytes).toBe(75);
   });
 
-  it('reports the requests the full in-flight map refused: per interval, or since the baseline with --cumulative', () => {
+  it('reports the requests the full in-flight hash refused: per interval, or since the baseline with --cumulative', () => {
     const a = dev('vda', 0, {});
     const f = new DeviceFolder();
     expect(fold(f, [a], { baseline: true }, 5).reqOverflow).toBe(0);
@@ -221,7 +221,7 @@ describe('model and JSON with disk charges', () => {
   });
 });
 
-const features = (over: Partial<Features> = {}): Features => ({ hasType: () => true, rawTracepoints: true, tracepointArgs: () => 1, hasMapType: () => true, ...over });
+const features = (over: Partial<Features> = {}): Features => ({ hasType: () => true, rawTracepoints: true, tracepointArgs: () => 1, hasMapType: () => true, cmpxchg: true, ...over });
 
 describe('disk program selection', () => {
   const latency = (f: Features) => {
@@ -245,6 +245,16 @@ describe('disk program selection', () => {
     const raw = latency(features({ hasType: () => false }));
     expect(raw.load).toEqual(['rq_insert_raw', 'rq_issue_raw', 'rq_complete_raw']);
     expect(planPrograms(features({ hasType: () => false }), disk.hooks).consts.use_thread_hash).toBe(1);
+  });
+
+  it('keeps requests in flight in slots where the kernel has BPF cmpxchg (5.12+), else in the hash alone, start and completion alike', () => {
+    const pre65 = (n: string) => n !== 'btf_trace_block_io_start' && n !== 'btf_trace_block_io_done';
+    expect(latency(features()).consts).toMatchObject({ req_slot_mask: 16383, req_stale_s: 600 });
+    const old = latency(features({ hasType: pre65, cmpxchg: false }));
+    expect(old.load).toEqual(['rq_insert_btf_hash', 'rq_issue_btf_hash', 'rq_complete_btf_hash']);
+    // one slot allocated, never used
+    expect(old.consts.req_slot_mask).toBe(0);
+    expect(latency(features({ hasType: () => false, cmpxchg: false })).load).toEqual(['rq_insert_raw_hash', 'rq_issue_raw_hash', 'rq_complete_raw_hash']);
   });
 
   it('--no-fs-io leaves only the page-cache hooks off', () => {

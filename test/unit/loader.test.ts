@@ -6,7 +6,7 @@ import { planPrograms, type Features } from '../../src/probe';
 import { SUBSYSTEMS } from '../../src/subsystems';
 
 const HOOKS = SUBSYSTEMS.flatMap((s) => s.hooks);
-const features = (refused: Map<string, string> = new Map()): Features => ({ hasType: () => true, rawTracepoints: true, tracepointArgs: () => 4, hasMapType: () => true, refused });
+const features = (refused: Map<string, string> = new Map()): Features => ({ hasType: () => true, rawTracepoints: true, tracepointArgs: () => 4, hasMapType: () => true, cmpxchg: true, refused });
 const MACHINE = { ncpuPossible: 2, pidMax: 32768, threadsMax: 32768 };
 
 // As libbpf 1.1 logged a refusal here (EBTOP_TEST_REJECT=disk, shortened).

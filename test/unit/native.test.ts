@@ -141,6 +141,11 @@ describe.skipIf(skip)('native addon (kernel)', () => {
       expect(native.probeProgType('raw_tracepoint')).toBe(true);
     });
 
+    it('knows whether the verifier takes BPF compare-and-exchange: from 5.12 on', () => {
+      const [major, minor] = os.release().split('.').map(Number);
+      expect(native.probeCmpxchg()).toBe(major > 5 || (major === 5 && minor >= 12));
+    });
+
     it('refuses a name libbpf does not know', () => {
       expect(thrown(() => native.probeMapType('no_such_map_type'))).toMatchObject({ code: 'EINVAL', errno: 22 });
       expect(thrown(() => native.probeProgType('no_such_prog_type'))).toMatchObject({ code: 'EINVAL', errno: 22 });

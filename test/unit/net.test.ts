@@ -183,7 +183,7 @@ describe('net: the folder', () => {
   });
 });
 
-const features = (over: Partial<Features> = {}): Features => ({ hasType: () => true, rawTracepoints: true, tracepointArgs: () => 3, hasMapType: () => true, ...over });
+const features = (over: Partial<Features> = {}): Features => ({ hasType: () => true, rawTracepoints: true, tracepointArgs: () => 3, hasMapType: () => true, cmpxchg: true, ...over });
 
 describe('net: program selection', () => {
   const chosen = (f: Features) => planPrograms(f, net.hooks).load.map((l) => l.program);

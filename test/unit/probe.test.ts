@@ -5,7 +5,7 @@ import { SUBSYSTEMS } from '../../src/subsystems';
 import { cpu } from '../../src/subsystems/cpu';
 
 const HOOKS = cpu.hooks;
-const features = (over: Partial<Features> = {}): Features => ({ hasType: () => true, rawTracepoints: true, tracepointArgs: () => 4, hasMapType: () => true, ...over });
+const features = (over: Partial<Features> = {}): Features => ({ hasType: () => true, rawTracepoints: true, tracepointArgs: () => 4, hasMapType: () => true, cmpxchg: true, ...over });
 
 describe('program selection', () => {
   it('loads only primaries when the kernel has every BTF tracepoint', () => {
@@ -87,6 +87,7 @@ describe('feature probes through the addon', () => {
       probeProgType: (n: string) => (asked.push(`prog ${n}`), false),
       btfTracepointArgs: (n: string) => (asked.push(`args ${n}`), 3),
       probeMapType: (n: string) => (asked.push(`map ${n}`), false),
+      probeCmpxchg: () => (asked.push('cmpxchg'), false),
     };
     const f = probeFeatures(fake as never);
     const plan = planPrograms(f, HOOKS);
