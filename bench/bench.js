@@ -66,7 +66,7 @@ const CFG = {
   threads: envNum('BENCH_THREADS', 10000, 100),
   connections: envNum('BENCH_CONNECTIONS', 10000, 10),
   scaleSeconds: envNum('BENCH_SCALE_SECONDS', 10, 3),
-  // the recorder: a real recording this long (one 300-interval segment at least), then seeks in a day built from it
+  // the recorder: a real recording this long (whole segments of 120 intervals), then seeks in a day built from it
   recordSeconds: envNum('BENCH_RECORD_SECONDS', 320, 30),
   recordProcs: envNum('BENCH_RECORD_PROCS', 400, 50),
   seeks: envNum('BENCH_SEEKS', 20, 1),

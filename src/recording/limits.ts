@@ -1,7 +1,7 @@
 // `ebtop record`'s defaults and the parsers of its durations and sizes: apart
 // from the recorder, so the command line reads them without loading it.
 
-export const RECORD_DEFAULTS = { dir: '/var/lib/ebtop', retain: '1d', maxSize: '1G', segmentFrames: 300, shardMs: 3600_000 };
+export const RECORD_DEFAULTS = { dir: '/var/lib/ebtop', retain: '1d', maxSize: '1G', segmentFrames: 120, shardMs: 3600_000 };
 
 /** "90s", "10m", "24h", "7d" (a bare number: seconds) -> ms, or null. */
 export function durationMs(text: string): number | null {
