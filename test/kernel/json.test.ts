@@ -2,7 +2,7 @@
 // and values that hold against what the machine did.
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EbtopRun, kernelSkipReason, relErr, type Sample } from '../helpers/kernel';
+import { EbtopRun, EMULATED, kernelSkipReason, relErr, type Sample } from '../helpers/kernel';
 
 const skip = kernelSkipReason();
 
@@ -75,8 +75,10 @@ describe.skipIf(skip)('--json contract (kernel)', () => {
       const { receivedAt, ...top } = s;
       // the interval is the time between this sample and the previous one (near
       // what was asked on an idle machine; the cadence catches up after a slow refresh)
+      // (the monotonic and the wall clock are read one after the other: under
+      // emulation a vCPU can stand still between the two reads, seen 2.04 and 4.3 ms)
       const at = Date.parse(s.time);
-      if (prevTime !== null) expect(Math.abs(s.interval_ns / 1e6 - (at - prevTime))).toBeLessThanOrEqual(2);
+      if (prevTime !== null) expect(Math.abs(s.interval_ns / 1e6 - (at - prevTime))).toBeLessThanOrEqual(EMULATED ? 20 : 2);
       prevTime = at;
       expect(s.interval_ns).toBeGreaterThan(0);
       expect(Object.keys(top)).toEqual(['type', 'time', 'interval_ns', 'ncpu', 'shed', 'system', 'processes', 'cgroups']);
