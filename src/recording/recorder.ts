@@ -87,7 +87,7 @@ function summarize(iv: Interval | null): Summary {
   let diskBytes = 0;
   let netBytes = 0;
   for (const s of iv.subsystems) {
-    if (!s.system) continue;
+    if (!s.system || (s.name !== 'disk' && s.name !== 'net')) continue; // only these two feed the timeline
     const j = s.system(iv) as Record<string, unknown>;
     if (s.name === 'disk') for (const d of (j.devices ?? []) as { read_bytes: number | null; write_bytes: number | null }[]) diskBytes += (d.read_bytes ?? 0) + (d.write_bytes ?? 0);
     if (s.name === 'net') netBytes += Number(j.tx_bytes ?? 0) + Number(j.rx_bytes ?? 0);
