@@ -161,6 +161,8 @@ const SETTLE_GROUPS = SCHEMA.groups.filter((g) => g.kind === 'task' && g.settle)
 const ZERO = new Float64Array(TASK_SLOTS);
 /** Exited processes kept for charges that arrive after their exit (writeback): at most this many */
 const GONE_MAX = 8192;
+/** snapshots a thread missing without an exit record waits for it before it counts as lost (Model.vanished) */
+const VANISH_TICKS = 3;
 
 export function stateLetter(state: number, flags: number): string {
   if (flags & F_ZOMBIE) return 'Z';
@@ -196,6 +198,8 @@ function sameCounters(a: Float64Array, b: Float64Array): boolean {
 
 interface ThreadState {
   pid: number;
+  /** its process's start time (the process is (pid, pstartNs)) */
+  pstartNs: number;
   startNs: number;
   /** the task slots as last seen */
   last: Float64Array;
@@ -317,6 +321,15 @@ export class Model {
   private threads = new Map<number, ThreadState>();
   /** tid -> threads whose exit record was seen, kept while their zombie can still show up */
   private dead = new Map<number, { startNs: number; tick: number }>();
+  /**
+   * Threads missing from the last snapshot without an exit record, by tid,
+   * with the tick they went missing. Their parent can reap them (and the
+   * iterator stop listing them) before their final switch-out writes the
+   * exit record: a dying task preempted after exit_notify, seen for over a
+   * second under emulation. They are lost only if no record comes within
+   * VANISH_TICKS; their process is kept (without a row) meanwhile.
+   */
+  private vanished = new Map<number, { st: ThreadState; tick: number }>();
   /** old leaders replaced by an exec'ing thread whose exit record is still to come, by tid */
   private replacedLeaders = new Map<number, ThreadState>();
   private tick = 0;
@@ -567,7 +580,7 @@ export class Model {
       if (!t.baseline) this.account(t, ev, c, old.last, t.fromNs, Math.max(t.fromNs, ev.timeNs), old, 'bpf');
       return;
     }
-    const st = this.threads.get(ev.tid);
+    const st = this.threads.get(ev.tid) ?? this.unvanish(ev.tid, ev.startNs);
     const known = st !== undefined && st.startNs === ev.startNs;
     this.threads.delete(ev.tid);
     this.dead.set(ev.tid, { startNs: ev.startNs, tick: t.n });
@@ -582,7 +595,7 @@ export class Model {
   private applyLive(t: Tick, rec: TaskRecord, source: 'bpf' | 'proc'): void {
     t.seen.add(rec.tid);
     if (this.dead.get(rec.tid)?.startNs === rec.startNs) return; // unreaped, already accounted at its exit
-    let st = this.threads.get(rec.tid);
+    let st = this.threads.get(rec.tid) ?? this.unvanish(rec.tid, rec.startNs);
     if (st && st.startNs !== rec.startNs) st = undefined; // tid reused
     const bornInside = rec.startNs >= t.fromNs;
     const c = this.counters(t, rec, t.toNs);
@@ -594,6 +607,7 @@ export class Model {
       for (const i of t.rebase) st.last[i] = c[i];
       st.comm = rec.comm;
       st.pid = rec.pid;
+      st.pstartNs = rec.pstartNs;
     } else {
       // Unknown history (baseline, or missed by earlier snapshots): count from now.
       st = newThread(rec, c);
@@ -632,11 +646,33 @@ export class Model {
     combineInto(SCHEMA, p.v, ch.v, THREAD_SLOTS);
   }
 
+  /** A thread back from `vanished` (an exit record, or a snapshot that lists it again), else undefined. */
+  private unvanish(tid: number, startNs: number): ThreadState | undefined {
+    const v = this.vanished.get(tid);
+    if (!v) return undefined;
+    this.vanished.delete(tid);
+    // a reused tid: the old thread stays lost
+    if (v.st.startNs !== startNs) {
+      this.vanished.set(tid, v);
+      return undefined;
+    }
+    this.threads.set(tid, v.st);
+    return v.st;
+  }
+
   /** Threads that vanished without an exit record, and dead ones no longer shown. */
   private forgetGone(t: Tick): void {
-    for (const tid of this.threads.keys()) {
+    for (const [tid, st] of this.threads) {
       if (!t.seen.has(tid)) {
         this.threads.delete(tid);
+        // an older thread of a reused tid still waiting: lost now
+        if (this.vanished.has(tid) && !t.baseline) t.lostThreads++;
+        this.vanished.set(tid, { st, tick: t.n });
+      }
+    }
+    for (const [tid, v] of this.vanished) {
+      if (t.n - v.tick >= VANISH_TICKS) {
+        this.vanished.delete(tid);
         if (!t.baseline) t.lostThreads++;
       }
     }
@@ -703,8 +739,13 @@ export class Model {
     }
     // a parent built before its child's exit was folded in sees it now
     for (const p of t.order) p.row.deadKids = p.deadKids;
+    const waiting = new Set<Proc>();
+    for (const v of this.vanished.values()) {
+      const p = this.procs.get(v.st.pid, v.st.pstartNs);
+      if (p) waiting.add(p);
+    }
     for (const p of this.procs.values()) {
-      if (p.tick !== t.n) {
+      if (p.tick !== t.n && !waiting.has(p)) {
         this.procs.delete(p);
         this.execArgs.delete(p.pid);
       }
@@ -810,7 +851,7 @@ function sourceDeltas(before: Record<string, number> | undefined, after: Record<
 }
 
 function newThread(rec: TaskRecord, c: Float64Array): ThreadState {
-  return { pid: rec.pid, startNs: rec.startNs, last: c.slice(0, TASK_SLOTS), comm: rec.comm, d: null, total: null, row: null };
+  return { pid: rec.pid, pstartNs: rec.pstartNs, startNs: rec.startNs, last: c.slice(0, TASK_SLOTS), comm: rec.comm, d: null, total: null, row: null };
 }
 
 function newProc(pid: number, startNs: number, source: 'bpf' | 'proc'): Proc {

@@ -148,6 +148,23 @@ export class EbtopRun {
     }
   }
 
+  /**
+   * After the first sample received 100 ms from now, waits (up to timeoutMs)
+   * until each pid has its exit row. A parent can reap a child before the
+   * child's final switch-out writes its exit record (a dying task preempted;
+   * a stalled vCPU under emulation): that row comes a sample or two later.
+   */
+  async untilExited(pids: Iterable<number>, timeoutMs = 10_000): Promise<void> {
+    await this.sampleAfter(Date.now() + 100);
+    const want = new Set(pids);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const s of this.samples) for (const p of s.processes) if (p.exited) want.delete(p.pid);
+      if (!want.size || Date.now() > deadline) return;
+      await this.waitSamples(this.samples.length + 1, timeoutMs);
+    }
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode === null) this.child.kill('SIGTERM');
     await this.exited;

@@ -214,11 +214,39 @@ describe('Model', () => {
     });
   }
 
-  it('counts a thread that vanished without an exit record as lost', () => {
+  it('counts a thread that vanished without an exit record as lost, once no record came in the 3 snapshots after it went missing', () => {
     const m = model();
     m.update(sample(0, [task({ tid: 70 }), task({ tid: 71, pid: 70 })]));
-    const iv = m.update(sample(S, [task({ tid: 70 })]))!;
-    expect(iv.system.lostThreads).toBe(1);
+    const lost = [1, 2, 3, 4].map((i) => m.update(sample(i * S, [task({ tid: 70 })]))!.system.lostThreads);
+    expect(lost).toEqual([0, 0, 0, 1]);
+  });
+
+  it('takes the exit record of a thread reaped before its final switch-out (it vanished from the snapshot first) with its last interval and command line', () => {
+    const m = model();
+    const exec = { kind: 'exec' as const, tid: 80, pid: 80, oldTid: 80, startNs: 0, timeNs: 0, comm: 'burn', args: ['burn', '1500'] };
+    m.update(sample(0, [task({ tid: 80, oncpuNs: 10 * MS, comm: 'burn' })], [exec]));
+    m.update(sample(S, [task({ tid: 80, oncpuNs: 500 * MS, comm: 'burn' })]));
+    // reaped: the snapshot no longer lists it, and its exit record is still to come
+    const gap = m.update(sample(2 * S, []))!;
+    expect(gap.processes.find((r) => r.pid === 80)).toBeUndefined();
+    expect(gap.system.lostThreads).toBe(0);
+    const end = task({ tid: 80, kind: 'exit', oncpuNs: 1510 * MS, timeNs: 1.9 * S, flags: F_GROUP_DEAD, comm: 'burn' });
+    const iv = m.update(sample(3 * S, [], [end]))!;
+    const p = iv.processes.find((r) => r.pid === 80)!;
+    expect(p.exited).toBe(true);
+    expect(cpuOf(p).oncpuNs).toBe(1010 * MS);
+    expect(p.cmdline).toBe('burn 1500');
+    expect(iv.system.lostThreads).toBe(0);
+    expect(m.update(sample(4 * S, []))!.system.lostThreads).toBe(0);
+  });
+
+  it('takes back a thread one snapshot missed, its time counted once', () => {
+    const m = model();
+    m.update(sample(0, [task({ tid: 60, oncpuNs: 0 })]));
+    m.update(sample(S, []));
+    const iv = m.update(sample(2 * S, [task({ tid: 60, oncpuNs: 700 * MS })]))!;
+    expect(cpuOf(iv.processes.find((r) => r.pid === 60)!).oncpuNs).toBe(700 * MS);
+    expect(iv.system.lostThreads).toBe(0);
   });
 
   it('marks kernel threads and gives them a bracketed command line', () => {
