@@ -431,7 +431,7 @@ export class NetFolder implements Folder {
       const fresh = !t || t.startNs !== c.startNs;
       if (fresh) {
         // its id now keys another connection: the one it keyed may still have a record to come
-        if (t && !t.closed) this.displaced.set(`${c.id}:${t.startNs}`, t);
+        if (t) this.displaced.set(`${c.id}:${t.startNs}`, t);
         this.tracks.set(c.id, (t = track(c)));
       }
       const segs = advance(t!, c, fresh, cumulative);
