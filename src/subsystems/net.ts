@@ -318,9 +318,10 @@ function track(c: Conn): Track {
 /**
  * Takes one dump (or final record) of a connection: the interval's deltas
  * against the totals last seen (none: it is new since, all of it counts).
+ * `again`: a second copy in the same dump, whose deltas add to the first's.
  * Returns the data segments sent in the interval.
  */
-function advance(t: Track, c: Conn, fresh: boolean, cumulative: boolean): number {
+function advance(t: Track, c: Conn, fresh: boolean, cumulative: boolean, again = false): number {
   const dTx = c.txBytes - t.tx;
   const dRx = c.rxBytes - t.rx;
   const dRet = c.retransmits - t.retransmits;
@@ -334,11 +335,21 @@ function advance(t: Track, c: Conn, fresh: boolean, cumulative: boolean): number
     t.owner = `${c.pid}:${c.pstartNs}`;
     t.ownerPid = c.pid;
   }
-  t.showTx = cumulative ? c.txBytes : Math.max(0, dTx);
-  t.showRx = cumulative ? c.rxBytes : Math.max(0, dRx);
-  t.showRetransmits = cumulative ? c.retransmits : Math.max(0, dRet);
+  t.showTx = cumulative ? c.txBytes : (again ? t.showTx : 0) + Math.max(0, dTx);
+  t.showRx = cumulative ? c.rxBytes : (again ? t.showRx : 0) + Math.max(0, dRx);
+  t.showRetransmits = cumulative ? c.retransmits : (again ? t.showRetransmits : 0) + Math.max(0, dRet);
   return fresh ? c.segsOut : Math.max(0, dSegs);
 }
+
+/**
+ * Folds a connection missing from the dump keeps its totals, for its record
+ * or its entry to come back: the collector drains the ring before it dumps
+ * the table, so a connection destroyed in between is in neither, and its
+ * record comes at the next refresh. Forgotten at once, that record counted
+ * all its bytes again (seen under emulation: the iperf3 server's rows summed
+ * to 232 MB for its 130 MB). Past this, its record was lost.
+ */
+const VANISH_FOLDS = 3;
 
 /**
  * Per-connection deltas between successive dumps of the live table plus the
@@ -346,13 +357,36 @@ function advance(t: Track, c: Conn, fresh: boolean, cumulative: boolean): number
  * per-process and system values out.
  */
 export class NetFolder implements Folder {
-  /** live connections by id (a reused id with another start time is another connection) */
+  /**
+   * Connections by id: the last one seen with it in the live table (a reused
+   * id with another start time is another connection); kept VANISH_FOLDS
+   * folds after it was last seen there.
+   */
   private tracks = new Map<number, Track>();
+  /**
+   * Connections whose id (a socket address) a newer one took while their
+   * record was still to come, by `${id}:${startNs}`; kept as long.
+   */
+  private displaced = new Map<string, Track>();
   private fullAtLast = -1;
   /** --cumulative: per owner, segments since the baseline and the fold that last added to them */
   private totals = new Map<string, { segs: number; fold: number }>();
   private folds = 0;
   private overflowTotal = 0;
+
+  /** The track of a destroyed connection, taken out of the folder; undefined when never seen live (or forgotten). */
+  private take(c: Conn): Track | undefined {
+    const t = this.tracks.get(c.id);
+    if (t?.startNs === c.startNs) {
+      this.tracks.delete(c.id);
+      return t;
+    }
+    if (!this.displaced.size) return undefined;
+    const key = `${c.id}:${c.startNs}`;
+    const d = this.displaced.get(key);
+    if (d) this.displaced.delete(key);
+    return d;
+  }
 
   fold(input: FoldInput): FoldOutput {
     const col = input.collected as NetCollected | undefined;
@@ -373,23 +407,33 @@ export class NetFolder implements Folder {
 
     // the destroyed first: a reused id in the dump is another connection
     for (const c of closed) {
-      let t = this.tracks.get(c.id);
-      const known = t !== undefined && t.startNs === c.startNs;
-      if (known) this.tracks.delete(c.id);
+      const known = this.take(c);
       if (baseline || !c.pid) continue;
-      if (!known) t = track(c);
-      const segs = advance(t!, c, !known, cumulative);
-      t!.closed = true;
-      t!.ageNs = c.flags & CONN_FOUND ? 0 : Math.max(0, c.endNs - c.startNs);
-      const p = proc(t!);
+      const t = known ?? track(c);
+      const segs = advance(t, c, !known, cumulative);
+      t.closed = true;
+      t.ageNs = c.flags & CONN_FOUND ? 0 : Math.max(0, c.endNs - c.startNs);
+      const p = proc(t);
       p.segsOut += segs;
-      p.tracks.push(t!);
+      p.tracks.push(t);
     }
     for (const c of col.conns) {
       if (closing?.get(c.id) === c.startNs) continue;
       let t = this.tracks.get(c.id);
+      if (t && t.fold === n && t.startNs === c.startNs) {
+        // listed twice in this dump (a key-by-key walk starts again when a key
+        // it stands on is deleted): the later copy adds what it did meanwhile
+        const row = per.get(t.owner);
+        const segs = advance(t, c, false, cumulative, true);
+        if (row && !baseline) row.segsOut += segs;
+        continue;
+      }
       const fresh = !t || t.startNs !== c.startNs;
-      if (fresh) this.tracks.set(c.id, (t = track(c)));
+      if (fresh) {
+        // its id now keys another connection: the one it keyed may still have a record to come
+        if (t) this.displaced.set(`${c.id}:${t.startNs}`, t);
+        this.tracks.set(c.id, (t = track(c)));
+      }
       const segs = advance(t!, c, fresh, cumulative);
       t!.fold = n;
       t!.ageNs = c.flags & CONN_FOUND ? 0 : Math.max(0, input.toNs - c.startNs);
@@ -401,8 +445,9 @@ export class NetFolder implements Folder {
       p.segsOut += segs;
       p.tracks.push(t!);
     }
-    // gone from the table without a record (lost): forget them
-    for (const [id, t] of this.tracks) if (t.fold !== n) this.tracks.delete(id);
+    // gone from the table without a record: kept a few folds for it (VANISH_FOLDS)
+    for (const [id, t] of this.tracks) if (n - t.fold >= VANISH_FOLDS) this.tracks.delete(id);
+    for (const [k, t] of this.displaced) if (n - t.fold >= VANISH_FOLDS) this.displaced.delete(k);
 
     const overflow = this.fullAtLast < 0 ? 0 : Math.max(0, col.connFull - this.fullAtLast);
     this.fullAtLast = col.connFull;
