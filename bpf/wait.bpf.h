@@ -164,13 +164,38 @@ static __always_inline __u32 file_category(__u64 file)
 }
 
 /*
+ * A struct file's f_op and f_inode. Where they lie within 64 bytes of each
+ * other (every kernel ebtop loads on: next to each other in 6.x, 8 bytes
+ * apart in 5.10) one helper read takes both; the offsets are CO-RE
+ * relocated constants, so the window and the two slots are fixed at load.
+ */
+static __always_inline void file_op_inode(__u64 file, __u64 *fop, __u64 *inode)
+{
+	__u32 op = bpf_core_field_offset(struct file, f_op), in = bpf_core_field_offset(struct file, f_inode);
+	__u32 lo = op < in ? op : in, hi = op < in ? in : op;
+	if (hi - lo <= 56 && !(op & 7) && !(in & 7)) {
+		__u64 w[8] = {};
+		bpf_probe_read_kernel(w, (hi - lo) + 8, (void *)(file + lo));
+		*fop = w[((op - lo) / 8) & 7];
+		*inode = w[((in - lo) / 8) & 7];
+		return;
+	}
+	*fop = (__u64)BPF_CORE_READ((struct file *)file, f_op);
+	*inode = (__u64)BPF_CORE_READ((struct file *)file, f_inode);
+}
+
+/*
  * The category of a blocking call on fd, cached per thread. (file, fd) alone
  * comes back after close() and open(): the struct file close() freed is the
  * next one allocated on that CPU, the fd the lowest free, so a socket could
  * inherit a pipe's category. The file's operations tell its kind (a pipe, a
- * socket, eventfd, timerfd, a file system's files) and its inode number one
- * socket or pipe from the next (each new one gets its own, get_next_ino), so
- * the cached category is used only for the same open file.
+ * socket, eventfd, timerfd, a file system's files: the same operations, the
+ * same category), except a socket's family (every socket has the same
+ * operations): a socket's inode number tells one socket from the next (each
+ * new one gets its own, get_next_ino), so the cached category is used only
+ * for the same open file. Two helper reads a hit (the fd's slot; f_op with
+ * f_inode), three for a socket (its inode number), where one read per field
+ * took four.
  */
 static __always_inline __u32 fd_category(struct task_struct *t, long fd, struct ebtop_wait_state *ws)
 {
@@ -182,11 +207,16 @@ static __always_inline __u32 fd_category(struct task_struct *t, long fd, struct 
 	bpf_probe_read_kernel(&file, sizeof(file), (void *)((unsigned long)fdt->fd + fd * sizeof(void *)));
 	if (!file)
 		return EBTOP_WAIT_OTHER;
-	__u64 fop = (__u64)BPF_CORE_READ((struct file *)file, f_op);
-	__u64 ino = BPF_CORE_READ((struct file *)file, f_inode, i_ino);
-	if (ws->file == file && ws->fd == fd && ws->fop == fop && ws->ino == ino)
+	__u64 fop = 0, inode = 0;
+	file_op_inode(file, &fop, &inode);
+	/* ws->ino: the cached file's inode number if it is a socket, else 0 (get_next_ino never gives 0) */
+	if (ws->file == file && ws->fd == fd && ws->fop == fop &&
+	    (!ws->ino || ws->ino == BPF_CORE_READ((struct inode *)inode, i_ino)))
 		return ws->cat;
 	__u32 cat = file_category(file);
+	__u64 ino = 0;
+	if ((BPF_CORE_READ((struct inode *)inode, i_mode) & S_IFMT) == S_IFSOCK)
+		ino = BPF_CORE_READ((struct inode *)inode, i_ino);
 	ws->file = file;
 	ws->fd = fd;
 	ws->fop = fop;

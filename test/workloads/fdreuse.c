@@ -1,9 +1,11 @@
-/* fdreuse SECONDS: one thread blocked in read() in turn on a pipe and on a
- * TCP socket, ~10 ms each, where the socket takes the fd the pipe's read end
- * just had and, freed just before on the same CPU, most likely its struct
- * file too: a wait-category cache keyed by (file, fd) alone would keep
- * calling the socket a pipe. A helper thread feeds both after the delay.
- * Prints {"pid","tids":[reader]} first, then {"pipe_ns","tcp_ns","rounds"}:
+/* fdreuse SECONDS: one thread blocked in read() in turn on a pipe, a TCP
+ * socket and a unix socket, ~10 ms each, where each takes the fd the one
+ * before just had and, freed just before on the same CPU, most likely its
+ * struct file too: a wait-category cache keyed by (file, fd) alone would
+ * keep calling the socket a pipe, one keyed by the file's operations too
+ * would call the unix socket (a socket like the TCP one: the same
+ * operations) net. A helper thread feeds each after the delay.
+ * Prints {"pid","tids":[reader]} first, then {"pipe_ns","tcp_ns","unix_ns","rounds"}:
  * the reader's own time inside each kind of read(). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -88,7 +90,7 @@ int main(int argc, char **argv)
 	pthread_create(&h, NULL, helper, NULL);
 	printf("{\"pid\":%d,\"tids\":[%ld]}\n", getpid(), syscall(SYS_gettid));
 	fflush(stdout);
-	long long until = now_ns() + atof(argv[1]) * 1e9, pipe_ns = 0, tcp_ns = 0;
+	long long until = now_ns() + atof(argv[1]) * 1e9, pipe_ns = 0, tcp_ns = 0, unix_ns = 0;
 	int rounds = 0;
 	while (now_ns() < until) {
 		int p[2];
@@ -106,8 +108,17 @@ int main(int argc, char **argv)
 		give(-1);
 		tcp_ns += timed_read(s);
 		close(s);
+		int u[2];
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, u))
+			return perror("socketpair"), 1;
+		if (u[0] != s)
+			return fprintf(stderr, "socketpair got fd %d, not %d\n", u[0], s), 1;
+		give(u[1]);
+		unix_ns += timed_read(u[0]);
+		close(u[1]);
+		close(u[0]); /* last: its struct file is the first the next pipe gets */
 		rounds++;
 	}
-	printf("{\"pipe_ns\":%lld,\"tcp_ns\":%lld,\"rounds\":%d}\n", pipe_ns, tcp_ns, rounds);
+	printf("{\"pipe_ns\":%lld,\"tcp_ns\":%lld,\"unix_ns\":%lld,\"rounds\":%d}\n", pipe_ns, tcp_ns, unix_ns, rounds);
 	return 0;
 }
