@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Kernel tests measure the whole machine (CPU conservation, 200% of stress-ng):
+// Kernel tests measure the whole machine (CPU conservation, stress-ng's family):
 // files run one at a time so they never measure each other.
 export default defineConfig({
   test: {

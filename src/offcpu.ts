@@ -244,9 +244,10 @@ export async function capture(opts: CaptureOptions): Promise<{ records: OffcpuRe
       throw new UserError(`cannot attach the offcpu programs: ${describeError(e)} (details in the log)`);
     }
     opts.onRecording?.();
-    const end = Date.now() + opts.seconds * 1000;
-    while (Date.now() < end) {
-      await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, end - Date.now()))));
+    // on the monotonic clock: a wall-clock step (NTP, date -s) neither stretches nor cuts the capture
+    const end = performance.now() + opts.seconds * 1000;
+    while (performance.now() < end) {
+      await new Promise((r) => setTimeout(r, Math.min(200, Math.max(0, end - performance.now()))));
       for (const r of decodeOffcpu(native.ringDrain(obj).data)) records.push(r);
       for (const u of users.values()) u.refresh();
     }

@@ -185,7 +185,7 @@ export class ConnDumpDecoder {
 }
 
 const decoders = new WeakMap<object, ConnDumpDecoder>();
-/** entries seen in state CLOSE, by id: since when (ms) */
+/** entries seen in state CLOSE, by id: since when (performance.now() ms: a wall-clock step must neither sweep them at once nor never) */
 const closedSince = new WeakMap<object, Map<number, number>>();
 /** A socket stays in CLOSE only until it is destroyed (or reconnects): longer means its destroy was never delivered. */
 const STALE_CLOSE_MS = 60_000;
@@ -218,7 +218,7 @@ function collect(io: CollectIO): NetCollected | undefined {
   if (!dec) decoders.set(io.obj, (dec = new ConnDumpDecoder()));
   const d = io.native.mapDump(io.obj, 'net_conns');
   const conns = dec.decode(d.keys, d.values, d.count, d.valueSize);
-  sweepStale(io, d.keys, conns, Date.now());
+  sweepStale(io, d.keys, conns, performance.now());
   const st = io.native.mapDump(io.obj, 'net_stats');
   let connFull = 0;
   for (let o = 0; o + 8 <= st.values.length; o += 8) connFull += u64(st.values, o);

@@ -173,15 +173,18 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
     // out (PARAVIRT_TIME_ACCOUNTING) and /proc/stat's idle too; on a shared
     // machine it grows with the host's load, so it is read in the same window.
     // Its window is the samples after the first one: from the first's arrival
-    // to the exit (read from ebtop's start, steal during its start-up counted too).
+    // to the last's, both read the moment a sample arrives: the delay from a
+    // snapshot to its arrival is on both ends (read at the exit, the window
+    // also held ebtop's detaching, up to a second on a loaded machine).
     ebtop = new EbtopRun(['-d', '1', '-n', '6']);
     await ebtop.waitSamples(1);
     const steal0 = procStatSteal();
     const busy = run('stress-ng', ['--cpu', '2', '--timeout', '3', '--quiet']).then(() =>
       run('stress-ng', ['--cpu', '1', '--timeout', '2', '--quiet']),
     );
-    expect(await ebtop.exited).toBe(0);
+    await ebtop.waitSamples(6);
     const steal = procStatSteal() - steal0;
+    expect(await ebtop.exited).toBe(0);
     await busy;
     let oncpu = 0;
     let idle = 0;
@@ -222,11 +225,18 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
     const during = ebtop.samples.filter((s) => s.receivedAt > start);
     const oncpu = during.reduce((t, s) => t + family(s).reduce((u, p) => u + p.oncpu_ns, 0), 0);
     const pcts = during.map((s) => family(s).reduce((t, p) => t + p.cpu_pct, 0));
+    // the workers' own on-CPU time: the sum is the family's, not the parent's alone
+    const workers = new Map<number, number>();
+    for (const s of during) for (const p of family(s)) if (p.pid !== report.pid) workers.set(p.pid, (workers.get(p.pid) ?? 0) + p.oncpu_ns);
+    const ran = [...workers.values()].filter((ns) => ns > 0);
     console.log(
       `stress-ng --cpu 2: family on-CPU ${(oncpu / 1e6).toFixed(1)} ms, wait4 rusage ${(report.rusage_ns / 1e6).toFixed(1)} ms ` +
-        `(${((oncpu / report.rusage_ns - 1) * 100).toFixed(3)}%); CPU% per interval ${pcts.map((p) => p.toFixed(1)).join(', ')}`,
+        `(${((oncpu / report.rusage_ns - 1) * 100).toFixed(3)}%); workers' on-CPU ${ran.map((ns) => (ns / 1e6).toFixed(1)).join(', ')} ms; ` +
+        `CPU% per interval ${pcts.map((p) => p.toFixed(1)).join(', ')}`,
     );
-    expect(report.rusage_ns).toBeGreaterThan(2e9); // it did run on more than one CPU's worth for a while
+    // Both workers ran: how much depends on what else wanted the CPUs (a hog
+    // beside it left them 1.5 of their 8 CPU-seconds), so no figure is asked of it.
+    expect(ran.length).toBeGreaterThanOrEqual(2);
     expect(relErr(oncpu, report.rusage_ns)).toBeLessThan(0.01);
   });
 });

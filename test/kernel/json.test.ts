@@ -102,7 +102,8 @@ describe.skipIf(skip)('--json contract (kernel)', () => {
       for (const p of s.processes as unknown as Record<string, unknown>[]) {
         const { threads_detail: detail, ...rest } = p;
         checkShape(rest, PROCESS, `process ${p.pid}`, ['late']);
-        if (p.wait) expect(Object.values(p.wait as Record<string, number>).reduce((a, b) => a + b, 0), `wait of ${p.pid}`).toBe(p.offcpu_ns);
+        // (the reasons' sum is not checked against offcpu_ns: other is the rest, so it
+        // could not fail; test/kernel/wait.test.ts holds the reasons to the wall clock)
         expect(rest.late === undefined || rest.late === true).toBe(true);
         expect(p.exited ? int(p.exit_code) : p.exit_code === null).toBe(true);
         expect(Array.isArray(detail)).toBe(true);

@@ -1,14 +1,17 @@
 // `ebtop offcpu` against a pipe reader that times its own reads: the folded
 // stacks' total is its blocked time (reads of 1 ms or more, as it measured
 // them, less their on-CPU and run-queue time from schedstat), the top stack is where a pipe read sleeps, and the SVG flame graph
-// is well-formed XML whose widths add up to that total.
+// is well-formed XML whose widths add up to that total. Its duration runs on
+// the monotonic clock (a wall-clock step must not stretch it).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import pino from 'pino';
 import sax from 'sax';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { capture } from '../../src/offcpu';
 import { EBTOP, kernelSkipReason, WORKLOAD } from '../helpers/kernel';
 
 const skip = kernelSkipReason();
@@ -87,4 +90,21 @@ describe.skipIf(skip)('ebtop offcpu (kernel)', () => {
       expect(Math.abs(row.reduce((n, r) => n + r.width, 0) * nsPerPx - total) / total).toBeLessThan(0.001);
     }
   }, 20_000);
+
+  it('-d runs on the monotonic clock: the wall clock stepped back an hour at the start, the capture still ends after its second', async () => {
+    const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await new Promise((resolve) => sleeper.on('spawn', resolve));
+    vi.useFakeTimers({ toFake: ['Date'] }); // Date only: timers and performance.now() stay real
+    try {
+      const t0 = performance.now();
+      const done = capture({ pids: [sleeper.pid!], seconds: 1, minBlockMs: 1, log: pino({ level: 'silent' }), onRecording: () => vi.setSystemTime(Date.now() - 3600_000) });
+      const ended = await Promise.race([done.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000))]);
+      const took = performance.now() - t0;
+      expect(ended, 'still capturing 10 s into a 1 s capture').toBe(true);
+      expect(took).toBeGreaterThanOrEqual(1000);
+    } finally {
+      vi.useRealTimers(); // a capture still running on the stepped clock ends on the real one
+      sleeper.kill('SIGKILL');
+    }
+  }, 30_000);
 });

@@ -1,7 +1,7 @@
 // The net subsystem without a kernel: the connection record's layout against
 // the object's BTF, its decoder, the folder's per-connection math (a fake
 // clock), program selection on older kernels, and its JSON fields and columns.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { cell, column } from '../../src/columns';
 import { Model, type RawSample } from '../../src/model';
 import { BPF_OBJECT_PATH, loadNative } from '../../src/native';
@@ -376,5 +376,27 @@ describe('stale connection entries', () => {
     sweepStale(io, k2, [conn(33, 7)], 150_000);
     sweepStale(io, k2, [conn(33, 7)], 200_000);
     expect(deleted).toHaveLength(1);
+  });
+
+  it('times CLOSE on the monotonic clock: the wall clock stepped an hour forward sweeps nothing early', () => {
+    const deleted: Buffer[] = [];
+    const keys = Buffer.alloc(8);
+    keys.writeBigUInt64LE(44n, 0);
+    const closed = connBytes({ id: 44n, state: 7 });
+    const native = {
+      mapDump: (_o: unknown, m: string) =>
+        m === 'net_conns' ? { keys, values: closed, count: 1, valueSize: CONN_LAYOUT.size } : { keys: Buffer.alloc(4), values: Buffer.alloc(8), count: 1, valueSize: 8 },
+      mapDelete: (_o: unknown, _m: string, k: Buffer) => deleted.push(k),
+    };
+    const io = { native, obj: {}, avail: new Set(['net.tcp']) } as never;
+    vi.useFakeTimers({ toFake: ['Date'] }); // Date only: performance.now() stays real
+    try {
+      net.collect!(io);
+      vi.setSystemTime(Date.now() + 3600_000);
+      net.collect!(io);
+      expect(deleted).toEqual([]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
