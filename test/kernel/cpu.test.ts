@@ -168,7 +168,7 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
     }
   });
 
-  it('conservation: all processes on-CPU + idle + host steal is within 1% of ncpu × elapsed', async () => {
+  it('conservation: all processes on-CPU + idle is within 1% of ncpu × elapsed, less host steal', async () => {
     // Host steal is time the CPUs were not ours: sum_exec_runtime leaves it
     // out (PARAVIRT_TIME_ACCOUNTING) and /proc/stat's idle too; on a shared
     // machine it grows with the host's load, so it is read in the same window.
@@ -201,7 +201,14 @@ describe.skipIf(skip)('CPU accounting (kernel)', () => {
     );
     expect(window).toHaveLength(5);
     expect(oncpu / capacity).toBeGreaterThan(0.4); // there was a busy phase
-    expect(relErr(oncpu + idle + steal, capacity)).toBeLessThan(0.01);
+    // Steal bounds it from one side only: /proc/stat's idle is the idle
+    // clock's, and a halted vCPU woken while the host runs something else
+    // waits (steal, in /proc/stat's steal too) before it leaves idle, so
+    // part of the steal is in idle as well (11-39% of it beside a hog and a
+    // qemu guest, none on a quiet host). Without steal it is at most the
+    // capacity; with all of it, at least.
+    expect((oncpu + idle) / capacity).toBeLessThan(1.01);
+    expect((oncpu + idle + steal) / capacity).toBeGreaterThan(0.99);
   });
 
   it('stress-ng --cpu 2: its family\'s on-CPU time over the run equals its wait4 rusage within 1%', async () => {
