@@ -96,6 +96,8 @@ export interface CpuTime {
 
 export interface Interval {
   wallMs: number;
+  /** the monotonic clock at its end: time since boot, suspend not counted (a recording's uptime) */
+  monoNs: number;
   intervalNs: number;
   /** ns since the baseline sample */
   elapsedNs: number;
@@ -442,6 +444,7 @@ export class Model {
     const cpus = cpuTimes(intervalNs, prev!.idleNs, s.idleNs);
     return (this.last = {
       wallMs: s.wallMs,
+      monoNs: s.timeNs,
       intervalNs,
       elapsedNs: s.timeNs - this.baseNs,
       ncpu: s.idleNs?.length || this.opts.ncpu,

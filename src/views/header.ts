@@ -106,6 +106,8 @@ export interface HeaderInfo {
   selfCpuPct: number;
   delayMs: number;
   paused?: boolean;
+  /** a recorded interval (ebtop replay): its machine's uptime then, not this one's now */
+  recorded?: boolean;
 }
 
 /** Processes that exited in the interval and their CPU time (late rows are not new exits). */
@@ -133,7 +135,7 @@ export function infoLines(iv: Interval | null, info: HeaderInfo): Segment[][] {
   const ex = exitedCpu(iv);
   const lines: Segment[][] = [
     [['Tasks: ', L], [String(s.tasks), 'bold'], [', '], [String(s.threads), 'bold'], [' thr; '], [String(s.running), 'green-fg'], [' running']],
-    [['Load average: ', L], ...(s.loadavg ? s.loadavg.map((l, i): Segment => [`${l.toFixed(2)} `, i === 0 ? 'bold' : '']) : [['n/a'] as Segment]), ['  Uptime: '], [fmtUptime(os.uptime()), 'bold']],
+    [['Load average: ', L], ...(s.loadavg ? s.loadavg.map((l, i): Segment => [`${l.toFixed(2)} `, i === 0 ? 'bold' : '']) : [['n/a'] as Segment]), ['  Uptime: '], [fmtUptime(info.recorded ? iv.monoNs / 1e9 : os.uptime()), 'bold']],
     [['Exited this interval: ', L], [String(ex.count), 'bold'], [` (${fmtDuration(ex.oncpuNs)} CPU)`], ['  forks '], [String(s.forks), 'bold'], ['  execs '], [String(s.execs), 'bold']],
   ];
   for (const sub of iv.subsystems) {

@@ -406,7 +406,7 @@ export function runTui(opts: TuiOptions, source: TuiSource): void {
       return;
     }
     for (const w of [header, titles, footer]) w.show();
-    const head = headerBlock(iv, ncpu, { selfCpuPct: source.selfCpuPct, delayMs: ui.delayMs, paused: ui.paused }, width, height);
+    const head = headerBlock(iv, ncpu, { selfCpuPct: source.selfCpuPct, delayMs: ui.delayMs, paused: ui.paused, recorded: Boolean(source.seek) }, width, height);
     if (source.seek) head.unshift(...replayLines(source.seek.position(), (timeline ??= source.seek.timeline()), width, unicode));
     layout(head.length);
     header.setContent(head.join('\n'));

@@ -20,6 +20,7 @@ function interval(ncpu: number, busy: (i: number) => number | null): Interval {
   const cpus = busy(0) === null ? null : Array.from({ length: ncpu }, (_, i) => ({ busyNs: busy(i)! * 1e7, idleNs: intervalNs - busy(i)! * 1e7 }));
   return {
     wallMs: Date.UTC(2026, 0, 1, 12, 0, 0),
+    monoNs: (2 * 86400 + 3723) * 1e9,
     intervalNs,
     elapsedNs: 5e9,
     ncpu,
@@ -162,6 +163,15 @@ describe('titleLine', () => {
     const t = titleLine(withState, column('state'), false, 120, true);
     expect(visible(t)).toBe(headerLine(withState, 120));
     expect(t).toContain('{cyan-bg}S{/cyan-bg}');
+  });
+});
+
+describe('uptime', () => {
+  it("a recorded interval shows its machine's uptime then (its monotonic clock), a live one this machine's now", () => {
+    const iv = interval(2, () => 10);
+    const up = (recorded: boolean) => infoLines(iv, { selfCpuPct: 0, delayMs: 1000, recorded }).map((l) => visible(segments(l, 80)).trimEnd()).find((l) => l.startsWith('Load average: '))!;
+    expect(up(true)).toMatch(/Uptime: 2 days, 01:02:03$/);
+    expect(up(false)).not.toMatch(/Uptime: 2 days, 01:02:03$/);
   });
 });
 
