@@ -2,8 +2,8 @@
 # test-kernels.sh — `make test-kernels`: boots each of Debian's kernels under
 # qemu (run.sh) and runs, inside it, ebtop's `--caps` and the kernel tests that
 # say the most about an older kernel: exact CPU and short-lived exits, the JSON
-# contract, a refused program, one disk, two network and the wait tests, and
-# cgroup rows against cpu.stat. The
+# contract, a refused program, one disk, two network and the wait tests,
+# cgroup rows against cpu.stat, and the exporter scraped by Prometheus. The
 # same checkout and the same built object as on the host: what a user builds
 # is what each kernel loads.
 #
@@ -19,7 +19,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # tests that cover each subsystem once, not the whole suite (README "Kernels").
 FILES=(test/kernel/cpu.test.ts test/kernel/json.test.ts test/kernel/refused.test.ts
 	test/kernel/disk.test.ts test/kernel/net.test.ts test/kernel/wait.test.ts test/kernel/record.test.ts
-	test/kernel/cgroups.test.ts)
+	test/kernel/cgroups.test.ts test/kernel/serve.test.ts)
 TESTS=(
 	'on-CPU total of a CPU burner'
 	'300 processes of 20 ms'
@@ -33,6 +33,8 @@ TESTS=(
 	'a thread that exits while blocked'
 	'a replay of a recording gives every figure'
 	"each cgroup's on-CPU time over the run equals its cpu.stat usage"
+	"300 processes of 20 ms: their group counter grows"
+	"fio's written bytes and iperf3's TCP bytes in their groups' counters"
 )
 # --quick (CI): one test per subsystem, the ones that hold under emulation:
 # the core exact (a burner, 300 short-lived processes), the JSON contract, a
