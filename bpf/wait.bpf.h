@@ -16,8 +16,8 @@
  * semaphores, join -> cond), flock and fcntl locks -> lock, sleeps, the poll
  * family and io_uring, wait4/waitid/vfork -> child, signal waits, System V
  * and POSIX IPC, accept -> idle, libaio and the fsync family -> disk, the
- * read/write family by the fd's type; a D state that no disk or child rule
- * claims -> lock; anything else -> other.
+ * read/write family by the fd's type, restart_syscall by the call it resumes;
+ * a D state that no disk or child rule claims -> lock; anything else -> other.
  */
 #ifndef EBTOP_WAIT_BPF_H
 #define EBTOP_WAIT_BPF_H
@@ -100,7 +100,7 @@ enum {
 	NR_sendmsg = 46, NR_recvmsg = 47, NR_clone = 56, NR_vfork = 58, NR_wait4 = 61, NR_semop = 65,
 	NR_msgsnd = 69, NR_msgrcv = 70, NR_fcntl = 72, NR_flock = 73, NR_fsync = 74, NR_fdatasync = 75,
 	NR_rt_sigtimedwait = 128, NR_rt_sigsuspend = 130, NR_sync = 162,
-	NR_futex = 202, NR_io_getevents = 208, NR_io_submit = 209, NR_semtimedop = 220, NR_clock_nanosleep = 230,
+	NR_futex = 202, NR_restart_syscall = 219, NR_io_getevents = 208, NR_io_submit = 209, NR_semtimedop = 220, NR_clock_nanosleep = 230,
 	NR_epoll_wait = 232, NR_mq_timedsend = 242, NR_mq_timedreceive = 243, NR_waitid = 247,
 	NR_pselect6 = 270, NR_ppoll = 271, NR_splice = 275, NR_tee = 276, NR_sync_file_range = 277,
 	NR_vmsplice = 278, NR_epoll_pwait = 281, NR_accept4 = 288,
@@ -244,6 +244,38 @@ static __always_inline __u32 futex_category(long op, __u32 val)
 }
 
 /*
+ * The restart functions of the timed waits restart_syscall resumes, from
+ * kallsyms (weak: 0 where a kernel lacks one, whose restarts then read other).
+ */
+extern const void hrtimer_nanosleep_restart __ksym __weak;
+extern const void posix_cpu_nsleep_restart __ksym __weak;
+extern const void alarm_timer_nsleep_restart __ksym __weak;
+extern const void do_restart_poll __ksym __weak;
+extern const void futex_wait_restart __ksym __weak;
+
+/*
+ * A timed nanosleep, poll or futex wait interrupted by a stop (SIGSTOP,
+ * Ctrl-Z, the cgroup freezer) or a tracer's attach is resumed by
+ * restart_syscall, which the thread then sits in until the original
+ * timeout: the call it resumes is told by restart_block.fn (the futex wait's
+ * value is kept there; its operation is not, so it is judged as FUTEX_WAIT's).
+ */
+static __always_inline __u32 restart_category(struct task_struct *t)
+{
+	__u64 fn = (__u64)BPF_CORE_READ(t, restart_block.fn);
+	if (!fn)
+		return EBTOP_WAIT_OTHER;
+	if (fn == (__u64)&hrtimer_nanosleep_restart || fn == (__u64)&posix_cpu_nsleep_restart ||
+	    fn == (__u64)&alarm_timer_nsleep_restart)
+		return EBTOP_WAIT_SLEEP;
+	if (fn == (__u64)&do_restart_poll)
+		return EBTOP_WAIT_POLL;
+	if (fn == (__u64)&futex_wait_restart)
+		return futex_category(FUTEX_WAIT, BPF_CORE_READ(t, restart_block.futex.val));
+	return EBTOP_WAIT_OTHER;
+}
+
+/*
  * Why t (blocked, in `state`) waits. t is a BTF pointer (the current task at
  * switch-out, the iterated task in the iterator): its fields are read with
  * plain loads, the syscall and its arguments from its saved user regs.
@@ -334,6 +366,9 @@ static __always_inline __u32 wait_classify(struct task_struct *t, __u32 state, s
 	case NR_connect: case NR_sendto: case NR_recvfrom: case NR_sendmsg: case NR_recvmsg:
 	case NR_recvmmsg: case NR_sendmmsg: case NR_splice: case NR_tee: case NR_vmsplice: case NR_ioctl:
 		cat = fd_category(t, (long)KREAD(btf_regs, regs, di), ws);
+		break;
+	case NR_restart_syscall: /* a timed wait resumed after a stop or a tracer's attach */
+		cat = restart_category(t);
 		break;
 	case NR_fsync:
 	case NR_fdatasync:

@@ -49,6 +49,8 @@ export const ZOO: { mode: string; reason: Reason }[] = [
   { mode: 'uring', reason: 'poll' },
   { mode: 'timerfd', reason: 'sleep' },
   { mode: 'clock', reason: 'sleep' },
+  // clock_nanosleep resumed by restart_syscall after each SIGSTOP/SIGCONT
+  { mode: 'restart', reason: 'sleep' },
   { mode: 'accept', reason: 'idle' },
   // a KVM guest whose CPU halts: where the host has KVM (not under the VM tests' emulation)
   ...(fs.existsSync('/dev/kvm') ? [{ mode: 'kvm', reason: 'idle' as Reason }] : []),

@@ -27,7 +27,9 @@
 //   disk:   aio (io_getevents of 4 KiB O_DIRECT reads in DIR)
 //   poll:   poll (an idle pipe, 10 ms timeout), uring (io_uring_enter for a
 //           pipe read fed every 5 ms)
-//   sleep:  timerfd (read, 10 ms period), clock (clock_nanosleep 2 ms)
+//   sleep:  timerfd (read, 10 ms period), clock (clock_nanosleep 2 ms),
+//           restart (clock_nanosleep 100 ms, the process stopped and continued
+//           every 10 ms: the rest of each sleep is restart_syscall's)
 //   idle:   accept (a TCP connection every 10 ms), kvm (KVM_RUN of a guest
 //           CPU halted with interrupts off, kicked by SIGALRM every 10 ms;
 //           without /dev/kvm it reports nothing and exits 3)
@@ -690,6 +692,32 @@ static int do_clock(void)
 	return 0;
 }
 
+/* SIGSTOP and SIGCONT to the parent every 10 ms, as job control or a tracer's attach would. */
+static void stopper(void *arg)
+{
+	(void)arg;
+	pid_t parent = getppid();
+	while (running()) {
+		sleep_ms(10);
+		kill(parent, SIGSTOP);
+		sleep_ms(0.2);
+		kill(parent, SIGCONT);
+	}
+}
+
+static int do_restart(void)
+{
+	struct checked *c = check_me();
+	pid_t h = helper(stopper, NULL);
+	announce();
+	struct timespec ts = { 0, 100000000 };
+	while (running())
+		TIMED(c, clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL));
+	kill(h, SIGKILL);
+	waitpid(h, NULL, 0);
+	return 0;
+}
+
 static struct sockaddr_in listen_addr;
 
 static void connector(void *arg)
@@ -807,6 +835,8 @@ int main(int argc, char **argv)
 		rc = do_timerfd();
 	else if (!strcmp(m, "clock"))
 		rc = do_clock();
+	else if (!strcmp(m, "restart"))
+		rc = do_restart();
 	else if (!strcmp(m, "accept"))
 		rc = do_accept();
 	else if (!strcmp(m, "kvm"))
