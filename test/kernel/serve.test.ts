@@ -13,7 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EBTOP, kernelSkipReason, relErr, run, WORKLOAD } from '../helpers/kernel';
+import { EBTOP, EMULATED, kernelSkipReason, relErr, run, WORKLOAD } from '../helpers/kernel';
 
 const skip = kernelSkipReason() ?? (() => {
   const why = spawnSync('prometheus', ['--version']).status === 0 ? null : 'prometheus not installed (apt-get install prometheus)';
@@ -22,6 +22,14 @@ const skip = kernelSkipReason() ?? (() => {
 })();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Per process, what a short-lived process's exact ns may lie above its
+ * wait4() rusage besides rusage's truncation: a child reaped while its last
+ * switch-out still runs on another CPU (its exit record has that tail, the
+ * rusage taken at the reap does not). Microseconds on hardware; under
+ * emulation one host thread runs both vCPUs in turn (README "Tests").
+ */
+const REAP_TAIL_S = EMULATED ? 50e-6 : 0;
 /** --top for this run: small, so 3,000 names overflow it many times over */
 const TOP = 20;
 
@@ -168,10 +176,11 @@ describe.skipIf(skip)('ebtop serve scraped by Prometheus (kernel)', () => {
     const diffUs = (after - before - truth) * 1e6;
     console.log(`300 x 20 ms: group ${group} +${(after - before).toFixed(6)} s, wait4 ${truth.toFixed(6)} s (diff ${diffUs.toFixed(0)} us)`);
     // rusage truncates user and system time each to the us: ebtop's exact ns
-    // lie up to 2 us per process above; below only by a child's fork-to-exec
-    // time under the spawner's name, where a refresh fell in it
-    expect(diffUs).toBeLessThanOrEqual(600);
-    expect(diffUs).toBeGreaterThan(-500);
+    // lie up to 2 us per process above (and the reap tail); below only by a
+    // child's fork-to-exec time under the spawner's name, where a refresh
+    // fell in it (milliseconds under emulation)
+    expect(diffUs).toBeLessThanOrEqual(600 + 300 * REAP_TAIL_S * 1e6);
+    expect(diffUs).toBeGreaterThan(EMULATED ? -20_000 : -500);
   }, 60_000);
 
   it('3,000 distinct names: at most --top series + other at every scrape, their CPU (wait4) all there, in other beyond the top', async () => {
@@ -198,7 +207,7 @@ describe.skipIf(skip)('ebtop serve scraped by Prometheus (kernel)', () => {
     );
     // rusage: each of 3,001 processes truncated to the us (user and system)
     expect(grew - truth).toBeGreaterThanOrEqual(-1e-6);
-    expect(grew - truth).toBeLessThan(3001 * 2e-6 + 1e-3);
+    expect(grew - truth).toBeLessThan(3001 * (2e-6 + REAP_TAIL_S) + 1e-3);
     expect(Math.max(...counts)).toBeLessThanOrEqual(TOP + 1);
     expect(own.length).toBeLessThanOrEqual(TOP);
     // what has no series of its own is in other (the parent, named <tag>p, aside)
