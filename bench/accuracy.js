@@ -433,8 +433,8 @@ async function retransmits() {
 
 // ------------------------------------------------------------------ off-CPU categories vs stacks
 
-// [workload, mode, expected reason]: waiter.c's seven, then the zoo (test/workloads/zoo.c,
-// the same list as test/kernel/zoo.test.ts): every common way a process blocks
+// [workload, mode, expected reason]: waiter.c's seven, then the zoo (test/workloads/zoo.c;
+// its list, test/workloads/zoo.json, is test/kernel/zoo.test.ts's): every common way a process blocks
 const WAITERS = [
   ['waiter', 'sleep', 'sleep'],
   ['waiter', 'pipe', 'pipe'],
@@ -443,15 +443,9 @@ const WAITERS = [
   ['waiter', 'tcp', 'net'],
   ['waiter', 'epoll', 'poll'],
   ['waiter', 'disk', 'disk'],
-  ...[
-    ['mutex', 'lock'], ['pimutex', 'lock'], ['flock', 'lock'], ['fcntl', 'lock'], ['ofd', 'lock'],
-    ['cond', 'cond'], ['sem', 'cond'], ['join', 'cond'], ['eventfd', 'cond'],
-    ['waitpid', 'child'], ['waitid', 'child'], ['vfork', 'child'],
-    ['pause', 'signal'], ['sigsuspend', 'signal'], ['sigtimedwait', 'signal'], ['signalfd', 'signal'],
-    ['msgrcv', 'ipc'], ['semop', 'ipc'], ['mqueue', 'ipc'],
-    ['aio', 'disk'], ['poll', 'poll'], ['uring', 'poll'], ['timerfd', 'sleep'], ['clock', 'sleep'], ['accept', 'idle'],
-    ...(fs.existsSync('/dev/kvm') ? [['kvm', 'idle']] : []),
-  ].map(([mode, expect]) => ['zoo', mode, expect]),
+  ...JSON.parse(fs.readFileSync(path.join(L.ROOT, 'test', 'workloads', 'zoo.json'), 'utf8'))
+    .filter((z) => !z.needs || fs.existsSync(z.needs))
+    .map((z) => ['zoo', z.mode, z.reason]),
 ];
 
 async function offcpu() {
