@@ -149,6 +149,21 @@ export class EbtopRun {
   }
 
   /**
+   * The first sample whose snapshot was taken after `afterMs` (its "time"):
+   * a sample received after a moment can have been taken before it, when
+   * taking and printing it lasted longer (20,000 connections, a loaded machine).
+   */
+  async sampleTakenAfter(afterMs: number, timeoutMs = 30_000): Promise<Sample> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = this.samples.find((x) => Date.parse(x.time) > afterMs);
+      if (s) return s;
+      if (Date.now() > deadline) throw new Error(`no ebtop sample taken after ${new Date(afterMs).toISOString()}; stderr: ${this.stderr}`);
+      await this.waitSamples(this.samples.length + 1, timeoutMs);
+    }
+  }
+
+  /**
    * After the first sample received 100 ms from now, waits (up to timeoutMs)
    * until each pid has its exit row. A parent can reap a child before the
    * child's final switch-out writes its exit record (a dying task preempted;

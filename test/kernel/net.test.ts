@@ -277,7 +277,8 @@ describe.skipIf(skip)('network accounting (kernel)', () => {
     });
     const lines = readline.createInterface({ input: w.stdout! })[Symbol.asyncIterator]();
     const up = JSON.parse((await lines.next()).value as string) as { client: number; server: number; n: number };
-    const open = await e.sampleAfter(Date.now() + 100);
+    // taken after every connection was up (one received after it could have been taken before)
+    const open = await e.sampleTakenAfter(Date.now());
     const active = (pid: number) => (open.processes.find((p) => p.pid === pid) as NetProc).tcp_active;
     w.stdin!.end('close\n');
     expect(JSON.parse((await lines.next()).value as string)).toEqual({ closed: N, status: 0 });
