@@ -652,13 +652,9 @@ export class Model {
   /** A thread back from `vanished` (an exit record, or a snapshot that lists it again), else undefined. */
   private unvanish(tid: number, startNs: number): ThreadState | undefined {
     const v = this.vanished.get(tid);
-    if (!v) return undefined;
+    // none, or a reused tid (the old thread still waits for its record)
+    if (!v || v.st.startNs !== startNs) return undefined;
     this.vanished.delete(tid);
-    // a reused tid: the old thread stays lost
-    if (v.st.startNs !== startNs) {
-      this.vanished.set(tid, v);
-      return undefined;
-    }
     this.threads.set(tid, v.st);
     return v.st;
   }

@@ -137,15 +137,20 @@ export class EbtopRun {
     }
   }
 
-  /** Resolve with the first sample received after `afterMs`. */
-  async sampleAfter(afterMs: number, timeoutMs = 30_000): Promise<Sample> {
+  /** Resolve with the first sample that `pred` holds for (waiting for new ones until the timeout). */
+  private async firstSample(pred: (s: Sample) => boolean, what: string, timeoutMs: number): Promise<Sample> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const s = this.samples.find((x) => x.receivedAt > afterMs);
+      const s = this.samples.find(pred);
       if (s) return s;
-      if (Date.now() > deadline) throw new Error(`no ebtop sample after ${new Date(afterMs).toISOString()}; stderr: ${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`no ebtop sample ${what}; stderr: ${this.stderr}`);
       await this.waitSamples(this.samples.length + 1, timeoutMs);
     }
+  }
+
+  /** Resolve with the first sample received after `afterMs`. */
+  async sampleAfter(afterMs: number, timeoutMs = 30_000): Promise<Sample> {
+    return this.firstSample((x) => x.receivedAt > afterMs, `after ${new Date(afterMs).toISOString()}`, timeoutMs);
   }
 
   /**
@@ -154,13 +159,7 @@ export class EbtopRun {
    * taking and printing it lasted longer (20,000 connections, a loaded machine).
    */
   async sampleTakenAfter(afterMs: number, timeoutMs = 30_000): Promise<Sample> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = this.samples.find((x) => Date.parse(x.time) > afterMs);
-      if (s) return s;
-      if (Date.now() > deadline) throw new Error(`no ebtop sample taken after ${new Date(afterMs).toISOString()}; stderr: ${this.stderr}`);
-      await this.waitSamples(this.samples.length + 1, timeoutMs);
-    }
+    return this.firstSample((x) => Date.parse(x.time) > afterMs, `taken after ${new Date(afterMs).toISOString()}`, timeoutMs);
   }
 
   /**
